@@ -1,0 +1,1 @@
+//! Harness for tests that run real daemons in network namespaces.

@@ -1,0 +1,1 @@
+//! Configuration: schema, ${VAR} seeding, validation with file:line:column errors.

@@ -1,0 +1,1 @@
+//! Network I/O: raw VRRP sockets, AF_PACKET frames, netlink.
