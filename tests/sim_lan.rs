@@ -40,7 +40,7 @@ fn last_advert_before(lan: &Lan, i: usize, t: Duration) -> Duration {
         .into_iter()
         .filter(|&(at, _)| at <= t)
         .map(|(at, _)| at)
-        .last()
+        .next_back()
         .expect("an advert")
 }
 
@@ -171,8 +171,7 @@ fn preempt_delay_no_preemption_until_delay_after_startup() {
         .adverts(b)
         .into_iter()
         .map(|(at, _)| at + D)
-        .filter(|&rx| rx < until)
-        .last()
+        .rfind(|&rx| rx < until)
         .unwrap();
     let t = lan
         .entered(a, State::Master, Duration::ZERO)
