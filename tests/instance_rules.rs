@@ -399,3 +399,22 @@ fn state_and_reason_names() {
     );
     assert_eq!(Reason::MasterDown.to_string(), "master_down");
 }
+
+#[test]
+fn late_input_cannot_undo_an_expired_master_down_timer() {
+    // A shell that sees a packet before an overdue Master_Down_Timer: the
+    // timer expired first (RFC 5798 §6.4.2), so we became master, and only
+    // then does the higher-priority advert demote us (§6.4.3).
+    let mut i = started(100);
+    let mdi = master_down_interval_cs(Version::V3, 100, 100);
+    i.handle(mdi + ms(5), adv("192.0.2.1", 200));
+    let acts = drain(&mut i);
+    assert!(acts.contains(&Action::SendAdvert { priority: 100 }));
+    assert_eq!(i.state(), State::Backup);
+    // Due exactly now: the input is seen first and resets the timer.
+    let mut j = started(100);
+    j.handle(mdi, adv("192.0.2.1", 200));
+    assert_eq!(j.state(), State::Backup);
+    assert!(drain(&mut j).is_empty());
+    assert_eq!(j.poll_timeout(), Some(mdi + mdi));
+}

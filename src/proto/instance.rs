@@ -391,10 +391,17 @@ impl Instance {
     }
 
     /// Feed one input at virtual time `now`.
+    ///
+    /// Timers that expired strictly before `now` are processed first (as
+    /// [`Instance::handle_timeout`] would have), so a shell that notices a
+    /// packet before an overdue timer cannot let the packet undo the expiry.
+    /// A timer due exactly at `now` is left for `handle_timeout`: at the same
+    /// instant, the input is seen first.
     pub fn handle(&mut self, now: Time, input: Input) {
         if self.finished {
             return;
         }
+        self.fire_timers(now, |t| t < now);
         match input {
             Input::Startup => self.on_startup(now),
             Input::Advert(adv) => match self.state {
@@ -426,16 +433,21 @@ impl Instance {
         if self.finished {
             return;
         }
+        self.fire_timers(now, |t| t <= now);
+    }
+
+    /// Fire every timer whose deadline satisfies `due`, at time `now`.
+    fn fire_timers(&mut self, now: Time, due: impl Fn(Time) -> bool) {
         // SPEC §4: the release deadline (no peer took over).
         if let Some(rel) = self.release
-            && now >= rel.deadline
+            && due(rel.deadline)
         {
             self.release_timed_out(now, rel.reason);
         }
         // RFC 5798 §6.4.2 / RFC 3768 §6.4.2: Master_Down_Timer fires.
         if self.state == State::Backup
             && let Some(t) = self.master_down_timer
-            && now >= t
+            && due(t)
         {
             let reason = match self.down_cause {
                 DownCause::Silence => Reason::MasterDown,
@@ -447,7 +459,7 @@ impl Instance {
         // RFC 5798 §6.4.3 / RFC 3768 §6.4.3: Adver_Timer fires.
         if self.state == State::Master
             && let Some(t) = self.adver_timer
-            && now >= t
+            && due(t)
         {
             self.send_advert();
             self.adver_timer = Some(now + self.advert_interval());
