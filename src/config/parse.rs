@@ -722,7 +722,9 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
             .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
             .collect()
     } else if let Some(path) = s.strip_prefix("file:") {
-        match std::fs::read(path) {
+        // A relative path is relative to the config file's directory.
+        let path = resolve_relative(ctx.file, Path::new(path));
+        match std::fs::read(&path) {
             Ok(mut b) => {
                 if b.ends_with(b"\n") {
                     b.pop();
@@ -735,7 +737,7 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
             Err(e) => {
                 ctx.err(
                     &v.span(),
-                    format!("`{key}`: cannot read key file {path:?}: {e}"),
+                    format!("`{key}`: cannot read key file {}: {e}", path.display()),
                 );
                 return None;
             }
@@ -1333,6 +1335,15 @@ fn parse_group(
     Some((group, meta))
 }
 
+/// `path` as is if absolute, else relative to the directory holding `file`.
+fn resolve_relative(file: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(path)
+    }
+}
+
 fn family_name(f: Family) -> &'static str {
     match f {
         Family::V4 => "IPv4",
@@ -1453,7 +1464,8 @@ pub(crate) fn load_paths(
             let mut ctx = FileCtx::new(f, t, &base_only);
             if let Some(s) = ctx.string("environment_init", v) {
                 if !s.trim().is_empty() {
-                    seed_program = Some((PathBuf::from(s.trim()), Some(ctx.pos(v.span().start))));
+                    let program = resolve_relative(f, Path::new(s.trim()));
+                    seed_program = Some((program, Some(ctx.pos(v.span().start))));
                 }
             }
             // Errors are reported again by the full parse below.
