@@ -476,3 +476,26 @@ fn missing_config_path_is_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn missing_required_key_in_nested_tables() {
+    let rule = "missing_required_nested";
+    let e = errors_of(rule);
+    assert_eq!(e.errors.len(), 2, "{e}");
+    assert_diag(
+        &e.errors,
+        rule,
+        G,
+        5,
+        1,
+        &["[[track_script]]: missing required key `command`"],
+    );
+    assert_diag(
+        &e.errors,
+        rule,
+        G,
+        9,
+        1,
+        &["[auth]: missing required key `keys`"],
+    );
+}
