@@ -76,7 +76,7 @@ fn datagram(src: Ipv4Addr, dst: IpAddr, ttl: u8, protocol: u8, payload: &[u8]) -
         out[8] = ttl;
         out[10..12].fill(0);
         let c = vrrpd::proto::packet::Checksum::new()
-            .add(&out[..20])
+            .feed(&out[..20])
             .finish();
         out[10..12].copy_from_slice(&c.to_be_bytes());
     }
@@ -237,7 +237,7 @@ fn carp_advertisement_is_rejected_cleanly_and_named() {
     let mut carp = vec![0x21, 51, 0, 7, 0, 1, 0, 0];
     carp.extend_from_slice(&[0x11; 8]);
     carp.extend_from_slice(&[0x22; 20]);
-    let c = vrrpd::proto::packet::Checksum::new().add(&carp).finish();
+    let c = vrrpd::proto::packet::Checksum::new().feed(&carp).finish();
     carp[6..8].copy_from_slice(&c.to_be_bytes());
     assert_eq!(
         Advert::parse(&carp, IpAddr::V4(A), MC),
@@ -574,7 +574,7 @@ fn ah_icv_covers_ip_header_id_but_not_tos() {
     tos[1] = 0;
     tos[10..12].fill(0);
     let c = vrrpd::proto::packet::Checksum::new()
-        .add(&tos[..20])
+        .feed(&tos[..20])
         .finish();
     tos[10..12].copy_from_slice(&c.to_be_bytes());
     assert!(check(ah_policy(false), &tos).is_ok());
@@ -583,7 +583,7 @@ fn ah_icv_covers_ip_header_id_but_not_tos() {
     id[5] ^= 1;
     id[10..12].fill(0);
     let c = vrrpd::proto::packet::Checksum::new()
-        .add(&id[..20])
+        .feed(&id[..20])
         .finish();
     id[10..12].copy_from_slice(&c.to_be_bytes());
     assert_eq!(check(ah_policy(false), &id), Err(DropReason::AhIcv));
@@ -707,7 +707,7 @@ fn ipv4_header_view_checks_and_honours_ihl() {
     opt[2..4].copy_from_slice(&total.to_be_bytes());
     opt[10..12].fill(0);
     let c = vrrpd::proto::packet::Checksum::new()
-        .add(&opt[..24])
+        .feed(&opt[..24])
         .finish();
     opt[10..12].copy_from_slice(&c.to_be_bytes());
     let view = Ipv4Datagram::parse(&opt).unwrap();
