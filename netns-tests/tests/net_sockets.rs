@@ -273,14 +273,21 @@ fn net_ipv4_ah_socket_carries_protocol_51() {
         let i = ifindex("eth0");
         rt().block_on(async {
             let s = VrrpSocketV4::new(IPPROTO_AH).expect("socket");
-            s.send(i, &ipv4_datagram(src, VRRP_GROUP_V4, IPPROTO_AH, &p2))
-                .await
-                .expect("send");
+            // AH covers the ID: a non-zero one must survive IP_HDRINCL.
+            let mut d = ipv4_datagram(src, VRRP_GROUP_V4, IPPROTO_AH, &p2);
+            d[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
+            s.send(i, &d).await.expect("send");
         })
     });
     let got = h.join().expect("receiver");
     assert_eq!(got.len(), 1, "received {got:?}");
     check_v4(&got[0], b_idx[0], VRRP_GROUP_V4, IPPROTO_AH, &payload);
+    let h = got[0].header.as_ref().unwrap();
+    assert_eq!(&h[4..6], &[0x12, 0x34], "IP ID kept as sent");
+    assert_eq!(
+        usize::from(u16::from_be_bytes([h[2], h[3]])),
+        20 + payload.len()
+    );
 }
 
 #[test]
