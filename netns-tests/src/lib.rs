@@ -136,6 +136,18 @@ impl Netns {
     /// netlink connections it opens belong here. The calling thread is
     /// untouched.
     pub fn run_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        self.spawn_in(f)
+            .join()
+            .expect("thread inside namespace panicked")
+    }
+
+    /// Like [`Netns::run_in`] without waiting: the thread runs `f` inside
+    /// this namespace while the caller goes on; join the handle for the
+    /// result (a panic inside shows up as `Err` from `join`).
+    pub fn spawn_in<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
         let path = format!("/run/netns/{}", self.name);
         std::thread::spawn(move || {
             let file = std::fs::File::open(&path).expect("open netns file");
@@ -143,8 +155,13 @@ impl Netns {
             assert_eq!(rc, 0, "setns: {}", io::Error::last_os_error());
             f()
         })
-        .join()
-        .expect("thread inside namespace panicked")
+    }
+
+    /// `sysctl -qw KEY=VALUE` inside the namespace; must succeed.
+    pub fn sysctl(&self, key_value: &str) {
+        let mut c = self.cmd("sysctl");
+        c.args(["-qw", key_value]);
+        must(&mut c);
     }
 
     /// Spawn a long-running process inside the namespace, killed on Drop.
