@@ -6,7 +6,9 @@ pub mod auth;
 pub mod frames;
 pub mod instance;
 pub mod packet;
+pub mod receive;
 pub mod timers;
+pub mod transmit;
 
 use serde::{Deserialize, Serialize};
 

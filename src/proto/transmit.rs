@@ -1,0 +1,222 @@
+//! What a group sends: for IPv4 the whole datagram (IP header for
+//! IP_HDRINCL, optional AH, VRRP message, optional hmac trailer), for IPv6
+//! the VRRP payload (+trailer) with its checksum over the IPv6
+//! pseudo-header. Pure: the IP id and the wall clock are arguments, the
+//! output goes into a caller buffer.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::auth::{
+    AH_LEN, AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, AhHeader, AhSequence, AuthConfig,
+    HMAC_TRAILER_LEN, HmacMode, HmacSender, ah_icv,
+};
+use super::packet::{
+    Advert, ChecksumForm, EncodeError, IPPROTO_AH, IPPROTO_VRRP, IPV4_HEADER_LEN, VRRP_MCAST_V4,
+    VRRP_MCAST_V6, build_ipv4_header, effective_form, fill_checksum,
+};
+use super::{Family, Version};
+
+/// Per-group transmit settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxConfig {
+    pub version: Version,
+    pub family: Family,
+    pub vrid: u8,
+    /// Centiseconds (v2: a multiple of 100).
+    pub interval_cs: u16,
+    pub addresses: Vec<IpAddr>,
+    pub auth: AuthConfig,
+    /// v3/IPv4 only; v2 is always message-only, v3/IPv6 always pseudo-header.
+    pub checksum: ChecksumForm,
+    /// Source address (primary / `unicast_source` / IPv6 link-local).
+    pub source: IpAddr,
+    /// Empty = multicast.
+    pub unicast_peers: Vec<IpAddr>,
+}
+
+/// Encodes the adverts of one group.
+#[derive(Clone, Debug)]
+pub struct TxEncoder {
+    cfg: TxConfig,
+    template: Advert,
+    ah_seq: AhSequence,
+    hmac: HmacSender,
+}
+
+impl TxEncoder {
+    /// Check the settings by encoding one advert.
+    pub fn new(cfg: TxConfig) -> Result<Self, EncodeError> {
+        if Family::of(&cfg.source) != cfg.family {
+            return Err(EncodeError::AddressFamily {
+                addr: cfg.source,
+                family: cfg.family,
+            });
+        }
+        if let Some(p) = cfg
+            .unicast_peers
+            .iter()
+            .find(|p| Family::of(p) != cfg.family)
+        {
+            return Err(EncodeError::AddressFamily {
+                addr: *p,
+                family: cfg.family,
+            });
+        }
+        let (auth_type, auth_data) = match (&cfg.version, &cfg.auth) {
+            (Version::V3, _) => (AUTH_TYPE_NONE, [0; 8]),
+            (Version::V2, AuthConfig::Pass { password }) => (AUTH_TYPE_PASS, *password),
+            (Version::V2, AuthConfig::Ah { .. }) => (AUTH_TYPE_AH, [0; 8]),
+            (Version::V2, _) => (AUTH_TYPE_NONE, [0; 8]),
+        };
+        let template = Advert {
+            version: cfg.version,
+            vrid: cfg.vrid,
+            priority: 0,
+            interval_cs: cfg.interval_cs,
+            addresses: cfg.addresses.clone(),
+            auth_type,
+            auth_data,
+        };
+        let mut scratch = Vec::new();
+        template.emit_zero_checksum(cfg.family, &mut scratch)?;
+        Ok(TxEncoder {
+            cfg,
+            template,
+            ah_seq: AhSequence::default(),
+            hmac: HmacSender::default(),
+        })
+    }
+
+    pub fn config(&self) -> &TxConfig {
+        &self.cfg
+    }
+
+    /// Where each advert goes: the VRRP multicast group, or every unicast peer.
+    pub fn destinations(&self) -> Vec<IpAddr> {
+        if !self.cfg.unicast_peers.is_empty() {
+            return self.cfg.unicast_peers.clone();
+        }
+        match self.cfg.family {
+            Family::V4 => vec![IpAddr::V4(VRRP_MCAST_V4)],
+            Family::V6 => vec![IpAddr::V6(VRRP_MCAST_V6)],
+        }
+    }
+
+    /// Continue the AH sequence from what the group has received (keepalived
+    /// keeps one counter per instance: a new master continues from the last
+    /// received seq + 1). Never moves it backwards.
+    pub fn continue_ah_from(&mut self, seen: AhSequence) {
+        self.ah_seq.last = self.ah_seq.last.max(seen.last);
+    }
+
+    /// The AH sequence state (last sent).
+    pub fn ah_sequence(&self) -> AhSequence {
+        self.ah_seq
+    }
+
+    /// The checksum form on the wire for this group.
+    pub fn checksum_form(&self) -> ChecksumForm {
+        effective_form(self.cfg.version, self.cfg.family, self.cfg.checksum)
+    }
+
+    /// Length of what [`encode`](Self::encode) writes.
+    pub fn wire_len(&self) -> usize {
+        let mut n = self.template.wire_len();
+        if self.sends_trailer() {
+            n += HMAC_TRAILER_LEN;
+        }
+        if self.cfg.family == Family::V4 {
+            n += IPV4_HEADER_LEN;
+            if matches!(self.cfg.auth, AuthConfig::Ah { .. }) {
+                n += AH_LEN;
+            }
+        }
+        n
+    }
+
+    fn sends_trailer(&self) -> bool {
+        matches!(&self.cfg.auth, AuthConfig::Hmac(h) if h.mode != HmacMode::ReceiveOnly)
+    }
+
+    /// Encode one advert with `priority` for `dst` into `out` (cleared
+    /// first). IPv4: the whole datagram with IP id `ip_id`; IPv6: the VRRP
+    /// payload (`ip_id` unused). Each call with AH uses the next sequence
+    /// number; with hmac, the next (sec, subsec, ctr) from `wall_clock_unix`.
+    pub fn encode(
+        &mut self,
+        priority: u8,
+        dst: IpAddr,
+        ip_id: u16,
+        wall_clock_unix: Duration,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        let src = self.cfg.source;
+        if Family::of(&dst) != self.cfg.family {
+            return Err(EncodeError::FamilyMismatch { src, dst });
+        }
+        self.template.priority = priority;
+        out.clear();
+        let form = self.checksum_form();
+        let ah_key = match &self.cfg.auth {
+            AuthConfig::Ah { key } => Some(*key),
+            _ => None,
+        };
+        let pdu_len = self.template.wire_len();
+        let body_len = pdu_len
+            + if self.sends_trailer() {
+                HMAC_TRAILER_LEN
+            } else {
+                0
+            };
+        if let (IpAddr::V4(s4), IpAddr::V4(d4)) = (src, dst) {
+            let proto = if ah_key.is_some() {
+                IPPROTO_AH
+            } else {
+                IPPROTO_VRRP
+            };
+            let ip_payload = body_len + if ah_key.is_some() { AH_LEN } else { 0 };
+            build_ipv4_header(out, s4, d4, ip_id, proto, ip_payload);
+            if let Some(key) = ah_key {
+                let mut ah = AhHeader::new(s4, self.ah_seq.next_tx());
+                let ah_at = out.len();
+                out.extend_from_slice(&ah.to_bytes());
+                let vrrp_at = out.len();
+                self.write_body(src, dst, form, out, wall_clock_unix)?;
+                let unicast = !self.cfg.unicast_peers.is_empty();
+                ah.icv = ah_icv(&key, &out[..ah_at], &ah, &out[vrrp_at..], unicast);
+                out[ah_at..vrrp_at].copy_from_slice(&ah.to_bytes());
+                return Ok(());
+            }
+        }
+        self.write_body(src, dst, form, out, wall_clock_unix)
+    }
+
+    /// VRRP message (+ trailer) with its checksum, appended to `out`.
+    fn write_body(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        form: ChecksumForm,
+        out: &mut Vec<u8>,
+        wall_clock_unix: Duration,
+    ) -> Result<(), EncodeError> {
+        let start = out.len();
+        let pdu_len = self.template.emit_zero_checksum(self.cfg.family, out)?;
+        if self.sends_trailer()
+            && let AuthConfig::Hmac(h) = &self.cfg.auth
+        {
+            self.hmac.sign(
+                h,
+                self.cfg.version,
+                self.cfg.vrid,
+                src,
+                out,
+                start,
+                wall_clock_unix,
+            );
+        }
+        fill_checksum(&mut out[start..], pdu_len, src, dst, form);
+        Ok(())
+    }
+}
