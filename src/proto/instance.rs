@@ -1,1 +1,802 @@
-//! TODO
+//! The RFC 5798 §6 / RFC 3768 §6 state machine of ONE virtual router, in the
+//! "sans-IO" shape of quinn-proto and smoltcp.
+//!
+//! The instance never reads a clock and never does I/O. The shell drives it:
+//!
+//! * [`Instance::handle`]`(now, input)` feeds one event (start-up, a received
+//!   advert that already passed the receive pipeline's validation, link and
+//!   tracker changes, a release request);
+//! * [`Instance::poll_timeout`] says when the instance next needs
+//!   [`Instance::handle_timeout`]`(now)` to be called (the earliest of the
+//!   Adver_Timer, the Master_Down_Timer and a release deadline);
+//! * after every call, [`Instance::poll_action`] is drained until `None`; the
+//!   shell carries out each [`Action`] in order (send an advert, add or
+//!   remove the VIPs, announce them, log a state change, ...).
+//!
+//! `now` is virtual time ([`Time`]) and must never go backwards. Calling
+//! `handle_timeout` before the deadline is harmless (nothing happens); only
+//! the rules cited in each handler ever move a timer, so inputs that match no
+//! rule (a lower-priority advert to a master, a repeated start-up, an
+//! unchanged tracker report) cannot delay anything.
+//!
+//! Beyond the RFC, the instance implements the make-before-break release of
+//! SPEC §4 ([`Input::Release`]) and keepalived's `preempt_delay`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::timers::{self, centiseconds};
+use super::{Time, Version};
+
+/// The priority of the address owner (RFC 5798 §5.2.4).
+pub const OWNER_PRIORITY: u8 = 255;
+
+/// Configuration of one virtual router, as far as the state machine cares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceConfig {
+    pub version: Version,
+    pub vrid: u8,
+    /// Base priority, 1..=255 (255 = address owner).
+    pub priority: u8,
+    /// Our Advertisement_Interval in centiseconds (VRRPv2: a multiple of 100).
+    pub advert_interval_cs: u16,
+    pub preempt: bool,
+    /// keepalived `preempt_delay`: no preemption of a lower-priority master
+    /// until this long after start-up, the last state change, or the first
+    /// sighting of a lower-priority master since a higher one was seen.
+    pub preempt_delay: Duration,
+    /// Go master at start-up without waiting (keepalived `state MASTER`).
+    pub start_as_master: bool,
+    /// Our primary address (IPv4 primary, or IPv6 link-local): the source of
+    /// our adverts and the tie-break on equal priority.
+    pub primary_address: IpAddr,
+}
+
+/// Why [`Instance::new`] refused a configuration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InstanceConfigError {
+    #[error("VRID {0} is out of range 1..=255")]
+    Vrid(u8),
+    #[error("priority {0} is out of range 1..=255")]
+    Priority(u8),
+    #[error("advertisement interval {cs} cs is invalid for VRRP{version:?}")]
+    Interval { version: Version, cs: u16 },
+}
+
+/// A received advertisement that the receive pipeline already validated
+/// (TTL, version, checksum, VRID, auth, ...). Invalid packets never get here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RxAdvert {
+    /// The sender's primary address (IP source address of the advert).
+    pub src: IpAddr,
+    pub priority: u8,
+    /// The advert's interval in centiseconds (VRRPv2: seconds × 100).
+    pub interval_cs: u16,
+}
+
+/// Why this node gives up mastership on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseReason {
+    /// SIGTERM / SIGINT: release, then the daemon exits.
+    Shutdown,
+    /// `vrrpd handover`: release and stay backup without preempting back.
+    Handover,
+}
+
+impl fmt::Display for ReleaseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReleaseReason::Shutdown => "shutdown",
+            ReleaseReason::Handover => "handover",
+        })
+    }
+}
+
+/// Everything that can happen to an instance, except the passing of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// RFC 5798 §6.4.1 Startup event.
+    Startup,
+    /// A valid advertisement for our VRID from another router.
+    Advert(RxAdvert),
+    /// The group's interface (or a weight-0 tracked interface) went down.
+    LinkDown,
+    /// ... and came back.
+    LinkUp,
+    /// The trackers' combined verdict: any weight-0 tracker failing
+    /// (`fault`), and the sum of the weights of the failing weighted ones.
+    Trackers { fault: bool, priority_delta: i32 },
+    /// Make-before-break release (SPEC §4).
+    Release(ReleaseReason),
+    /// Lift the "do not preempt back" hold left by a completed handover.
+    ResumePreempt,
+}
+
+/// RFC 5798 §6.4 states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Init,
+    Backup,
+    Master,
+    Fault,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Init => "init",
+            State::Backup => "backup",
+            State::Master => "master",
+            State::Fault => "fault",
+        })
+    }
+}
+
+/// Why a state changed (logged with every transition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Start-up as a backup.
+    Startup,
+    /// Start-up as the address owner (priority 255).
+    OwnerStartup,
+    /// Start-up with `start_state = "master"`.
+    StartAsMaster,
+    /// Master_Down_Timer expired: the master went silent.
+    MasterDown,
+    /// Master_Down_Timer (set to Skew_Time) expired after a priority-0 advert.
+    PriorityZeroReceived,
+    /// Master_Down_Timer expired while we were discarding a lower-priority
+    /// master's adverts (preemption).
+    PreemptLowerPriority,
+    /// A master saw an advert with a higher priority.
+    HigherPriorityAdvert,
+    /// A master saw an advert with its own priority from a higher address.
+    EqualPriorityHigherAddress,
+    /// A make-before-break release finished.
+    Released(ReleaseReason),
+    LinkDown,
+    LinkUp,
+    TrackerFault,
+    TrackerRecovered,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Startup => f.write_str("startup"),
+            Reason::OwnerStartup => f.write_str("owner_startup"),
+            Reason::StartAsMaster => f.write_str("start_as_master"),
+            Reason::MasterDown => f.write_str("master_down"),
+            Reason::PriorityZeroReceived => f.write_str("priority_zero_received"),
+            Reason::PreemptLowerPriority => f.write_str("preempt_lower_priority"),
+            Reason::HigherPriorityAdvert => f.write_str("higher_priority_advert"),
+            Reason::EqualPriorityHigherAddress => f.write_str("equal_priority_higher_address"),
+            Reason::Released(r) => write!(f, "released({r})"),
+            Reason::LinkDown => f.write_str("link_down"),
+            Reason::LinkUp => f.write_str("link_up"),
+            Reason::TrackerFault => f.write_str("tracker_fault"),
+            Reason::TrackerRecovered => f.write_str("tracker_recovered"),
+        }
+    }
+}
+
+/// What the shell must do, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Send one advertisement (to the multicast group, or one copy per
+    /// unicast peer) with this priority and our configured interval.
+    SendAdvert { priority: u8 },
+    /// Add every VIP (tracked and excluded) of the group.
+    AddVips,
+    /// Remove every VIP of the group.
+    RemoveVips,
+    /// Start a gratuitous ARP / unsolicited NA burst for every VIP (the shell
+    /// repeats it `garp_repeat` times, `garp_interval` apart).
+    Announce,
+    /// One structured log line, notify scripts, metrics.
+    StateChanged {
+        from: State,
+        to: State,
+        reason: Reason,
+        priority: u8,
+    },
+    /// The effective priority changed without a state change.
+    PriorityChanged { from: u8, to: u8 },
+    /// A shutdown release finished: the VIPs are gone (or were never held);
+    /// the shell may clean up and exit. The instance is inert afterwards.
+    Released,
+    /// A handover finished: another router is master, we are backup and will
+    /// not preempt back until [`Input::ResumePreempt`].
+    HandoverComplete,
+    /// A handover found no taker within Master_Down_Interval: we are still
+    /// master, advertising our real priority again.
+    HandoverFailed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Release {
+    reason: ReleaseReason,
+    deadline: Time,
+}
+
+/// What armed the Master_Down_Timer, to name the reason when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DownCause {
+    Silence,
+    PriorityZero,
+    Preempt,
+}
+
+/// One virtual router. See the module documentation for how to drive it.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    cfg: InstanceConfig,
+    state: State,
+    /// Set once a shutdown release finished: every input is ignored.
+    finished: bool,
+    link_down: bool,
+    tracker_fault: bool,
+    priority_delta: i32,
+    master_adver_interval: Duration,
+    master_address: Option<IpAddr>,
+    adver_timer: Option<Time>,
+    master_down_timer: Option<Time>,
+    down_cause: DownCause,
+    release: Option<Release>,
+    /// After a completed handover: do not preempt until ResumePreempt.
+    preempt_held: bool,
+    /// preempt_delay: lower-priority adverts are accepted until this time.
+    /// `None` = the delay has not started (see [`InstanceConfig::preempt_delay`]).
+    preempt_after: Option<Time>,
+    vips_held: bool,
+    actions: VecDeque<Action>,
+}
+
+impl Instance {
+    /// A new instance in the Init state. Nothing happens until
+    /// [`Input::Startup`].
+    pub fn new(cfg: InstanceConfig) -> Result<Instance, InstanceConfigError> {
+        if cfg.vrid == 0 {
+            return Err(InstanceConfigError::Vrid(cfg.vrid));
+        }
+        if cfg.priority == 0 {
+            return Err(InstanceConfigError::Priority(cfg.priority));
+        }
+        if !timers::valid_interval_cs(cfg.version, cfg.advert_interval_cs) {
+            return Err(InstanceConfigError::Interval {
+                version: cfg.version,
+                cs: cfg.advert_interval_cs,
+            });
+        }
+        let interval = centiseconds(cfg.advert_interval_cs);
+        Ok(Instance {
+            cfg,
+            state: State::Init,
+            finished: false,
+            link_down: false,
+            tracker_fault: false,
+            priority_delta: 0,
+            master_adver_interval: interval,
+            master_address: None,
+            adver_timer: None,
+            master_down_timer: None,
+            down_cause: DownCause::Silence,
+            release: None,
+            preempt_held: false,
+            preempt_after: None,
+            vips_held: false,
+            actions: VecDeque::new(),
+        })
+    }
+
+    pub fn config(&self) -> &InstanceConfig {
+        &self.cfg
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Base priority plus the trackers' delta. The owner (255) keeps 255
+    /// while the delta is 0; otherwise the result is clamped to 1..=254, like
+    /// keepalived.
+    pub fn effective_priority(&self) -> u8 {
+        if self.cfg.priority == OWNER_PRIORITY && self.priority_delta == 0 {
+            return OWNER_PRIORITY;
+        }
+        let p = i64::from(self.cfg.priority) + i64::from(self.priority_delta);
+        p.clamp(1, 254) as u8
+    }
+
+    /// The current master's primary address: ours while master, the last
+    /// accepted advert's source while backup (cleared by a priority-0
+    /// advert), `None` in Init and Fault.
+    pub fn master_address(&self) -> Option<IpAddr> {
+        match self.state {
+            State::Master => Some(self.cfg.primary_address),
+            State::Backup => self.master_address,
+            State::Init | State::Fault => None,
+        }
+    }
+
+    /// Our configured Advertisement_Interval.
+    pub fn advert_interval(&self) -> Duration {
+        centiseconds(self.cfg.advert_interval_cs)
+    }
+
+    /// Master_Adver_Interval: learned from the master's adverts in VRRPv3
+    /// backup state, else our own interval.
+    pub fn master_adver_interval(&self) -> Duration {
+        self.master_adver_interval
+    }
+
+    /// Skew_Time for our effective priority and Master_Adver_Interval.
+    pub fn skew_time(&self) -> Duration {
+        timers::skew_time(
+            self.cfg.version,
+            self.effective_priority(),
+            self.master_adver_interval,
+        )
+    }
+
+    /// Master_Down_Interval for our effective priority and
+    /// Master_Adver_Interval.
+    pub fn master_down_interval(&self) -> Duration {
+        timers::master_down_interval(
+            self.cfg.version,
+            self.effective_priority(),
+            self.master_adver_interval,
+        )
+    }
+
+    /// The release in progress, if any (we are master sending priority 0).
+    pub fn releasing(&self) -> Option<ReleaseReason> {
+        self.release.map(|r| r.reason)
+    }
+
+    /// True after a completed handover until [`Input::ResumePreempt`].
+    pub fn preempt_held(&self) -> bool {
+        self.preempt_held
+    }
+
+    /// True once a shutdown release finished; the instance ignores inputs.
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// When [`Instance::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        [
+            self.adver_timer,
+            self.master_down_timer,
+            self.release.map(|r| r.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next thing the shell must do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Feed one input at virtual time `now`.
+    pub fn handle(&mut self, now: Time, input: Input) {
+        if self.finished {
+            return;
+        }
+        match input {
+            Input::Startup => self.on_startup(now),
+            Input::Advert(adv) => match self.state {
+                State::Backup => self.backup_rx(now, adv),
+                State::Master => self.master_rx(now, adv),
+                // RFC 5798 §6.4.1: Init only waits for Startup; Fault
+                // (keepalived) ignores adverts.
+                State::Init | State::Fault => {}
+            },
+            Input::LinkDown => {
+                self.link_down = true;
+                self.fault_changed(now, Reason::LinkDown);
+            }
+            Input::LinkUp => {
+                self.link_down = false;
+                self.fault_changed(now, Reason::LinkUp);
+            }
+            Input::Trackers {
+                fault,
+                priority_delta,
+            } => self.on_trackers(now, fault, priority_delta),
+            Input::Release(reason) => self.on_release(now, reason),
+            Input::ResumePreempt => self.preempt_held = false,
+        }
+    }
+
+    /// Process every timer that is due at `now`.
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.finished {
+            return;
+        }
+        // SPEC §4: the release deadline (no peer took over).
+        if let Some(rel) = self.release
+            && now >= rel.deadline
+        {
+            self.release_timed_out(now, rel.reason);
+        }
+        // RFC 5798 §6.4.2 / RFC 3768 §6.4.2: Master_Down_Timer fires.
+        if self.state == State::Backup
+            && let Some(t) = self.master_down_timer
+            && now >= t
+        {
+            let reason = match self.down_cause {
+                DownCause::Silence => Reason::MasterDown,
+                DownCause::PriorityZero => Reason::PriorityZeroReceived,
+                DownCause::Preempt => Reason::PreemptLowerPriority,
+            };
+            self.become_master(now, reason);
+        }
+        // RFC 5798 §6.4.3 / RFC 3768 §6.4.3: Adver_Timer fires.
+        if self.state == State::Master
+            && let Some(t) = self.adver_timer
+            && now >= t
+        {
+            self.send_advert();
+            self.adver_timer = Some(now + self.advert_interval());
+        }
+    }
+
+    // ---- handlers -------------------------------------------------------
+
+    fn faulty(&self) -> bool {
+        self.link_down || self.tracker_fault
+    }
+
+    fn fault_reason(&self) -> Reason {
+        if self.link_down {
+            Reason::LinkDown
+        } else {
+            Reason::TrackerFault
+        }
+    }
+
+    /// RFC 5798 §6.4.1 / RFC 3768 §6.4.1: Startup event in Initialize.
+    fn on_startup(&mut self, now: Time) {
+        if self.state != State::Init {
+            return;
+        }
+        if self.faulty() {
+            let reason = self.fault_reason();
+            self.enter_fault(reason);
+        } else if self.effective_priority() == OWNER_PRIORITY {
+            self.become_master(now, Reason::OwnerStartup);
+        } else if self.cfg.start_as_master {
+            self.become_master(now, Reason::StartAsMaster);
+        } else {
+            self.become_backup_fresh(now, Reason::Startup);
+        }
+    }
+
+    /// RFC 5798 §6.4.2 / RFC 3768 §6.4.2: an ADVERTISEMENT in Backup.
+    fn backup_rx(&mut self, now: Time, adv: RxAdvert) {
+        if adv.priority == 0 {
+            // "Set the Master_Down_Timer to Skew_Time."
+            self.master_down_timer = Some(now + self.skew_time());
+            self.down_cause = DownCause::PriorityZero;
+            self.master_address = None;
+            return;
+        }
+        let local = self.effective_priority();
+        let preempting = self.cfg.preempt && !self.preempt_held;
+        let accept = if !preempting || adv.priority >= local {
+            true
+        } else {
+            // Lower priority with preemption on: keepalived's preempt_delay
+            // accepts it anyway until the delay has run out.
+            self.preempt_delay_running(now)
+        };
+        if adv.priority > local {
+            // keepalived: a higher-priority master restarts preempt_delay
+            // from the next sighting of a lower-priority one.
+            self.preempt_after = None;
+        }
+        if accept {
+            if self.cfg.version == Version::V3 {
+                // RFC 5798 §6.4.2: learn Master_Adver_Interval (Skew_Time
+                // and Master_Down_Interval follow from it).
+                self.master_adver_interval = centiseconds(adv.interval_cs);
+            }
+            self.master_down_timer = Some(now + self.master_down_interval());
+            self.down_cause = DownCause::Silence;
+            self.master_address = Some(adv.src);
+        } else {
+            // "Discard the ADVERTISEMENT": the timer keeps running and we
+            // take over when it fires.
+            self.down_cause = DownCause::Preempt;
+        }
+    }
+
+    /// Is preempt_delay still holding preemption back? Starts the delay on
+    /// the first lower-priority sighting if it is not running.
+    fn preempt_delay_running(&mut self, now: Time) -> bool {
+        if self.cfg.preempt_delay.is_zero() {
+            return false;
+        }
+        let until = *self
+            .preempt_after
+            .get_or_insert(now + self.cfg.preempt_delay);
+        now < until
+    }
+
+    /// RFC 5798 §6.4.3 / RFC 3768 §6.4.3: an ADVERTISEMENT in Master.
+    fn master_rx(&mut self, now: Time, adv: RxAdvert) {
+        if let Some(rel) = self.release {
+            // SPEC §4: while releasing, any other router advertising a
+            // non-zero priority is the new master: now break.
+            if adv.priority > 0 {
+                self.release = None;
+                match rel.reason {
+                    ReleaseReason::Shutdown => self.finish_shutdown(),
+                    ReleaseReason::Handover => {
+                        self.learn_and_backup(now, adv, Reason::Released(rel.reason));
+                        self.preempt_held = true;
+                        self.actions.push_back(Action::HandoverComplete);
+                    }
+                }
+            }
+            return;
+        }
+        if adv.priority == 0 {
+            // "Send an ADVERTISEMENT; Reset the Adver_Timer."
+            self.send_advert();
+            self.adver_timer = Some(now + self.advert_interval());
+            return;
+        }
+        let local = self.effective_priority();
+        let reason = if adv.priority > local {
+            Reason::HigherPriorityAdvert
+        } else if adv.priority == local && ip_gt(adv.src, self.cfg.primary_address) {
+            Reason::EqualPriorityHigherAddress
+        } else {
+            // "Discard the ADVERTISEMENT": no timer moves.
+            return;
+        };
+        self.learn_and_backup(now, adv, reason);
+    }
+
+    /// RFC 5798 §6.4.3: cancel Adver_Timer, learn Master_Adver_Interval,
+    /// Master_Down_Timer = Master_Down_Interval, go Backup.
+    fn learn_and_backup(&mut self, now: Time, adv: RxAdvert, reason: Reason) {
+        if self.cfg.version == Version::V3 {
+            self.master_adver_interval = centiseconds(adv.interval_cs);
+        } else {
+            self.master_adver_interval = self.advert_interval();
+        }
+        self.remove_vips();
+        self.transition(State::Backup, reason);
+        self.adver_timer = None;
+        self.master_down_timer = Some(now + self.master_down_interval());
+        self.down_cause = DownCause::Silence;
+        self.master_address = Some(adv.src);
+        self.preempt_after = self.delay_from(now);
+    }
+
+    fn on_trackers(&mut self, now: Time, fault: bool, priority_delta: i32) {
+        let before = self.effective_priority();
+        self.priority_delta = priority_delta;
+        let after = self.effective_priority();
+        let was_faulty = self.faulty();
+        self.tracker_fault = fault;
+        if after != before {
+            self.actions.push_back(Action::PriorityChanged {
+                from: before,
+                to: after,
+            });
+        }
+        if was_faulty != self.faulty() {
+            let reason = if fault {
+                Reason::TrackerFault
+            } else {
+                Reason::TrackerRecovered
+            };
+            self.fault_changed(now, reason);
+        } else if after != before && self.state == State::Master && self.release.is_none() {
+            // Announce the new priority at once so that a preempting peer
+            // overtakes a weakened master without waiting an interval; this
+            // is a fresh advert, so the Adver_Timer restarts (RFC 5798 §6.4.3
+            // sends every Advertisement_Interval after the last advert).
+            self.send_advert();
+            self.adver_timer = Some(now + self.advert_interval());
+        }
+    }
+
+    /// Enter or leave Fault after link or tracker changes (keepalived
+    /// semantics; the RFCs have no Fault state).
+    fn fault_changed(&mut self, now: Time, reason: Reason) {
+        if self.state == State::Init {
+            // Recorded; Startup decides.
+            return;
+        }
+        if self.faulty() {
+            if self.state != State::Fault {
+                self.enter_fault(reason);
+            }
+        } else if self.state == State::Fault {
+            // Like RFC 5798 §6.4.1 Startup: owner → Master, else Backup.
+            if self.effective_priority() == OWNER_PRIORITY {
+                self.become_master(now, reason);
+            } else {
+                self.become_backup_fresh(now, reason);
+            }
+        }
+    }
+
+    fn enter_fault(&mut self, reason: Reason) {
+        if self.state == State::Master {
+            // SPEC §4: send priority 0 if possible, release the VIPs.
+            self.actions.push_back(Action::SendAdvert { priority: 0 });
+        }
+        self.remove_vips();
+        let release = self.release.take();
+        self.transition(State::Fault, reason);
+        self.adver_timer = None;
+        self.master_down_timer = None;
+        self.master_address = None;
+        if let Some(rel) = release {
+            self.actions.push_back(match rel.reason {
+                ReleaseReason::Shutdown => Action::Released,
+                // Nobody was seen taking over.
+                ReleaseReason::Handover => Action::HandoverFailed,
+            });
+            if rel.reason == ReleaseReason::Shutdown {
+                self.finished = true;
+            }
+        }
+    }
+
+    /// SPEC §4 make-before-break release.
+    fn on_release(&mut self, now: Time, reason: ReleaseReason) {
+        match self.state {
+            State::Master => {
+                if let Some(rel) = &mut self.release {
+                    // Already releasing: a shutdown overrides a handover.
+                    if reason == ReleaseReason::Shutdown {
+                        rel.reason = ReleaseReason::Shutdown;
+                    }
+                    return;
+                }
+                // RFC 5798 §6.4.3 Shutdown: send priority 0, but keep the
+                // VIPs until a new master is heard (or nobody comes).
+                let deadline = now
+                    + timers::master_down_interval(
+                        self.cfg.version,
+                        self.effective_priority(),
+                        self.advert_interval(),
+                    );
+                self.release = Some(Release { reason, deadline });
+                self.send_advert();
+                self.adver_timer = Some(now + self.advert_interval());
+            }
+            State::Backup | State::Init | State::Fault => match reason {
+                // RFC 5798 §6.4.2 Shutdown: cancel the timer, Initialize.
+                ReleaseReason::Shutdown => self.finish_shutdown(),
+                ReleaseReason::Handover => self.actions.push_back(Action::HandoverComplete),
+            },
+        }
+    }
+
+    /// Shutdown release finished (new master heard, or the deadline passed).
+    fn finish_shutdown(&mut self) {
+        // RFC 5798 §6.4.3 Shutdown → Initialize; the shell exits.
+        self.remove_vips();
+        self.transition(State::Init, Reason::Released(ReleaseReason::Shutdown));
+        self.cancel_timers();
+        self.finished = true;
+        self.actions.push_back(Action::Released);
+    }
+
+    fn release_timed_out(&mut self, now: Time, reason: ReleaseReason) {
+        self.release = None;
+        match reason {
+            ReleaseReason::Shutdown => self.finish_shutdown(),
+            ReleaseReason::Handover => {
+                // SPEC §3/§4: no peer took over; stay master and say so.
+                self.send_advert();
+                self.adver_timer = Some(now + self.advert_interval());
+                self.actions.push_back(Action::HandoverFailed);
+            }
+        }
+    }
+
+    // ---- transitions ----------------------------------------------------
+
+    /// RFC 5798 §6.4.1 / §6.4.2 "transition to Master": send an
+    /// ADVERTISEMENT, announce the VIPs, set the Adver_Timer.
+    fn become_master(&mut self, now: Time, reason: Reason) {
+        self.transition(State::Master, reason);
+        self.master_down_timer = None;
+        self.master_address = None;
+        self.preempt_held = false;
+        self.master_adver_interval = self.advert_interval();
+        self.send_advert();
+        if !self.vips_held {
+            self.vips_held = true;
+            self.actions.push_back(Action::AddVips);
+        }
+        self.actions.push_back(Action::Announce);
+        self.adver_timer = Some(now + self.advert_interval());
+    }
+
+    /// RFC 5798 §6.4.1 "transition to Backup": Master_Adver_Interval =
+    /// Advertisement_Interval, Master_Down_Timer = Master_Down_Interval.
+    fn become_backup_fresh(&mut self, now: Time, reason: Reason) {
+        self.remove_vips();
+        self.transition(State::Backup, reason);
+        self.master_adver_interval = self.advert_interval();
+        self.adver_timer = None;
+        self.master_down_timer = Some(now + self.master_down_interval());
+        self.down_cause = DownCause::Silence;
+        self.master_address = None;
+        self.preempt_after = self.delay_from(now);
+    }
+
+    fn delay_from(&self, now: Time) -> Option<Time> {
+        (!self.cfg.preempt_delay.is_zero()).then(|| now + self.cfg.preempt_delay)
+    }
+
+    fn transition(&mut self, to: State, reason: Reason) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        self.state = to;
+        self.actions.push_back(Action::StateChanged {
+            from,
+            to,
+            reason,
+            priority: self.effective_priority(),
+        });
+    }
+
+    fn send_advert(&mut self) {
+        let priority = if self.release.is_some() {
+            0
+        } else {
+            self.effective_priority()
+        };
+        self.actions.push_back(Action::SendAdvert { priority });
+    }
+
+    fn remove_vips(&mut self) {
+        if self.vips_held {
+            self.vips_held = false;
+            self.actions.push_back(Action::RemoveVips);
+        }
+    }
+
+    fn cancel_timers(&mut self) {
+        self.adver_timer = None;
+        self.master_down_timer = None;
+        self.release = None;
+    }
+}
+
+/// RFC 5798 §6.4.3 tie-break: compare primary addresses as unsigned
+/// integers in network byte order; the greater wins. Mixed families never
+/// meet in one virtual router; IPv6 sorts above IPv4 for totality.
+fn ip_gt(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a) > u32::from(b),
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(a) > u128::from(b),
+        (IpAddr::V6(_), IpAddr::V4(_)) => true,
+        (IpAddr::V4(_), IpAddr::V6(_)) => false,
+    }
+}

@@ -1,0 +1,492 @@
+//! A simulated LAN of VRRP routers on virtual time, in the spirit of
+//! quinn-proto's test `Pair` (quinn-proto/src/tests/util.rs).
+//!
+//! Every router is a pure [`Instance`]; the LAN owns the clock. [`Lan::step`]
+//! jumps to the earliest wake-up (a router's `poll_timeout` or a packet's
+//! arrival), delivers due packets and fires due timers, and carries out the
+//! resulting actions: `SendAdvert` puts one packet per other router on the
+//! wire (arriving after `delay`, unless lost or partitioned), `AddVips` /
+//! `RemoveVips` move the VIPs. Every action is recorded with its virtual
+//! timestamp in [`Lan::log`].
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vrrpd::proto::instance::{
+    Action, Input, Instance, InstanceConfig, Reason, ReleaseReason, RxAdvert, State,
+};
+use vrrpd::proto::{Time, Version};
+
+/// A seeded xorshift64* generator: deterministic, no crate.
+#[derive(Clone, Debug)]
+pub struct Prng(u64);
+
+impl Prng {
+    pub fn new(seed: u64) -> Prng {
+        Prng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// True with probability `per_mille` / 1000.
+    pub fn chance(&mut self, per_mille: u32) -> bool {
+        (self.next_u64() % 1000) < u64::from(per_mille)
+    }
+}
+
+/// A configuration with the test defaults: VRID 51, preempt on, no delay.
+pub fn cfg(version: Version, priority: u8, interval_cs: u16, addr: &str) -> InstanceConfig {
+    InstanceConfig {
+        version,
+        vrid: 51,
+        priority,
+        advert_interval_cs: interval_cs,
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+        start_as_master: false,
+        primary_address: addr.parse().expect("test address"),
+    }
+}
+
+pub fn v3(priority: u8, addr: &str) -> InstanceConfig {
+    cfg(Version::V3, priority, 100, addr)
+}
+
+pub fn secs_f(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+pub fn ms(m: u64) -> Duration {
+    Duration::from_millis(m)
+}
+
+pub struct Router {
+    pub name: String,
+    pub inst: Instance,
+    /// A dead router neither receives nor wakes up (SIGKILL / power loss).
+    pub alive: bool,
+    pub holds_vips: bool,
+}
+
+/// One recorded action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub at: Time,
+    pub router: usize,
+    pub action: Action,
+}
+
+/// Who was master / held the VIPs after each simulated instant.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub at: Time,
+    pub masters: Vec<usize>,
+    pub holders: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+struct Packet {
+    at: Time,
+    seq: u64,
+    from: usize,
+    to: usize,
+    adv: RxAdvert,
+}
+
+pub struct Lan {
+    pub now: Time,
+    pub routers: Vec<Router>,
+    /// Propagation delay of every packet.
+    pub delay: Duration,
+    pub log: Vec<Event>,
+    pub timeline: Vec<Snapshot>,
+    in_flight: Vec<Packet>,
+    seq: u64,
+    drop_next: HashMap<(usize, usize), u32>,
+    blocked: HashSet<(usize, usize)>,
+    /// Partition group of each router: packets cross only within a group.
+    group: Vec<usize>,
+    loss: Option<(Prng, u32)>,
+    pub delivered: u64,
+    pub lost: u64,
+}
+
+impl Lan {
+    pub fn new(delay: Duration) -> Lan {
+        Lan {
+            now: Duration::ZERO,
+            routers: Vec::new(),
+            delay,
+            log: Vec::new(),
+            timeline: Vec::new(),
+            in_flight: Vec::new(),
+            seq: 0,
+            drop_next: HashMap::new(),
+            blocked: HashSet::new(),
+            group: Vec::new(),
+            loss: None,
+            delivered: 0,
+            lost: 0,
+        }
+    }
+
+    pub fn add(&mut self, name: &str, cfg: InstanceConfig) -> usize {
+        let inst = Instance::new(cfg).expect("valid test config");
+        self.routers.push(Router {
+            name: name.to_string(),
+            inst,
+            alive: true,
+            holds_vips: false,
+        });
+        self.group.push(0);
+        self.routers.len() - 1
+    }
+
+    pub fn inst(&self, i: usize) -> &Instance {
+        &self.routers[i].inst
+    }
+
+    pub fn state(&self, i: usize) -> State {
+        self.routers[i].inst.state()
+    }
+
+    pub fn addr(&self, i: usize) -> IpAddr {
+        self.routers[i].inst.config().primary_address
+    }
+
+    /// Feed an input to router `i` now and carry out its actions.
+    pub fn input(&mut self, i: usize, input: Input) {
+        let now = self.now;
+        self.routers[i].inst.handle(now, input);
+        self.drain(i);
+        self.snapshot();
+    }
+
+    pub fn start(&mut self, i: usize) {
+        self.input(i, Input::Startup);
+    }
+
+    pub fn start_all(&mut self) {
+        for i in 0..self.routers.len() {
+            self.start(i);
+        }
+    }
+
+    /// SIGKILL: the router stops; its VIPs vanish with it.
+    pub fn kill(&mut self, i: usize) {
+        self.routers[i].alive = false;
+        self.routers[i].holds_vips = false;
+        self.snapshot();
+    }
+
+    // ---- the wire -------------------------------------------------------
+
+    /// Drop the next `k` packets from `from` to `to`.
+    pub fn drop_next(&mut self, from: usize, to: usize, k: u32) {
+        *self.drop_next.entry((from, to)).or_insert(0) += k;
+    }
+
+    /// Drop every packet from `from` to `to` (or stop doing so).
+    pub fn set_blocked(&mut self, from: usize, to: usize, blocked: bool) {
+        if blocked {
+            self.blocked.insert((from, to));
+        } else {
+            self.blocked.remove(&(from, to));
+        }
+    }
+
+    /// Split the LAN: packets cross only between routers of one set.
+    /// Routers in no set form their own group.
+    pub fn partition(&mut self, sets: &[&[usize]]) {
+        for (i, g) in self.group.iter_mut().enumerate() {
+            *g = sets
+                .iter()
+                .position(|s| s.contains(&i))
+                .map_or(1000 + i, |p| p + 1);
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.group.iter_mut().for_each(|g| *g = 0);
+    }
+
+    /// Random independent loss of `per_mille`/1000 of all packets.
+    pub fn set_loss(&mut self, seed: u64, per_mille: u32) {
+        self.loss = Some((Prng::new(seed), per_mille));
+    }
+
+    pub fn clear_loss(&mut self) {
+        self.loss = None;
+    }
+
+    fn transmit(&mut self, from: usize, adv: RxAdvert) {
+        for to in 0..self.routers.len() {
+            if to == from {
+                continue;
+            }
+            if self.blocked.contains(&(from, to)) || self.group[from] != self.group[to] {
+                self.lost += 1;
+                continue;
+            }
+            if let Some(k) = self.drop_next.get_mut(&(from, to))
+                && *k > 0
+            {
+                *k -= 1;
+                self.lost += 1;
+                continue;
+            }
+            if let Some((rng, p)) = &mut self.loss
+                && rng.chance(*p)
+            {
+                self.lost += 1;
+                continue;
+            }
+            self.seq += 1;
+            self.in_flight.push(Packet {
+                at: self.now + self.delay,
+                seq: self.seq,
+                from,
+                to,
+                adv,
+            });
+        }
+    }
+
+    fn drain(&mut self, i: usize) {
+        while let Some(action) = self.routers[i].inst.poll_action() {
+            self.log.push(Event {
+                at: self.now,
+                router: i,
+                action,
+            });
+            match action {
+                Action::SendAdvert { priority } => {
+                    let cfg = self.routers[i].inst.config();
+                    let adv = RxAdvert {
+                        src: cfg.primary_address,
+                        priority,
+                        interval_cs: cfg.advert_interval_cs,
+                    };
+                    self.transmit(i, adv);
+                }
+                Action::AddVips => self.routers[i].holds_vips = true,
+                Action::RemoveVips => self.routers[i].holds_vips = false,
+                _ => {}
+            }
+        }
+    }
+
+    fn snapshot(&mut self) {
+        let masters = (0..self.routers.len())
+            .filter(|&i| self.routers[i].alive && self.state(i) == State::Master)
+            .collect();
+        let holders = (0..self.routers.len())
+            .filter(|&i| self.routers[i].holds_vips)
+            .collect();
+        let snap = Snapshot {
+            at: self.now,
+            masters,
+            holders,
+        };
+        match self.timeline.last_mut() {
+            Some(last) if last.at == self.now => *last = snap,
+            _ => self.timeline.push(snap),
+        }
+    }
+
+    // ---- the clock ------------------------------------------------------
+
+    /// The earliest wake-up: a live router's timer or a packet arrival.
+    pub fn next_event(&self) -> Option<Time> {
+        let timers = self
+            .routers
+            .iter()
+            .filter(|r| r.alive)
+            .filter_map(|r| r.inst.poll_timeout());
+        let packets = self.in_flight.iter().map(|p| p.at);
+        timers.chain(packets).min()
+    }
+
+    /// Advance to the next wake-up and process everything due then.
+    /// Returns false when nothing is scheduled.
+    pub fn step(&mut self) -> bool {
+        let Some(t) = self.next_event() else {
+            return false;
+        };
+        assert!(t >= self.now, "time went backwards");
+        self.now = t;
+        // Packets first, in sending order.
+        let mut due: Vec<Packet> = Vec::new();
+        self.in_flight.retain(|p| {
+            if p.at <= t {
+                due.push(p.clone());
+                false
+            } else {
+                true
+            }
+        });
+        due.sort_by_key(|p| (p.at, p.seq));
+        for p in due {
+            if !self.routers[p.to].alive {
+                continue;
+            }
+            self.delivered += 1;
+            self.routers[p.to].inst.handle(t, Input::Advert(p.adv));
+            self.drain(p.to);
+        }
+        for i in 0..self.routers.len() {
+            if !self.routers[i].alive {
+                continue;
+            }
+            if self.routers[i].inst.poll_timeout().is_some_and(|w| w <= t) {
+                self.routers[i].inst.handle_timeout(t);
+                self.drain(i);
+            }
+        }
+        self.snapshot();
+        true
+    }
+
+    /// Run every event up to and including `t`, then set the clock to `t`.
+    pub fn run_until(&mut self, t: Time) {
+        let mut guard = 0u64;
+        while let Some(n) = self.next_event() {
+            if n > t {
+                break;
+            }
+            self.step();
+            guard += 1;
+            assert!(guard < 50_000_000, "simulation does not converge");
+        }
+        self.now = self.now.max(t);
+        self.snapshot();
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        let t = self.now + d;
+        self.run_until(t);
+    }
+
+    // ---- the record -----------------------------------------------------
+
+    pub fn masters(&self) -> Vec<usize> {
+        (0..self.routers.len())
+            .filter(|&i| self.routers[i].alive && self.state(i) == State::Master)
+            .collect()
+    }
+
+    pub fn holders(&self) -> Vec<usize> {
+        (0..self.routers.len())
+            .filter(|&i| self.routers[i].holds_vips)
+            .collect()
+    }
+
+    pub fn events(&self, i: usize) -> impl Iterator<Item = &Event> {
+        self.log.iter().filter(move |e| e.router == i)
+    }
+
+    /// Adverts sent by router `i`: (time, priority).
+    pub fn adverts(&self, i: usize) -> Vec<(Time, u8)> {
+        self.events(i)
+            .filter_map(|e| match e.action {
+                Action::SendAdvert { priority } => Some((e.at, priority)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// State changes of router `i`: (time, from, to, reason).
+    pub fn transitions(&self, i: usize) -> Vec<(Time, State, State, Reason)> {
+        self.events(i)
+            .filter_map(|e| match e.action {
+                Action::StateChanged {
+                    from, to, reason, ..
+                } => Some((e.at, from, to, reason)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// When router `i` first entered `state` at or after `since`.
+    pub fn entered(&self, i: usize, state: State, since: Time) -> Option<Time> {
+        self.transitions(i)
+            .into_iter()
+            .find(|&(at, _, to, _)| to == state && at >= since)
+            .map(|(at, ..)| at)
+    }
+
+    pub fn has_action(&self, i: usize, action: Action) -> Option<Time> {
+        self.events(i).find(|e| e.action == action).map(|e| e.at)
+    }
+
+    /// Replay the action log one action at a time: every moment, after the
+    /// VIPs were first added, at which nobody held them (kills count).
+    pub fn vip_gaps(&self) -> Vec<Time> {
+        let mut held = vec![false; self.routers.len()];
+        let mut seen = false;
+        let mut gaps = Vec::new();
+        for e in &self.log {
+            match e.action {
+                Action::AddVips => {
+                    held[e.router] = true;
+                    seen = true;
+                }
+                Action::RemoveVips => {
+                    held[e.router] = false;
+                    if seen && !held.iter().any(|&h| h) {
+                        gaps.push(e.at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        gaps
+    }
+
+    /// The longest stretch of virtual time with more than one live master.
+    pub fn longest_dual_master(&self) -> Duration {
+        let mut longest = Duration::ZERO;
+        let mut since: Option<Time> = None;
+        for s in &self.timeline {
+            match (s.masters.len() > 1, since) {
+                (true, None) => since = Some(s.at),
+                (false, Some(t)) => {
+                    longest = longest.max(s.at - t);
+                    since = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(t) = since {
+            longest = longest.max(self.now - t);
+        }
+        longest
+    }
+
+    /// How many separate stretches had more than one live master.
+    pub fn dual_master_episodes(&self) -> usize {
+        let mut n = 0;
+        let mut prev = false;
+        for s in &self.timeline {
+            let dual = s.masters.len() > 1;
+            if dual && !prev {
+                n += 1;
+            }
+            prev = dual;
+        }
+        n
+    }
+
+    pub fn release(&mut self, i: usize, reason: ReleaseReason) {
+        self.input(i, Input::Release(reason));
+    }
+}
