@@ -1,1 +1,130 @@
-//! TODO
+//! Gratuitous ARP and unsolicited Neighbor Advertisement frames, as complete
+//! Ethernet frames ready for an AF_PACKET `SOCK_RAW` socket.
+//!
+//! Pure bytes: no sockets, no libc. The layouts follow what keepalived sends
+//! (`vrrp_arp.c`, `vrrp_ndisc.c`):
+//!
+//! * gratuitous ARP — RFC 826 / RFC 5227 §3 "ARP Announcement" style
+//!   *request*, broadcast, sender = target protocol address = the VIP,
+//!   sender hardware address = the interface MAC, target hardware address
+//!   zero;
+//! * unsolicited NA — RFC 4861 §4.4 / §7.2.6: from the VIP to ff02::1 (all
+//!   nodes), hop limit 255, Override flag only, target = the VIP, option 2
+//!   (target link-layer address) = the interface MAC.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// An Ethernet (EUI-48) hardware address.
+pub type Mac = [u8; 6];
+
+/// Ethernet broadcast address.
+pub const BROADCAST_MAC: Mac = [0xff; 6];
+/// Ethernet multicast address of ff02::1 (RFC 2464 §7: 33:33 + low 32 bits).
+pub const ALL_NODES_MAC: Mac = [0x33, 0x33, 0x00, 0x00, 0x00, 0x01];
+/// IPv6 all-nodes link-local multicast address.
+pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+
+/// EtherType of ARP.
+pub const ETHERTYPE_ARP: u16 = 0x0806;
+/// EtherType of IPv6.
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+
+/// Ethernet header length.
+pub const ETH_HEADER_LEN: usize = 14;
+/// Length of a gratuitous ARP frame: 14 Ethernet + 28 ARP (the driver pads
+/// to the 60-byte minimum).
+pub const GARP_LEN: usize = ETH_HEADER_LEN + 28;
+/// Length of the ICMPv6 part of an unsolicited NA: 24 header + target and 8
+/// bytes of target link-layer address option.
+pub const NA_ICMPV6_LEN: usize = 32;
+/// Length of an unsolicited NA frame: 14 Ethernet + 40 IPv6 + 32 ICMPv6.
+pub const UNSOLICITED_NA_LEN: usize = ETH_HEADER_LEN + 40 + NA_ICMPV6_LEN;
+
+/// ICMPv6 type of a Neighbor Advertisement (RFC 4861 §4.4).
+pub const ICMPV6_NEIGHBOR_ADVERT: u8 = 136;
+/// NA flag bits (first byte of the 32-bit flags word).
+pub const NA_FLAG_ROUTER: u8 = 0x80;
+pub const NA_FLAG_SOLICITED: u8 = 0x40;
+pub const NA_FLAG_OVERRIDE: u8 = 0x20;
+/// NDP option type: target link-layer address (RFC 4861 §4.6.1).
+pub const ND_OPT_TARGET_LINKADDR: u8 = 2;
+
+fn ethernet_header(out: &mut [u8], dst: Mac, src: Mac, ethertype: u16) {
+    out[0..6].copy_from_slice(&dst);
+    out[6..12].copy_from_slice(&src);
+    out[12..14].copy_from_slice(&ethertype.to_be_bytes());
+}
+
+/// A gratuitous ARP: broadcast ARP request announcing `vip` at `mac`.
+pub fn gratuitous_arp(mac: Mac, vip: Ipv4Addr) -> [u8; GARP_LEN] {
+    let mut f = [0u8; GARP_LEN];
+    ethernet_header(&mut f, BROADCAST_MAC, mac, ETHERTYPE_ARP);
+    let a = &mut f[ETH_HEADER_LEN..];
+    a[0..2].copy_from_slice(&1u16.to_be_bytes()); // htype: Ethernet
+    a[2..4].copy_from_slice(&0x0800u16.to_be_bytes()); // ptype: IPv4
+    a[4] = 6; // hlen
+    a[5] = 4; // plen
+    a[6..8].copy_from_slice(&1u16.to_be_bytes()); // op: request
+    a[8..14].copy_from_slice(&mac); // sender hardware address
+    a[14..18].copy_from_slice(&vip.octets()); // sender protocol address
+    // a[18..24]: target hardware address stays zero
+    a[24..28].copy_from_slice(&vip.octets()); // target protocol address
+    f
+}
+
+/// An unsolicited Neighbor Advertisement for `vip` at `mac`, to ff02::1.
+///
+/// The Router flag is off: a VRRP virtual router announces a host address
+/// here, exactly as keepalived does (it does not set it either unless
+/// configured as a router, which vrrpd does not support).
+pub fn unsolicited_na(mac: Mac, vip: Ipv6Addr) -> [u8; UNSOLICITED_NA_LEN] {
+    let mut f = [0u8; UNSOLICITED_NA_LEN];
+    ethernet_header(&mut f, ALL_NODES_MAC, mac, ETHERTYPE_IPV6);
+    {
+        let ip = &mut f[ETH_HEADER_LEN..ETH_HEADER_LEN + 40];
+        ip[0] = 0x60; // version 6, traffic class 0, flow label 0
+        ip[4..6].copy_from_slice(&(NA_ICMPV6_LEN as u16).to_be_bytes());
+        ip[6] = 58; // next header: ICMPv6
+        ip[7] = 255; // hop limit (RFC 4861 §7.1.2 requires 255)
+        ip[8..24].copy_from_slice(&vip.octets());
+        ip[24..40].copy_from_slice(&ALL_NODES.octets());
+    }
+    let icmp = &mut f[ETH_HEADER_LEN + 40..];
+    icmp[0] = ICMPV6_NEIGHBOR_ADVERT;
+    icmp[1] = 0; // code
+    // icmp[2..4]: checksum, filled below
+    icmp[4] = NA_FLAG_OVERRIDE;
+    // icmp[5..8]: reserved
+    icmp[8..24].copy_from_slice(&vip.octets());
+    icmp[24] = ND_OPT_TARGET_LINKADDR;
+    icmp[25] = 1; // length in units of 8 bytes
+    icmp[26..32].copy_from_slice(&mac);
+    let sum = icmpv6_checksum(vip, ALL_NODES, icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    f
+}
+
+/// The ICMPv6 checksum (RFC 4443 §2.3) of `message` (its checksum field read
+/// as whatever it holds: pass it zeroed when computing) with the IPv6
+/// pseudo-header of RFC 8200 §8.1.
+pub fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, message: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut add = |bytes: &[u8]| {
+        let mut chunks = bytes.chunks_exact(2);
+        for c in &mut chunks {
+            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        if let [last] = chunks.remainder() {
+            sum += u32::from(*last) << 8;
+        }
+    };
+    add(&src.octets());
+    add(&dst.octets());
+    add(&(message.len() as u32).to_be_bytes());
+    add(&[0, 0, 0, 58]);
+    add(message);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
