@@ -600,3 +600,39 @@ fn long_run_with_random_partitions_and_deaths_always_converges() {
         assert_eq!(lan.masters(), vec![a], "round {round}");
     }
 }
+
+#[test]
+fn preempt_delay_restarts_from_first_lower_priority_sighting_after_a_better_master() {
+    // keepalived: a master at least as good as us stops the delay; the next
+    // lower-priority master starts it again from its first advert, even
+    // long after start-up.
+    let mut lan = Lan::new(D);
+    let mut ca = v3(150, A);
+    ca.preempt_delay = Duration::from_secs(30);
+    let a = lan.add("a", ca);
+    let mut cb = v3(100, B);
+    cb.start_as_master = true;
+    let b = lan.add("b", cb);
+    let c = lan.add("c", v3(200, C));
+    lan.start(a);
+    lan.start(c);
+    lan.run_until(Duration::from_secs(100));
+    assert_eq!(lan.masters(), vec![c]);
+    lan.kill(c);
+    lan.start(b);
+    lan.run_for(Duration::from_secs(100));
+    // B's first advert reaches A at 100 s + D: the delay runs to 130 s + D.
+    let until = Duration::from_secs(130) + D;
+    let last_accepted = lan
+        .adverts(b)
+        .into_iter()
+        .map(|(at, _)| at + D)
+        .rfind(|&rx| rx < until)
+        .unwrap();
+    assert_eq!(last_accepted, Duration::from_secs(129) + D);
+    assert_eq!(
+        lan.entered(a, State::Master, Duration::from_secs(100)),
+        Some(last_accepted + mdi(150))
+    );
+    assert_eq!(lan.masters(), vec![a]);
+}

@@ -21,6 +21,40 @@
 //!
 //! Beyond the RFC, the instance implements the make-before-break release of
 //! SPEC §4 ([`Input::Release`]) and keepalived's `preempt_delay`.
+//!
+//! Choices where the RFCs are silent or ambiguous:
+//!
+//! * Skew_Time and Master_Down_Interval use the *effective* priority (base
+//!   plus tracker delta), like keepalived; they are recomputed whenever a
+//!   timer is armed, never retroactively.
+//! * Only VRRPv3 learns Master_Adver_Interval (RFC 5798 §6.4.2/§6.4.3);
+//!   VRRPv2 always uses its own interval (RFC 3768 drops mismatches).
+//!   Entering Backup from Init or Fault resets it to our own interval
+//!   (RFC 5798 §6.4.1); becoming master does too.
+//! * Tie-break (RFC 5798 §6.4.3): the sender's primary address is compared
+//!   with ours as an unsigned integer in network byte order.
+//! * Preempt_Mode affects only Backup; a master yields to any higher
+//!   priority advert whatever its own `preempt` (RFC 5798 §6.4.3).
+//! * `preempt_delay` (keepalived): a lower-priority advert is treated as if it
+//!   were higher until the delay has run out. The delay starts on entering
+//!   Backup (start-up, leaving Master or Fault) and, after an advert of at
+//!   least our priority stopped it, on the next lower-priority advert.
+//! * Fault is keepalived's state, not the RFC's: a master entering it sends
+//!   priority 0 (SPEC §4) and removes the VIPs; no timer runs in Fault and
+//!   adverts are ignored; leaving it is a Startup (owner → Master, else
+//!   Backup with a fresh Master_Down_Timer).
+//! * A tracker change of a master's effective priority is advertised at once
+//!   and restarts the Adver_Timer.
+//! * Release (RFC 5798 §6.4.3 "Shutdown", made make-before-break by SPEC §4):
+//!   the master keeps its VIPs and sends priority 0 at once and every
+//!   interval; any advert with a non-zero priority ends it (the VIPs go).
+//!   With no taker within our own Master_Down_Interval, a shutdown releases
+//!   anyway and a handover is abandoned ([`Action::HandoverFailed`], still
+//!   master). A finished shutdown goes to Init (RFC: Shutdown → Initialize)
+//!   and the instance is inert; a finished handover goes to Backup and holds
+//!   preemption until [`Input::ResumePreempt`] or the next time it becomes
+//!   master (e.g. after the peer's own handover).
+//! * A priority-0 advert received by a releasing master is ignored.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -391,10 +425,17 @@ impl Instance {
     }
 
     /// Feed one input at virtual time `now`.
+    ///
+    /// Timers that expired strictly before `now` are processed first (as
+    /// [`Instance::handle_timeout`] would have), so a shell that notices a
+    /// packet before an overdue timer cannot let the packet undo the expiry.
+    /// A timer due exactly at `now` is left for `handle_timeout`: at the same
+    /// instant, the input is seen first.
     pub fn handle(&mut self, now: Time, input: Input) {
         if self.finished {
             return;
         }
+        self.fire_timers(now, |t| t < now);
         match input {
             Input::Startup => self.on_startup(now),
             Input::Advert(adv) => match self.state {
@@ -426,16 +467,21 @@ impl Instance {
         if self.finished {
             return;
         }
+        self.fire_timers(now, |t| t <= now);
+    }
+
+    /// Fire every timer whose deadline satisfies `due`, at time `now`.
+    fn fire_timers(&mut self, now: Time, due: impl Fn(Time) -> bool) {
         // SPEC §4: the release deadline (no peer took over).
         if let Some(rel) = self.release
-            && now >= rel.deadline
+            && due(rel.deadline)
         {
             self.release_timed_out(now, rel.reason);
         }
         // RFC 5798 §6.4.2 / RFC 3768 §6.4.2: Master_Down_Timer fires.
         if self.state == State::Backup
             && let Some(t) = self.master_down_timer
-            && now >= t
+            && due(t)
         {
             let reason = match self.down_cause {
                 DownCause::Silence => Reason::MasterDown,
@@ -447,7 +493,7 @@ impl Instance {
         // RFC 5798 §6.4.3 / RFC 3768 §6.4.3: Adver_Timer fires.
         if self.state == State::Master
             && let Some(t) = self.adver_timer
-            && now >= t
+            && due(t)
         {
             self.send_advert();
             self.adver_timer = Some(now + self.advert_interval());
@@ -503,9 +549,10 @@ impl Instance {
             // accepts it anyway until the delay has run out.
             self.preempt_delay_running(now)
         };
-        if adv.priority > local {
-            // keepalived: a higher-priority master restarts preempt_delay
-            // from the next sighting of a lower-priority one.
+        if adv.priority >= local {
+            // keepalived (vrrp.c, backup advert handling): a master at least
+            // as good as us stops preempt_delay; it restarts from the next
+            // sighting of a lower-priority master.
             self.preempt_after = None;
         }
         if accept {

@@ -1,0 +1,420 @@
+//! RFC 5798 §6 / RFC 3768 §6 rules checked on one `Instance` driven by hand
+//! on virtual time. Each test is named after the rule it checks.
+
+mod sim;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sim::{Prng, cfg, ms, secs_f, v3};
+use vrrpd::proto::Version;
+use vrrpd::proto::instance::{
+    Action, Input, Instance, InstanceConfigError, Reason, ReleaseReason, RxAdvert, State,
+};
+use vrrpd::proto::timers::{master_down_interval_cs, skew_time_cs};
+
+const ME: &str = "192.0.2.2";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn adv(src: &str, priority: u8) -> Input {
+    Input::Advert(RxAdvert {
+        src: ip(src),
+        priority,
+        interval_cs: 100,
+    })
+}
+
+fn drain(i: &mut Instance) -> Vec<Action> {
+    std::iter::from_fn(|| i.poll_action()).collect()
+}
+
+fn started(priority: u8) -> Instance {
+    let mut i = Instance::new(v3(priority, ME)).unwrap();
+    i.handle(Duration::ZERO, Input::Startup);
+    drain(&mut i);
+    i
+}
+
+/// A master since t = 0 (start_as_master), actions drained.
+fn master(priority: u8) -> Instance {
+    let mut c = v3(priority, ME);
+    c.start_as_master = true;
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Input::Startup);
+    assert_eq!(i.state(), State::Master);
+    drain(&mut i);
+    i
+}
+
+#[test]
+fn junk_never_delays_a_masters_adverts() {
+    // SPEC §1: inputs that match no rule move no timer. The master's
+    // adverts come at exactly k × Advertisement_Interval whatever arrives.
+    let mut rng = Prng::new(7);
+    let mut i = master(150);
+    let mut now = Duration::ZERO;
+    let mut sent = Vec::new();
+    let end = Duration::from_secs(2000);
+    while now < end {
+        now += Duration::from_micros(1 + rng.next_u64() % 50_000);
+        while let Some(t) = i.poll_timeout().filter(|&t| t <= now) {
+            i.handle_timeout(t);
+            for a in drain(&mut i) {
+                if let Action::SendAdvert { priority } = a {
+                    sent.push((t, priority));
+                }
+            }
+        }
+        let junk = match rng.next_u64() % 7 {
+            0 => adv("192.0.2.9", 149), // lower priority
+            1 => adv("192.0.2.1", 150), // equal, lower address
+            2 => adv("192.0.2.3", 1),   // lowest
+            3 => Input::Startup,        // repeated start-up
+            4 => Input::LinkUp,         // link already up
+            5 => Input::ResumePreempt,  // nothing held
+            _ => Input::Trackers {
+                fault: false,
+                priority_delta: 0,
+            },
+        };
+        i.handle(now, junk);
+        assert!(drain(&mut i).is_empty(), "junk caused an action");
+        assert_eq!(i.state(), State::Master);
+    }
+    assert_eq!(sent.len(), 2000);
+    for (k, &(t, p)) in sent.iter().enumerate() {
+        assert_eq!(t, Duration::from_secs(k as u64 + 1));
+        assert_eq!(p, 150);
+    }
+}
+
+#[test]
+fn backup_lower_priority_adverts_never_reset_master_down_timer_when_preempting() {
+    // RFC 5798 §6.4.2: with Preempt_Mode on, lower-priority adverts are
+    // discarded.
+    let mut i = started(150);
+    let due = i.poll_timeout().unwrap();
+    assert_eq!(due, master_down_interval_cs(Version::V3, 150, 100));
+    for k in 1..300 {
+        i.handle(ms(10 * k), adv("192.0.2.1", 100));
+        assert_eq!(i.poll_timeout(), Some(due));
+    }
+    i.handle_timeout(due);
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn backup_higher_or_equal_priority_advert_resets_master_down_timer() {
+    // RFC 5798 §6.4.2.
+    let mut i = started(100);
+    i.handle(secs_f(2.0), adv("192.0.2.1", 100));
+    assert_eq!(i.poll_timeout(), Some(secs_f(2.0 + 3.609375)));
+    i.handle(secs_f(3.0), adv("192.0.2.1", 200));
+    assert_eq!(i.poll_timeout(), Some(secs_f(3.0 + 3.609375)));
+    assert_eq!(i.master_address(), Some(ip("192.0.2.1")));
+}
+
+#[test]
+fn backup_priority_zero_sets_master_down_timer_to_skew_time() {
+    // RFC 5798 §6.4.2.
+    let mut i = started(100);
+    i.handle(secs_f(1.0), adv("192.0.2.1", 200));
+    i.handle(secs_f(2.0), adv("192.0.2.1", 0));
+    assert_eq!(i.poll_timeout(), Some(secs_f(2.0 + 0.609375)));
+    assert_eq!(i.master_address(), None);
+    i.handle_timeout(secs_f(2.609375));
+    assert_eq!(i.state(), State::Master);
+    let acts = drain(&mut i);
+    assert_eq!(
+        acts,
+        vec![
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Master,
+                reason: Reason::PriorityZeroReceived,
+                priority: 100
+            },
+            Action::SendAdvert { priority: 100 },
+            Action::AddVips,
+            Action::Announce,
+        ]
+    );
+}
+
+#[test]
+fn master_priority_zero_advert_sends_advert_at_once_and_resets_adver_timer() {
+    // RFC 5798 §6.4.3.
+    let mut i = master(150);
+    i.handle(secs_f(0.25), adv("192.0.2.1", 0));
+    assert_eq!(drain(&mut i), vec![Action::SendAdvert { priority: 150 }]);
+    assert_eq!(i.poll_timeout(), Some(secs_f(1.25)));
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn master_higher_priority_advert_demotes_even_without_preempt() {
+    // RFC 5798 §6.4.3 does not depend on Preempt_Mode.
+    let mut c = v3(150, ME);
+    c.start_as_master = true;
+    c.preempt = false;
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Input::Startup);
+    drain(&mut i);
+    i.handle(
+        secs_f(0.5),
+        Input::Advert(RxAdvert {
+            src: ip("192.0.2.1"),
+            priority: 151,
+            interval_cs: 50,
+        }),
+    );
+    assert_eq!(i.state(), State::Backup);
+    let acts = drain(&mut i);
+    assert_eq!(acts[0], Action::RemoveVips);
+    // Master_Adver_Interval learned, Master_Down_Timer = MDI.
+    assert_eq!(i.master_adver_interval(), ms(500));
+    assert_eq!(
+        i.poll_timeout(),
+        Some(secs_f(0.5) + master_down_interval_cs(Version::V3, 150, 50))
+    );
+}
+
+#[test]
+fn master_equal_priority_lower_address_is_discarded() {
+    let mut i = master(150);
+    i.handle(secs_f(0.5), adv("192.0.2.1", 150));
+    assert_eq!(i.state(), State::Master);
+    i.handle(secs_f(0.6), adv("192.0.2.3", 150));
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn v2_backup_does_not_learn_the_advert_interval() {
+    // RFC 3768 has no Master_Adver_Interval: the own interval is used.
+    let mut i = Instance::new(cfg(Version::V2, 100, 100, ME)).unwrap();
+    i.handle(Duration::ZERO, Input::Startup);
+    i.handle(
+        secs_f(1.0),
+        Input::Advert(RxAdvert {
+            src: ip("192.0.2.1"),
+            priority: 200,
+            interval_cs: 300,
+        }),
+    );
+    assert_eq!(i.master_adver_interval(), Duration::from_secs(1));
+    assert_eq!(i.poll_timeout(), Some(secs_f(1.0 + 3.609375)));
+}
+
+#[test]
+fn skew_and_master_down_interval_follow_effective_priority() {
+    let mut i = started(100);
+    assert_eq!(i.skew_time(), skew_time_cs(Version::V3, 100, 100));
+    i.handle(
+        secs_f(1.0),
+        Input::Trackers {
+            fault: false,
+            priority_delta: 50,
+        },
+    );
+    assert_eq!(i.master_down_interval(), secs_f(3.0 + 106.0 / 256.0));
+}
+
+#[test]
+fn effective_priority_is_clamped_like_keepalived() {
+    let mut i = started(200);
+    let set = |i: &mut Instance, d: i32| {
+        i.handle(
+            Duration::ZERO,
+            Input::Trackers {
+                fault: false,
+                priority_delta: d,
+            },
+        );
+        i.effective_priority()
+    };
+    assert_eq!(set(&mut i, 100), 254);
+    assert_eq!(set(&mut i, -250), 1);
+    assert_eq!(set(&mut i, -50), 150);
+    let mut o = started(255);
+    assert_eq!(o.effective_priority(), 255);
+    assert_eq!(set(&mut o, 10), 254);
+    assert_eq!(set(&mut o, -10), 245);
+    assert_eq!(set(&mut o, 0), 255);
+}
+
+#[test]
+fn priority_change_is_advertised_at_once_by_a_master() {
+    let mut i = master(150);
+    i.handle(
+        secs_f(0.3),
+        Input::Trackers {
+            fault: false,
+            priority_delta: -60,
+        },
+    );
+    assert_eq!(
+        drain(&mut i),
+        vec![
+            Action::PriorityChanged { from: 150, to: 90 },
+            Action::SendAdvert { priority: 90 }
+        ]
+    );
+    assert_eq!(i.poll_timeout(), Some(secs_f(1.3)));
+}
+
+#[test]
+fn init_waits_for_startup() {
+    // RFC 5798 §6.4.1: nothing before Startup.
+    let mut i = Instance::new(v3(100, ME)).unwrap();
+    assert_eq!(i.poll_timeout(), None);
+    i.handle(secs_f(1.0), adv("192.0.2.1", 0));
+    i.handle_timeout(secs_f(100.0));
+    assert_eq!(i.state(), State::Init);
+    assert!(drain(&mut i).is_empty());
+}
+
+#[test]
+fn link_down_before_startup_starts_in_fault() {
+    let mut i = Instance::new(v3(255, ME)).unwrap();
+    i.handle(Duration::ZERO, Input::LinkDown);
+    i.handle(Duration::ZERO, Input::Startup);
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(i.poll_timeout(), None);
+    // The owner goes straight to master on link up.
+    i.handle(secs_f(1.0), Input::LinkUp);
+    assert_eq!(i.state(), State::Master);
+    let acts = drain(&mut i);
+    assert!(acts.contains(&Action::AddVips));
+}
+
+#[test]
+fn fault_ignores_adverts_and_has_no_timers() {
+    let mut i = started(100);
+    i.handle(secs_f(1.0), Input::LinkDown);
+    drain(&mut i);
+    i.handle(secs_f(2.0), adv("192.0.2.1", 0));
+    assert_eq!(i.poll_timeout(), None);
+    assert!(drain(&mut i).is_empty());
+    assert_eq!(i.master_address(), None);
+}
+
+#[test]
+fn release_while_backup_is_immediate() {
+    let mut i = started(100);
+    i.handle(secs_f(1.0), Input::Release(ReleaseReason::Handover));
+    assert_eq!(drain(&mut i), vec![Action::HandoverComplete]);
+    assert_eq!(i.state(), State::Backup);
+    i.handle(secs_f(1.0), Input::Release(ReleaseReason::Shutdown));
+    let acts = drain(&mut i);
+    assert!(!acts.iter().any(|a| matches!(a, Action::SendAdvert { .. })));
+    assert_eq!(acts.last(), Some(&Action::Released));
+    assert_eq!(i.state(), State::Init);
+    assert!(i.finished());
+    assert_eq!(i.poll_timeout(), None);
+    // Inert afterwards.
+    i.handle(secs_f(2.0), Input::Startup);
+    assert_eq!(i.state(), State::Init);
+}
+
+#[test]
+fn release_while_fault_is_immediate() {
+    let mut i = started(100);
+    i.handle(secs_f(1.0), Input::LinkDown);
+    drain(&mut i);
+    i.handle(secs_f(1.0), Input::Release(ReleaseReason::Shutdown));
+    assert_eq!(drain(&mut i).last(), Some(&Action::Released));
+}
+
+#[test]
+fn shutdown_during_handover_turns_it_into_a_shutdown() {
+    let mut i = master(150);
+    i.handle(secs_f(0.5), Input::Release(ReleaseReason::Handover));
+    i.handle(secs_f(0.6), Input::Release(ReleaseReason::Shutdown));
+    assert_eq!(i.releasing(), Some(ReleaseReason::Shutdown));
+    i.handle(secs_f(0.7), adv("192.0.2.1", 100));
+    let acts = drain(&mut i);
+    assert_eq!(acts.last(), Some(&Action::Released));
+    assert!(acts.contains(&Action::RemoveVips));
+}
+
+#[test]
+fn releasing_master_ignores_priority_zero_and_keeps_sending_zero() {
+    let mut i = master(150);
+    i.handle(secs_f(0.5), Input::Release(ReleaseReason::Handover));
+    assert_eq!(drain(&mut i), vec![Action::SendAdvert { priority: 0 }]);
+    i.handle(secs_f(0.6), adv("192.0.2.1", 0));
+    assert!(drain(&mut i).is_empty());
+    i.handle_timeout(secs_f(1.5));
+    assert_eq!(drain(&mut i), vec![Action::SendAdvert { priority: 0 }]);
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn fault_during_handover_reports_failure() {
+    let mut i = master(150);
+    i.handle(secs_f(0.5), Input::Release(ReleaseReason::Handover));
+    drain(&mut i);
+    i.handle(secs_f(0.6), Input::LinkDown);
+    let acts = drain(&mut i);
+    assert_eq!(acts.last(), Some(&Action::HandoverFailed));
+    assert!(acts.contains(&Action::RemoveVips));
+    assert_eq!(i.state(), State::Fault);
+}
+
+#[test]
+fn new_rejects_invalid_configuration() {
+    let mut c = v3(100, ME);
+    c.advert_interval_cs = 0;
+    assert!(matches!(
+        Instance::new(c.clone()),
+        Err(InstanceConfigError::Interval { .. })
+    ));
+    c.advert_interval_cs = 4096;
+    assert!(Instance::new(c.clone()).is_err());
+    let mut c2 = cfg(Version::V2, 100, 150, ME);
+    assert!(Instance::new(c2.clone()).is_err());
+    c2.advert_interval_cs = 200;
+    assert!(Instance::new(c2.clone()).is_ok());
+    c2.priority = 0;
+    assert_eq!(
+        Instance::new(c2.clone()).err(),
+        Some(InstanceConfigError::Priority(0))
+    );
+    c2.priority = 1;
+    c2.vrid = 0;
+    assert_eq!(Instance::new(c2).err(), Some(InstanceConfigError::Vrid(0)));
+}
+
+#[test]
+fn state_and_reason_names() {
+    assert_eq!(serde_json::to_string(&State::Master).unwrap(), "\"master\"");
+    assert_eq!(serde_json::to_string(&State::Fault).unwrap(), "\"fault\"");
+    assert_eq!(State::Backup.to_string(), "backup");
+    assert_eq!(
+        Reason::Released(ReleaseReason::Handover).to_string(),
+        "released(handover)"
+    );
+    assert_eq!(Reason::MasterDown.to_string(), "master_down");
+}
+
+#[test]
+fn late_input_cannot_undo_an_expired_master_down_timer() {
+    // A shell that sees a packet before an overdue Master_Down_Timer: the
+    // timer expired first (RFC 5798 §6.4.2), so we became master, and only
+    // then does the higher-priority advert demote us (§6.4.3).
+    let mut i = started(100);
+    let mdi = master_down_interval_cs(Version::V3, 100, 100);
+    i.handle(mdi + ms(5), adv("192.0.2.1", 200));
+    let acts = drain(&mut i);
+    assert!(acts.contains(&Action::SendAdvert { priority: 100 }));
+    assert_eq!(i.state(), State::Backup);
+    // Due exactly now: the input is seen first and resets the timer.
+    let mut j = started(100);
+    j.handle(mdi, adv("192.0.2.1", 200));
+    assert_eq!(j.state(), State::Backup);
+    assert!(drain(&mut j).is_empty());
+    assert_eq!(j.poll_timeout(), Some(mdi + mdi));
+}
