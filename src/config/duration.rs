@@ -55,7 +55,7 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
         .checked_mul(ms_per_unit * 1_000_000)
         .and_then(|v| v.checked_add(frac * ms_per_unit / 1_000))
         .ok_or_else(too_big)?;
-    if (frac * ms_per_unit) % 1_000 != 0 || total_ns % 1_000_000 != 0 {
+    if !(frac * ms_per_unit).is_multiple_of(1_000) || total_ns % 1_000_000 != 0 {
         return Err(format!("bad duration {input:?}: finer than a millisecond"));
     }
     let ms = total_ns / 1_000_000;
@@ -68,11 +68,11 @@ pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
         "0s".to_string()
-    } else if ms % 3_600_000 == 0 {
+    } else if ms.is_multiple_of(3_600_000) {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 {
+    } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms < 1000 {
         format!("{ms}ms")

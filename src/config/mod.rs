@@ -12,6 +12,39 @@
 //! replaced first, and a key of a non-string type (integer, boolean) also
 //! accepts a string, which is parsed as that type after substitution. So
 //! `priority = "${PRIORITY:-100}"` works, and `priority = "high"` is a type error.
+//!
+//! Choices where SPEC §2 is silent (keep the README in step):
+//! - `${NAME:-default}` uses the default when NAME is unset *or empty* (shell
+//!   semantics); the default is literal text (no nesting); `$${` is a literal
+//!   `${`, any other `$` is literal. Variables never split into arrays.
+//! - `$ENVIRONMENT_INIT` (non-empty) wins over `environment_init`; a relative
+//!   `environment_init` is relative to vrrpd.toml's directory. The program is
+//!   run without a shell or arguments, stdin closed, 10 s timeout
+//!   (`$VRRPD_ENVIRONMENT_INIT_TIMEOUT` overrides); blank lines and `#` lines of
+//!   its output are ignored, its last stderr line is quoted on failure. It
+//!   runs on every load (so also on reload).
+//! - An empty string for an optional scalar (`unicast_source`,
+//!   `metrics_listen`, `environment_init`) means "not set".
+//! - Secrets: `hex:..` is decoded, `file:PATH` is read (relative to the config
+//!   file's directory; one trailing newline dropped), anything else is the
+//!   literal bytes. pass/ah secrets longer than 8 bytes warn (keepalived
+//!   truncates to 8).
+//! - Group names are the file stem, `[A-Za-z0-9][A-Za-z0-9._-]*` up to 64
+//!   characters, and unique ignoring case. Hidden files and non-`.toml` files
+//!   in groups.d are ignored. `--config .../vrrpd.toml` means its directory; a
+//!   single group file gets default daemon settings (so no sync groups).
+//! - A VIP without `/len` is a host address (/32, /128). Loopback, multicast,
+//!   unspecified and broadcast addresses are rejected; a VIP may appear once
+//!   across `virtual_ips` and `excluded_ips`.
+//! - `checksum` set explicitly on v2 or IPv6 is an error; `min_ttl` other than
+//!   255 in multicast mode is an error; `unicast_source` without peers warns.
+//! - The address-owner check covers excluded IPs too (a backup would otherwise
+//!   delete the host's own address).
+//! - Defaults not in the SPEC: track_script interval 1s, timeout = interval,
+//!   rise/fall 1, weight 0; hmac active_key = the lowest key id, anti_replay
+//!   "time", time_window 5s, mode "enforce". Ranges: weights -254..=254,
+//!   preempt_delay <= 1000s, garp_repeat 0..=255, garp_interval <= 10s,
+//!   garp_refresh 0 (off) or 100ms..=24h.
 
 mod duration;
 mod parse;

@@ -535,76 +535,77 @@ fn parse_daemon(
     let mut d = daemon_defaults(environment_init);
     let mut syncs = Vec::new();
     let t = ctx.table_of(root, span, "vrrpd.toml", DAEMON_KEYS);
-    if let Some(v) = t.get("router_id") {
-        if let Some(s) = ctx.nonempty_string("router_id", v) {
-            d.router_id = s;
+    if let Some(v) = t.get("router_id")
+        && let Some(s) = ctx.nonempty_string("router_id", v)
+    {
+        d.router_id = s;
+    }
+    if let Some(v) = t.get("control_socket")
+        && let Some(s) = ctx.nonempty_string("control_socket", v)
+    {
+        d.control_socket = PathBuf::from(s);
+    }
+    if let Some(v) = t.get("metrics_listen")
+        && let Some(s) = ctx.string("metrics_listen", v)
+        && !s.trim().is_empty()
+    {
+        match s.trim().parse::<SocketAddr>() {
+            Ok(a) => d.metrics_listen = Some(a),
+            Err(_) => ctx.err(
+                &v.span(),
+                format!(
+                    "`metrics_listen`: expected ADDRESS:PORT like \"127.0.0.1:9650\", got {s:?}"
+                ),
+            ),
         }
     }
-    if let Some(v) = t.get("control_socket") {
-        if let Some(s) = ctx.nonempty_string("control_socket", v) {
-            d.control_socket = PathBuf::from(s);
-        }
+    if let Some(v) = t.get("log_format")
+        && let Some(i) = ctx.choice("log_format", v, &["text", "json"])
+    {
+        d.log_format = [LogFormat::Text, LogFormat::Json][i];
     }
-    if let Some(v) = t.get("metrics_listen") {
-        if let Some(s) = ctx.string("metrics_listen", v) {
-            if !s.trim().is_empty() {
-                match s.trim().parse::<SocketAddr>() {
-                    Ok(a) => d.metrics_listen = Some(a),
-                    Err(_) => ctx.err(
-                        &v.span(),
-                        format!("`metrics_listen`: expected ADDRESS:PORT like \"127.0.0.1:9650\", got {s:?}"),
-                    ),
-                }
-            }
-        }
-    }
-    if let Some(v) = t.get("log_format") {
-        if let Some(i) = ctx.choice("log_format", v, &["text", "json"]) {
-            d.log_format = [LogFormat::Text, LogFormat::Json][i];
-        }
-    }
-    if let Some(v) = t.get("log_level") {
-        if let Some(s) = ctx.nonempty_string("log_level", v) {
-            match tracing_subscriber::EnvFilter::builder().parse(&s) {
-                Ok(_) => d.log_level = s,
-                Err(e) => ctx.err(&v.span(), format!("`log_level` = {s:?}: {e}")),
-            }
+    if let Some(v) = t.get("log_level")
+        && let Some(s) = ctx.nonempty_string("log_level", v)
+    {
+        match tracing_subscriber::EnvFilter::builder().parse(&s) {
+            Ok(_) => d.log_level = s,
+            Err(e) => ctx.err(&v.span(), format!("`log_level` = {s:?}: {e}")),
         }
     }
     // environment_init was read (and run) before; only its type is checked here.
     if let Some(v) = t.get("environment_init") {
         ctx.string("environment_init", v);
     }
-    if let Some(v) = t.get("sync_group") {
-        if let Some(items) = ctx.array("sync_group", v) {
-            for item in items {
-                let Some(st) = ctx.table(item, "[[sync_group]]", SYNC_KEYS) else {
-                    continue;
-                };
-                let name = st.required(ctx, "name", "[[sync_group]]").and_then(|nv| {
-                    ctx.nonempty_string("name", nv)
-                        .map(|n| (n, ctx.pos(nv.span().start)))
-                });
-                let mut members = Vec::new();
-                if let Some(mv) = st.required(ctx, "members", "[[sync_group]]") {
-                    if let Some(ms) = ctx.array("members", mv) {
-                        if ms.is_empty() {
-                            ctx.err(&mv.span(), "`members` must name at least one group");
-                        }
-                        for m in ms {
-                            if let Some(s) = ctx.nonempty_string("members", m) {
-                                members.push((s, ctx.pos(m.span().start)));
-                            }
-                        }
+    if let Some(v) = t.get("sync_group")
+        && let Some(items) = ctx.array("sync_group", v)
+    {
+        for item in items {
+            let Some(st) = ctx.table(item, "[[sync_group]]", SYNC_KEYS) else {
+                continue;
+            };
+            let name = st.required(ctx, "name", "[[sync_group]]").and_then(|nv| {
+                ctx.nonempty_string("name", nv)
+                    .map(|n| (n, ctx.pos(nv.span().start)))
+            });
+            let mut members = Vec::new();
+            if let Some(mv) = st.required(ctx, "members", "[[sync_group]]")
+                && let Some(ms) = ctx.array("members", mv)
+            {
+                if ms.is_empty() {
+                    ctx.err(&mv.span(), "`members` must name at least one group");
+                }
+                for m in ms {
+                    if let Some(s) = ctx.nonempty_string("members", m) {
+                        members.push((s, ctx.pos(m.span().start)));
                     }
                 }
-                if let Some((name, name_pos)) = name {
-                    syncs.push(SyncDraft {
-                        name,
-                        name_pos,
-                        members,
-                    });
-                }
+            }
+            if let Some((name, name_pos)) = name {
+                syncs.push(SyncDraft {
+                    name,
+                    name_pos,
+                    members,
+                });
             }
         }
     }
@@ -617,7 +618,6 @@ fn parse_daemon(
 
 /// Positions of a group's values, for the checks across files.
 pub(crate) struct GroupMeta {
-    file: PathBuf,
     vrid_pos: Pos,
     interface_pos: Pos,
     /// Aligned with `virtual_ips` then `excluded_ips`.
@@ -653,10 +653,10 @@ fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
     if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
         return Err(format!("{addr} cannot be a virtual address"));
     }
-    if let IpAddr::V4(v4) = addr {
-        if v4.is_broadcast() {
-            return Err(format!("{addr} cannot be a virtual address"));
-        }
+    if let IpAddr::V4(v4) = addr
+        && v4.is_broadcast()
+    {
+        return Err(format!("{addr} cannot be a virtual address"));
     }
     Ok((addr, len))
 }
@@ -710,7 +710,7 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
     let s = ctx.string(key, v)?;
     let bytes = if let Some(hex) = s.strip_prefix("hex:") {
         let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-        if hex.len() % 2 != 0 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !hex.len().is_multiple_of(2) || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
             ctx.err(
                 &v.span(),
                 format!("`{key}`: \"hex:\" must be followed by an even number of hex digits"),
@@ -722,7 +722,9 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
             .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
             .collect()
     } else if let Some(path) = s.strip_prefix("file:") {
-        match std::fs::read(path) {
+        // A relative path is relative to the config file's directory.
+        let path = resolve_relative(ctx.file, Path::new(path));
+        match std::fs::read(&path) {
             Ok(mut b) => {
                 if b.ends_with(b"\n") {
                     b.pop();
@@ -735,7 +737,7 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
             Err(e) => {
                 ctx.err(
                     &v.span(),
-                    format!("`{key}`: cannot read key file {path:?}: {e}"),
+                    format!("`{key}`: cannot read key file {}: {e}", path.display()),
                 );
                 return None;
             }
@@ -930,21 +932,22 @@ fn parse_group(
     let mut vips = Vec::new();
     let mut vip_pos = Vec::new();
     let mut family = None;
-    if let Some(v) = t.required(ctx, "virtual_ips", &what) {
-        if let Some(items) = ctx.array("virtual_ips", v) {
-            if items.is_empty() {
-                ctx.err(&v.span(), "`virtual_ips` must hold at least one address");
-            }
-            if items.len() > 255 {
-                ctx.err(&v.span(), "`virtual_ips` holds more than 255 addresses (the advert's count field is one byte)");
-            }
-            for item in items {
-                if let Some((vip, pos)) = parse_vip(ctx, "virtual_ips", item, &iface_name) {
-                    let f = Family::of(&vip.address);
-                    match family {
-                        None => family = Some(f),
-                        Some(first) if first != f => {
-                            ctx.err(
+    if let Some(v) = t.required(ctx, "virtual_ips", &what)
+        && let Some(items) = ctx.array("virtual_ips", v)
+    {
+        if items.is_empty() {
+            ctx.err(&v.span(), "`virtual_ips` must hold at least one address");
+        }
+        if items.len() > 255 {
+            ctx.err(&v.span(), "`virtual_ips` holds more than 255 addresses (the advert's count field is one byte)");
+        }
+        for item in items {
+            if let Some((vip, pos)) = parse_vip(ctx, "virtual_ips", item, &iface_name) {
+                let f = Family::of(&vip.address);
+                match family {
+                    None => family = Some(f),
+                    Some(first) if first != f => {
+                        ctx.err(
                                 &item.span(),
                                 format!(
                                     "mixed address families in `virtual_ips`: {} is {}, the first address is {} (put the other family in its own group, or in `excluded_ips`)",
@@ -953,17 +956,16 @@ fn parse_group(
                                     family_name(first)
                                 ),
                             );
-                            continue;
-                        }
-                        Some(_) => {}
-                    }
-                    if vips.iter().any(|x: &VirtualIp| x.address == vip.address) {
-                        ctx.err(&item.span(), format!("{} is listed twice", vip.address));
                         continue;
                     }
-                    vips.push(vip);
-                    vip_pos.push(pos);
+                    Some(_) => {}
                 }
+                if vips.iter().any(|x: &VirtualIp| x.address == vip.address) {
+                    ctx.err(&item.span(), format!("{} is listed twice", vip.address));
+                    continue;
+                }
+                vips.push(vip);
+                vip_pos.push(pos);
             }
         }
     }
@@ -976,21 +978,21 @@ fn parse_group(
     }
 
     let mut excluded = Vec::new();
-    if let Some(v) = t.get("excluded_ips") {
-        if let Some(items) = ctx.array("excluded_ips", v) {
-            for item in items {
-                if let Some((vip, pos)) = parse_vip(ctx, "excluded_ips", item, &iface_name) {
-                    if vips
-                        .iter()
-                        .chain(excluded.iter())
-                        .any(|x: &VirtualIp| x.address == vip.address)
-                    {
-                        ctx.err(&item.span(), format!("{} is listed twice", vip.address));
-                        continue;
-                    }
-                    excluded.push(vip);
-                    vip_pos.push(pos);
+    if let Some(v) = t.get("excluded_ips")
+        && let Some(items) = ctx.array("excluded_ips", v)
+    {
+        for item in items {
+            if let Some((vip, pos)) = parse_vip(ctx, "excluded_ips", item, &iface_name) {
+                if vips
+                    .iter()
+                    .chain(excluded.iter())
+                    .any(|x: &VirtualIp| x.address == vip.address)
+                {
+                    ctx.err(&item.span(), format!("{} is listed twice", vip.address));
+                    continue;
                 }
+                excluded.push(vip);
+                vip_pos.push(pos);
             }
         }
     }
@@ -1073,67 +1075,69 @@ fn parse_group(
 
     // Unicast.
     let mut peers = Vec::new();
-    if let Some(v) = t.get("unicast_peers") {
-        if let Some(items) = ctx.array("unicast_peers", v) {
-            for item in items {
-                if let Some(a) = ctx.ip("unicast_peers", item) {
-                    if let Some(f) = family {
-                        if Family::of(&a) != f {
-                            ctx.err(
-                                &item.span(),
-                                format!(
-                                    "unicast peer {a} is {}, but the virtual_ips are {}",
-                                    family_name(Family::of(&a)),
-                                    family_name(f)
-                                ),
-                            );
-                            continue;
-                        }
-                    }
-                    if a.is_multicast() || a.is_unspecified() {
-                        ctx.err(
-                            &item.span(),
-                            format!("unicast peer {a} is not a unicast address"),
-                        );
-                        continue;
-                    }
-                    if peers.contains(&a) {
-                        ctx.err(&item.span(), format!("unicast peer {a} is listed twice"));
-                        continue;
-                    }
-                    peers.push(a);
+    if let Some(v) = t.get("unicast_peers")
+        && let Some(items) = ctx.array("unicast_peers", v)
+    {
+        for item in items {
+            if let Some(a) = ctx.ip("unicast_peers", item) {
+                if let Some(f) = family
+                    && Family::of(&a) != f
+                {
+                    ctx.err(
+                        &item.span(),
+                        format!(
+                            "unicast peer {a} is {}, but the virtual_ips are {}",
+                            family_name(Family::of(&a)),
+                            family_name(f)
+                        ),
+                    );
+                    continue;
                 }
+                if a.is_multicast() || a.is_unspecified() {
+                    ctx.err(
+                        &item.span(),
+                        format!("unicast peer {a} is not a unicast address"),
+                    );
+                    continue;
+                }
+                if peers.contains(&a) {
+                    ctx.err(&item.span(), format!("unicast peer {a} is listed twice"));
+                    continue;
+                }
+                peers.push(a);
             }
         }
     }
     let mut unicast_source = None;
-    if let Some(v) = t.get("unicast_source") {
-        if let Some(s) = ctx.string("unicast_source", v) {
-            if !s.trim().is_empty() {
-                match s.trim().parse::<IpAddr>() {
-                    Err(_) => ctx.err(&v.span(), format!("`unicast_source`: bad IP address {s:?}")),
-                    Ok(a) => {
-                        if family.is_some_and(|f| f != Family::of(&a)) {
-                            ctx.err(
-                                &v.span(),
-                                format!(
-                                    "unicast_source {a} is {}, but the virtual_ips are {}",
-                                    family_name(Family::of(&a)),
-                                    family_name(family.unwrap_or(Family::V4))
-                                ),
-                            );
-                        } else if peers.contains(&a) {
-                            ctx.err(
-                                &v.span(),
-                                format!("unicast_source {a} is also listed in unicast_peers"),
-                            );
-                        } else {
-                            if peers.is_empty() {
-                                ctx.warn(&v.span(), "`unicast_source` is ignored without `unicast_peers` (multicast mode)");
-                            }
-                            unicast_source = Some(a);
-                        }
+    if let Some(v) = t.get("unicast_source")
+        && let Some(s) = ctx.string("unicast_source", v)
+        && !s.trim().is_empty()
+    {
+        match s.trim().parse::<IpAddr>() {
+            Err(_) => ctx.err(&v.span(), format!("`unicast_source`: bad IP address {s:?}")),
+            Ok(a) => {
+                if family.is_some_and(|f| f != Family::of(&a)) {
+                    ctx.err(
+                        &v.span(),
+                        format!(
+                            "unicast_source {a} is {}, but the virtual_ips are {}",
+                            family_name(Family::of(&a)),
+                            family_name(family.unwrap_or(Family::V4))
+                        ),
+                    );
+                } else if peers.contains(&a) {
+                    ctx.err(
+                        &v.span(),
+                        format!("unicast_source {a} is also listed in unicast_peers"),
+                    );
+                } else {
+                    if peers.is_empty() {
+                        ctx.warn(
+                            &v.span(),
+                            "`unicast_source` is ignored without `unicast_peers` (multicast mode)",
+                        );
                     }
+                    unicast_source = Some(a);
                 }
             }
         }
@@ -1284,14 +1288,14 @@ fn parse_group(
         }
     }
     let mut notify = NotifyConfig::default();
-    if let Some(v) = t.get("notify") {
-        if let Some(nt) = ctx.table(v, "[notify]", NOTIFY_KEYS) {
-            notify.master = nt.get("master").and_then(|x| ctx.argv("master", x));
-            notify.backup = nt.get("backup").and_then(|x| ctx.argv("backup", x));
-            notify.fault = nt.get("fault").and_then(|x| ctx.argv("fault", x));
-            notify.stop = nt.get("stop").and_then(|x| ctx.argv("stop", x));
-            notify.any = nt.get("any").and_then(|x| ctx.argv("any", x));
-        }
+    if let Some(v) = t.get("notify")
+        && let Some(nt) = ctx.table(v, "[notify]", NOTIFY_KEYS)
+    {
+        notify.master = nt.get("master").and_then(|x| ctx.argv("master", x));
+        notify.backup = nt.get("backup").and_then(|x| ctx.argv("backup", x));
+        notify.fault = nt.get("fault").and_then(|x| ctx.argv("fault", x));
+        notify.stop = nt.get("stop").and_then(|x| ctx.argv("stop", x));
+        notify.any = nt.get("any").and_then(|x| ctx.argv("any", x));
     }
 
     if ctx.errors.len() > errors_before {
@@ -1324,13 +1328,21 @@ fn parse_group(
         sync_group: None,
     };
     let meta = GroupMeta {
-        file: ctx.file.to_path_buf(),
         vrid_pos: ctx.pos(vrid_v?.span().start),
         interface_pos: ctx.pos(iface_v?.span().start),
         vip_pos,
         track_if_pos,
     };
     Some((group, meta))
+}
+
+/// `path` as is if absolute, else relative to the directory holding `file`.
+fn resolve_relative(file: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(path)
+    }
 }
 
 fn family_name(f: Family) -> &'static str {
@@ -1444,20 +1456,20 @@ pub(crate) fn load_paths(
     let mut seed_program: Option<(PathBuf, Option<Pos>)> = None;
     if let Some(p) = env.var(seed::ENVIRONMENT_INIT).filter(|p| !p.is_empty()) {
         seed_program = Some((PathBuf::from(p), None));
-    } else if let Some((f, t, Ok(doc))) = &daemon_doc {
-        if let Some((_, v)) = doc
+    } else if let Some((f, t, Ok(doc))) = &daemon_doc
+        && let Some((_, v)) = doc
             .get_ref()
             .iter()
             .find(|(k, _)| k.get_ref() == "environment_init")
+    {
+        let mut ctx = FileCtx::new(f, t, &base_only);
+        if let Some(s) = ctx.string("environment_init", v)
+            && !s.trim().is_empty()
         {
-            let mut ctx = FileCtx::new(f, t, &base_only);
-            if let Some(s) = ctx.string("environment_init", v) {
-                if !s.trim().is_empty() {
-                    seed_program = Some((PathBuf::from(s.trim()), Some(ctx.pos(v.span().start))));
-                }
-            }
-            // Errors are reported again by the full parse below.
+            let program = resolve_relative(f, Path::new(s.trim()));
+            seed_program = Some((program, Some(ctx.pos(v.span().start))));
         }
+        // Errors are reported again by the full parse below.
     }
     let mut overlay = HashMap::new();
     if let Some((program, pos)) = &seed_program {
@@ -1477,7 +1489,7 @@ pub(crate) fn load_paths(
     let environment_init = seed_program.map(|(p, _)| p);
 
     // Daemon settings.
-    let (mut daemon, syncs, sync_file) = match &daemon_doc {
+    let (mut daemon, syncs) = match &daemon_doc {
         Some((f, t, Ok(doc))) => {
             let mut ctx = FileCtx::new(f, t, &seeded);
             let (d, s) = parse_daemon(
@@ -1488,15 +1500,15 @@ pub(crate) fn load_paths(
             );
             errors.append(&mut ctx.errors);
             warnings.append(&mut ctx.warnings);
-            (d, s, Some((*f).clone()))
+            (d, s)
         }
         Some((f, t, Err(e))) => {
             let mut ctx = FileCtx::new(f, t, &seeded);
             ctx.syntax_error(e);
             errors.append(&mut ctx.errors);
-            (daemon_defaults(environment_init.clone()), Vec::new(), None)
+            (daemon_defaults(environment_init.clone()), Vec::new())
         }
-        None => (daemon_defaults(environment_init.clone()), Vec::new(), None),
+        None => (daemon_defaults(environment_init.clone()), Vec::new()),
     };
 
     // Groups.
@@ -1569,7 +1581,7 @@ pub(crate) fn load_paths(
     }
 
     // Sync groups: known members, each group in at most one sync group.
-    if let Some(sync_file) = sync_file {
+    {
         let mut member_of: HashMap<String, String> = HashMap::new();
         let mut sync_names: Vec<String> = Vec::new();
         for s in &syncs {
@@ -1617,7 +1629,6 @@ pub(crate) fn load_paths(
         for (g, _) in groups.iter_mut() {
             g.sync_group = member_of.get(&g.name).cloned();
         }
-        let _ = sync_file;
     }
 
     // Host checks: missing interfaces warn; a VIP that is the interface's own
@@ -1657,7 +1668,6 @@ pub(crate) fn load_paths(
                 )));
             }
         }
-        let _ = &meta.file;
     }
 
     if !errors.is_empty() {

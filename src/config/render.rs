@@ -7,7 +7,7 @@ use super::Config;
 /// group). Secrets print as `"***"`.
 pub fn render_seeded(config: &Config) -> String {
     match toml::to_string(config) {
-        Ok(s) => s,
+        Ok(s) => format!("# vrrpd: resolved config after seeding; secrets masked\n{s}"),
         // The schema holds only strings, integers, booleans, arrays and tables,
         // so this cannot fail; still, never panic on output.
         Err(e) => format!("# cannot render config: {e}\n"),
