@@ -5,5 +5,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod demo;
+pub mod lab;
 pub mod net;
 pub mod proto;
