@@ -532,9 +532,7 @@ fn golden_ah_new_master_continues_sequence_from_last_received() {
     // A replay of a's last advert is now refused.
     let last_a_frame = frames
         .iter()
-        .filter(|f| f[12..14] == [8, 0])
-        .filter(|f| f[14 + 12..14 + 16] == a.octets())
-        .next_back()
+        .rfind(|f| f[12..14] == [8, 0] && f[14 + 12..14 + 16] == a.octets())
         .unwrap();
     let pkt = RxPacket::from_ipv4_datagram(&last_a_frame[14..]).unwrap();
     assert_eq!(

@@ -527,6 +527,7 @@ impl HmacSender {
     /// Append a signed trailer for the PDU at `buf[pdu_start..]` (checksum
     /// field read as zero). Returns false if the active key is missing (a
     /// zero hmac is appended, which every receiver rejects, as keepalived).
+    #[allow(clippy::too_many_arguments)]
     pub fn sign(
         &mut self,
         cfg: &HmacConfig,

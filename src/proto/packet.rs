@@ -163,7 +163,7 @@ impl Checksum {
     }
     /// Add bytes; an odd trailing byte is padded with zero. Only the last
     /// call may have an odd length.
-    pub fn add(mut self, data: &[u8]) -> Self {
+    pub fn feed(mut self, data: &[u8]) -> Self {
         let mut chunks = data.chunks_exact(2);
         for c in &mut chunks {
             self.0 += u32::from(u16::from_be_bytes([c[0], c[1]]));
@@ -191,15 +191,15 @@ fn pseudo_header(form: ChecksumForm, src: IpAddr, dst: IpAddr, len: usize) -> Ch
     match (form, src, dst) {
         (ChecksumForm::Message, _, _) => c,
         (ChecksumForm::PseudoHeader, IpAddr::V4(s), IpAddr::V4(d)) => c
-            .add(&s.octets())
-            .add(&d.octets())
-            .add(&[0, IPPROTO_VRRP])
-            .add(&(len as u16).to_be_bytes()),
+            .feed(&s.octets())
+            .feed(&d.octets())
+            .feed(&[0, IPPROTO_VRRP])
+            .feed(&(len as u16).to_be_bytes()),
         (ChecksumForm::PseudoHeader, IpAddr::V6(s), IpAddr::V6(d)) => c
-            .add(&s.octets())
-            .add(&d.octets())
-            .add(&(len as u32).to_be_bytes())
-            .add(&[0, 0, 0, IPPROTO_VRRP]),
+            .feed(&s.octets())
+            .feed(&d.octets())
+            .feed(&(len as u32).to_be_bytes())
+            .feed(&[0, 0, 0, IPPROTO_VRRP]),
         // Mixed families never reach here (checked by callers); sum nothing.
         _ => c,
     }
@@ -230,9 +230,9 @@ pub fn compute_checksum(
     let head = &covered[..CHECKSUM_OFFSET.min(covered.len())];
     let tail = covered.get(field::CHECKSUM.end..).unwrap_or(&[]);
     pseudo_header(form, src, dst, span)
-        .add(head)
-        .add(&[0, 0])
-        .add(tail)
+        .feed(head)
+        .feed(&[0, 0])
+        .feed(tail)
         .finish()
 }
 
@@ -400,7 +400,9 @@ impl Advert {
         }
         let (b4, b5) = match self.version {
             Version::V2 => {
-                if self.interval_cs == 0 || self.interval_cs % 100 != 0 || self.interval_cs > 25500
+                if self.interval_cs == 0
+                    || !self.interval_cs.is_multiple_of(100)
+                    || self.interval_cs > 25500
                 {
                     return Err(EncodeError::Interval(self.interval_cs));
                 }
@@ -575,7 +577,7 @@ impl<'a> Ipv4Datagram<'a> {
             });
         }
         let header_bytes = &data[..header_len];
-        if Checksum::new().add(header_bytes).finish() != 0 {
+        if Checksum::new().feed(header_bytes).finish() != 0 {
             return Err(DecodeError::Ipv4Checksum {
                 got: u16::from_be_bytes([data[10], data[11]]),
             });
@@ -629,7 +631,7 @@ pub fn build_ipv4_header(
     h[ipv4_field::PROTOCOL] = protocol;
     h[ipv4_field::SRC].copy_from_slice(&src.octets());
     h[ipv4_field::DST].copy_from_slice(&dst.octets());
-    let c = Checksum::new().add(&h).finish();
+    let c = Checksum::new().feed(&h).finish();
     h[ipv4_field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
     out.extend_from_slice(&h);
 }
