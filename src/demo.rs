@@ -62,7 +62,7 @@ impl Node {
             .get(from..)
             .unwrap_or("")
             .lines()
-            .filter(|l| l.contains("state change"))
+            .filter(|l| l.contains("state change ") && l.contains(" -> "))
             .map(|l| {
                 let tail = l.split("state change").nth(1).unwrap_or(l);
                 format!("  {:>6}: state change{tail}", self.name)

@@ -6,8 +6,10 @@
 //! namespaces' names. Guards remove everything on Drop, which also runs when a
 //! test panics.
 
+mod node;
 mod probe;
 
+pub use node::{Node, vrrpd_binary};
 pub use probe::{PingStats, Pinger, parse_ping_output};
 
 use std::io;
