@@ -323,6 +323,11 @@ impl VrrpSocketV4 {
 
     /// Send `datagram` (IPv4 header included; destination taken from it)
     /// out of interface `ifindex`, multicast or unicast.
+    ///
+    /// With IP_HDRINCL the kernel always rewrites the total length and the
+    /// header checksum, fills a zero source with the route's source, and
+    /// replaces a zero ID with one of its own. AH covers the ID and total
+    /// length, so for AH give a non-zero ID and the correct total length.
     pub async fn send(&self, ifindex: u32, datagram: &[u8]) -> io::Result<()> {
         if datagram.len() < 20 || datagram[0] >> 4 != 4 {
             return Err(io::Error::new(
