@@ -201,7 +201,9 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     show(&nodes);
     let handed = nodes[1].holds_vip() && !nodes[0].holds_vip();
     match status {
-        Some(st) => say(&format!("   -> lb-a exited ({st}), its VIP removed; lb-b is master.")),
+        Some(st) => say(&format!(
+            "   -> lb-a exited ({st}), its VIP removed; lb-b is master."
+        )),
         None => return Err("lb-a did not exit within 5 s of SIGTERM".into()),
     }
     if !handed {

@@ -9,7 +9,11 @@ use vrrpd::config::{self, LogFormat, ProcessEnv, UnknownHost};
 use vrrpd::daemon::{self, RunOptions};
 
 #[derive(Parser)]
-#[command(name = "vrrpd", version, about = "VRRP failover daemon (keepalived-compatible)")]
+#[command(
+    name = "vrrpd",
+    version,
+    about = "VRRP failover daemon (keepalived-compatible)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

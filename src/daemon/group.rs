@@ -172,7 +172,10 @@ impl Group {
 
     /// Every VIP of the group, tracked then excluded.
     pub fn all_vips(&self) -> impl Iterator<Item = &config::VirtualIp> {
-        self.cfg.virtual_ips.iter().chain(self.cfg.excluded_ips.iter())
+        self.cfg
+            .virtual_ips
+            .iter()
+            .chain(self.cfg.excluded_ips.iter())
     }
 
     /// Whether the receive path should look at packets of this family on
@@ -240,7 +243,10 @@ mod tests {
         let t0 = Duration::from_secs(100);
         assert_eq!(l.admit(t0, "checksum"), Some(0));
         for i in 1..=50 {
-            assert_eq!(l.admit(t0 + Duration::from_millis(i * 10), "checksum"), None);
+            assert_eq!(
+                l.admit(t0 + Duration::from_millis(i * 10), "checksum"),
+                None
+            );
         }
         // Another reason has its own window.
         assert_eq!(l.admit(t0, "ttl"), Some(0));

@@ -51,7 +51,11 @@ impl Io {
         let unicast = g.cfg.is_unicast();
         match g.cfg.family {
             Family::V4 => {
-                let proto = if uses_ah(&g.cfg) { IPPROTO_AH } else { IPPROTO_VRRP };
+                let proto = if uses_ah(&g.cfg) {
+                    IPPROTO_AH
+                } else {
+                    IPPROTO_VRRP
+                };
                 let slot = if proto == IPPROTO_AH {
                     &mut self.v4ah
                 } else {
@@ -93,7 +97,10 @@ impl Io {
                 sock.send(ifindex, &self.txbuf).await
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
-                let sock = self.v6.as_ref().ok_or_else(|| io::Error::other("no socket"))?;
+                let sock = self
+                    .v6
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("no socket"))?;
                 sock.send(ifindex, s, d, &self.txbuf).await
             }
             _ => Err(io::Error::other("address family mismatch")),
@@ -117,10 +124,10 @@ impl Io {
                 mac
             }
         };
-        if !self.packet.contains_key(&ifindex) {
-            self.packet.insert(ifindex, PacketSender::new(ifindex)?);
-        }
-        let sender = &self.packet[&ifindex];
+        let sender = match self.packet.entry(ifindex) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(PacketSender::new(ifindex)?),
+        };
         match vip {
             IpAddr::V4(v4) => sender.send(&frames::gratuitous_arp(mac, v4)).await,
             IpAddr::V6(v6) => sender.send(&frames::unsolicited_na(mac, v6)).await,

@@ -82,7 +82,10 @@ async fn kernel_host(nl: &Netlink, vips: &[IpAddr]) -> KernelHost {
 
 /// Load the configuration the way `run`, `check` and reload see it: the
 /// owner-address rule is checked against the kernel's interfaces.
-pub async fn load_config(path: &Path, nl: Option<&Netlink>) -> Result<config::Loaded, ConfigErrors> {
+pub async fn load_config(
+    path: &Path,
+    nl: Option<&Netlink>,
+) -> Result<config::Loaded, ConfigErrors> {
     let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
     let Some(nl) = nl else { return Ok(first) };
     let vips: Vec<IpAddr> = first
@@ -247,7 +250,10 @@ impl Daemon {
     async fn refresh_links(&mut self) {
         match self.io.nl.dump_links().await {
             Ok(links) => {
-                self.links = links.into_iter().map(|l| (l.name, (l.index, l.up))).collect();
+                self.links = links
+                    .into_iter()
+                    .map(|l| (l.name, (l.index, l.up)))
+                    .collect();
             }
             Err(e) => warn!("cannot list interfaces: {e}"),
         }
@@ -278,8 +284,12 @@ impl Daemon {
                     .unwrap_or(false);
                 if present {
                     match self.io.nl.del_address(ifindex, vip.address).await {
-                        Ok(()) => warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run"),
-                        Err(e) => error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}"),
+                        Ok(()) => {
+                            warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
+                        }
+                        Err(e) => {
+                            error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
+                        }
                     }
                 }
             }
@@ -344,8 +354,22 @@ impl Daemon {
             return Some(s);
         }
         match g.cfg.family {
-            Family::V4 => self.io.nl.ipv4_primary(ifindex).await.ok().flatten().map(IpAddr::V4),
-            Family::V6 => self.io.nl.ipv6_link_local(ifindex).await.ok().flatten().map(IpAddr::V6),
+            Family::V4 => self
+                .io
+                .nl
+                .ipv4_primary(ifindex)
+                .await
+                .ok()
+                .flatten()
+                .map(IpAddr::V4),
+            Family::V6 => self
+                .io
+                .nl
+                .ipv6_link_local(ifindex)
+                .await
+                .ok()
+                .flatten()
+                .map(IpAddr::V6),
         }
     }
 
@@ -369,10 +393,7 @@ impl Daemon {
     // ---- the state machines' actions ------------------------------------
 
     async fn drain(&mut self, gi: usize) {
-        loop {
-            let Some(action) = self.groups[gi].inst.as_mut().and_then(|i| i.poll_action()) else {
-                break;
-            };
+        while let Some(action) = self.groups[gi].inst.as_mut().and_then(|i| i.poll_action()) {
             self.act(gi, action).await;
         }
     }
@@ -468,7 +489,12 @@ impl Daemon {
                 error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
                 continue;
             };
-            if let Err(e) = self.io.nl.add_address(ifindex, vip.address, vip.prefix_len).await {
+            if let Err(e) = self
+                .io
+                .nl
+                .add_address(ifindex, vip.address, vip.prefix_len)
+                .await
+            {
                 error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
             }
         }
@@ -671,7 +697,8 @@ impl Daemon {
                     if up {
                         self.bring_up(gi).await;
                     }
-                } else if self.groups[gi].ifindex == Some(ifindex) && self.groups[gi].link_up != up {
+                } else if self.groups[gi].ifindex == Some(ifindex) && self.groups[gi].link_up != up
+                {
                     let g = &mut self.groups[gi];
                     g.link_up = up;
                     info!(group = %g.name(), interface = %name, up, "link state changed");
@@ -682,7 +709,12 @@ impl Daemon {
                     self.drain(gi).await;
                 }
             }
-            if self.groups[gi].cfg.track_interfaces.iter().any(|t| t.name == name) {
+            if self.groups[gi]
+                .cfg
+                .track_interfaces
+                .iter()
+                .any(|t| t.name == name)
+            {
                 let verdict = self.tracker_verdict(gi);
                 let g = &mut self.groups[gi];
                 if verdict != g.trackers {
@@ -817,4 +849,3 @@ impl Daemon {
         debug!(at = ?now, "reload done");
     }
 }
-

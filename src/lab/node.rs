@@ -54,7 +54,9 @@ impl Node {
             }
             ns.ip(&args);
         }
-        let dir = std::env::temp_dir().join(unique_name("vrrpd-lab-")).join(name);
+        let dir = std::env::temp_dir()
+            .join(unique_name("vrrpd-lab-"))
+            .join(name);
         std::fs::create_dir_all(dir.join("groups.d")).expect("create config dir");
         let log = dir.join("vrrpd.log");
         Node {
@@ -68,8 +70,11 @@ impl Node {
 
     /// Write `groups.d/NAME.toml`.
     pub fn write_group(&self, group: &str, toml: &str) {
-        std::fs::write(self.dir.join("groups.d").join(format!("{group}.toml")), toml)
-            .expect("write group file");
+        std::fs::write(
+            self.dir.join("groups.d").join(format!("{group}.toml")),
+            toml,
+        )
+        .expect("write group file");
     }
 
     /// Remove `groups.d/NAME.toml`.
