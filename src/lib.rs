@@ -4,5 +4,8 @@
 //! the I/O shell around it. See ARCHITECTURE.md in the project's shared docs.
 
 pub mod config;
+pub mod daemon;
+pub mod demo;
+pub mod lab;
 pub mod net;
 pub mod proto;

@@ -1,4 +1,123 @@
-fn main() {
-    eprintln!("vrrpd: not yet wired");
-    std::process::exit(1);
+//! The `vrrpd` command line (SPEC §3).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use vrrpd::config::{self, LogFormat, ProcessEnv, UnknownHost};
+use vrrpd::daemon::{self, RunOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "vrrpd",
+    version,
+    about = "VRRP failover daemon (keepalived-compatible)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the daemon in the foreground (logs to stderr).
+    Run {
+        /// Config directory (vrrpd.toml + groups.d/*.toml) or one group file.
+        #[arg(long, default_value = "/etc/vrrpd")]
+        config: PathBuf,
+    },
+    /// Validate the configuration; exit 0 when good, 2 when not.
+    Check {
+        #[arg(long, default_value = "/etc/vrrpd")]
+        config: PathBuf,
+        /// Print the configuration after seeding, secrets masked.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Run a self-contained pair in network namespaces: election, failover,
+    /// lossless release (root).
+    Demo,
+}
+
+fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VRRPD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Check { config, print } => check(&config, print),
+        Cmd::Run { config } => {
+            // A first look at the configuration only to set up logging; the
+            // daemon loads it for real with the kernel's interfaces in view.
+            match config::load(&config, &ProcessEnv, &UnknownHost) {
+                Ok(l) => init_logging(l.config.daemon.log_format, &l.config.daemon.log_level),
+                Err(e) => {
+                    eprint!("{e}");
+                    return ExitCode::from(e.exit_code() as u8);
+                }
+            }
+            match daemon::run(RunOptions { config }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vrrpd: {e}");
+                    ExitCode::from(e.exit_code() as u8)
+                }
+            }
+        }
+        Cmd::Demo => {
+            init_logging(LogFormat::Text, "warn");
+            match vrrpd::demo::run() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vrrpd demo: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn check(path: &std::path::Path, print: bool) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vrrpd: tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // With netlink at hand the owner-address rule is checked against the
+    // real interfaces; without it (no privileges) it is skipped.
+    let result = rt.block_on(async {
+        let nl = vrrpd::net::Netlink::new().ok();
+        daemon::load_config(path, nl.as_ref()).await
+    });
+    match result {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            if print {
+                print!("{}", config::render_seeded(&loaded.config));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprint!("{e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
 }

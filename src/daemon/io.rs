@@ -1,0 +1,165 @@
+//! The sockets the daemon owns, opened on demand as groups need them.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use crate::config::GroupConfig;
+use crate::net::vrrp_socket::{IPPROTO_AH, IPPROTO_VRRP};
+use crate::net::{Netlink, PacketSender, Received, VrrpSocketV4, VrrpSocketV6};
+use crate::proto::Family;
+use crate::proto::frames;
+
+use super::Group;
+
+pub struct Io {
+    pub nl: Netlink,
+    pub v4: Option<Rc<VrrpSocketV4>>,
+    pub v4ah: Option<Rc<VrrpSocketV4>>,
+    pub v6: Option<Rc<VrrpSocketV6>>,
+    /// Reused for every advert.
+    pub txbuf: Vec<u8>,
+    packet: HashMap<u32, PacketSender>,
+    macs: HashMap<u32, [u8; 6]>,
+    /// (family, ifindex, protocol) memberships already joined.
+    joined: HashSet<(Family, u32, u8)>,
+}
+
+fn uses_ah(cfg: &GroupConfig) -> bool {
+    matches!(cfg.auth, Some(crate::config::AuthConfig::Ah { .. }))
+}
+
+impl Io {
+    pub fn new(nl: Netlink) -> Io {
+        Io {
+            nl,
+            v4: None,
+            v4ah: None,
+            v6: None,
+            txbuf: Vec::with_capacity(1500),
+            packet: HashMap::new(),
+            macs: HashMap::new(),
+            joined: HashSet::new(),
+        }
+    }
+
+    /// Open the socket this group sends and receives on, and join the VRRP
+    /// multicast group on its interface unless it is unicast.
+    pub fn ensure_sockets(&mut self, g: &Group) -> io::Result<()> {
+        let ifindex = g.ifindex.ok_or_else(|| io::Error::other("no interface"))?;
+        let unicast = g.cfg.is_unicast();
+        match g.cfg.family {
+            Family::V4 => {
+                let proto = if uses_ah(&g.cfg) {
+                    IPPROTO_AH
+                } else {
+                    IPPROTO_VRRP
+                };
+                let slot = if proto == IPPROTO_AH {
+                    &mut self.v4ah
+                } else {
+                    &mut self.v4
+                };
+                if slot.is_none() {
+                    *slot = Some(Rc::new(VrrpSocketV4::new(proto)?));
+                }
+                let sock = slot.as_ref().expect("just opened");
+                if !unicast && self.joined.insert((Family::V4, ifindex, proto)) {
+                    sock.join(ifindex)?;
+                }
+            }
+            Family::V6 => {
+                if self.v6.is_none() {
+                    self.v6 = Some(Rc::new(VrrpSocketV6::new()?));
+                }
+                let sock = self.v6.as_ref().expect("just opened");
+                if !unicast && self.joined.insert((Family::V6, ifindex, IPPROTO_VRRP)) {
+                    sock.join(ifindex)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Send what is in `txbuf` (an IPv4 datagram or an IPv6 VRRP payload).
+    pub async fn send(
+        &self,
+        ifindex: u32,
+        source: IpAddr,
+        dst: IpAddr,
+        cfg: &GroupConfig,
+    ) -> io::Result<()> {
+        match (source, dst) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => {
+                let sock = if uses_ah(cfg) { &self.v4ah } else { &self.v4 };
+                let sock = sock.as_ref().ok_or_else(|| io::Error::other("no socket"))?;
+                sock.send(ifindex, &self.txbuf).await
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let sock = self
+                    .v6
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("no socket"))?;
+                sock.send(ifindex, s, d, &self.txbuf).await
+            }
+            _ => Err(io::Error::other("address family mismatch")),
+        }
+    }
+
+    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `vip`.
+    pub async fn announce(&mut self, ifindex: u32, vip: IpAddr) -> io::Result<()> {
+        let mac = match self.macs.get(&ifindex) {
+            Some(m) => *m,
+            None => {
+                let link = self
+                    .nl
+                    .link_by_index(ifindex)
+                    .await
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                let mac = link
+                    .mac
+                    .ok_or_else(|| io::Error::other("interface has no MAC"))?;
+                self.macs.insert(ifindex, mac);
+                mac
+            }
+        };
+        let sender = match self.packet.entry(ifindex) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(PacketSender::new(ifindex)?),
+        };
+        match vip {
+            IpAddr::V4(v4) => sender.send(&frames::gratuitous_arp(mac, v4)).await,
+            IpAddr::V6(v6) => sender.send(&frames::unsolicited_na(mac, v6)).await,
+        }
+    }
+
+    /// Forget per-interface caches (the interface was re-created).
+    #[allow(dead_code)]
+    pub fn forget_interface(&mut self, ifindex: u32) {
+        self.packet.remove(&ifindex);
+        self.macs.remove(&ifindex);
+        self.joined.retain(|(_, i, _)| *i != ifindex);
+    }
+}
+
+/// Receive on an optional socket; pends forever when there is none.
+pub async fn recv_v4<'b>(
+    sock: Option<&VrrpSocketV4>,
+    buf: &'b mut [u8],
+) -> io::Result<Received<'b>> {
+    match sock {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+pub async fn recv_v6<'b>(
+    sock: Option<&VrrpSocketV6>,
+    buf: &'b mut [u8],
+) -> io::Result<Received<'b>> {
+    match sock {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,851 @@
+//! `vrrpd run`: the tokio shell around the pure protocol core.
+//!
+//! One task owns every group. It sleeps until the earliest deadline any group
+//! asks for (`poll_timeout`), a packet, a netlink event or a signal, feeds that
+//! to the state machines and carries out the actions they return. Nothing
+//! polls.
+
+mod group;
+mod io;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
+use crate::net::{NetEvent, NetEvents, Netlink, Received};
+use crate::proto::instance::{Action, Input, ReleaseReason, RxAdvert, State};
+use crate::proto::receive::{RxPacket, peek_vrid};
+use crate::proto::{Family, Time};
+
+pub use group::{Counters, DropLogLimiter, Group};
+use io::Io;
+
+/// Why the daemon could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Config(ConfigErrors),
+    #[error("missing capability {0}: run as root or grant it (e.g. docker --cap-add {1})")]
+    MissingCapability(&'static str, &'static str),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl DaemonError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::Config(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+/// Options of `vrrpd run`.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub config: PathBuf,
+}
+
+/// Interface addresses as the kernel has them, minus every configured VIP
+/// (a VIP left behind by a crashed run must not look like the interface's
+/// own address).
+struct KernelHost {
+    addrs: HashMap<String, Vec<IpAddr>>,
+}
+
+impl HostView for KernelHost {
+    fn interface_addresses(&self, name: &str) -> Option<Vec<IpAddr>> {
+        self.addrs.get(name).cloned()
+    }
+}
+
+async fn kernel_host(nl: &Netlink, vips: &[IpAddr]) -> KernelHost {
+    let mut addrs: HashMap<String, Vec<IpAddr>> = HashMap::new();
+    let links = nl.dump_links().await.unwrap_or_default();
+    let all = nl.dump_addresses().await.unwrap_or_default();
+    for l in &links {
+        let list = all
+            .iter()
+            .filter(|a| a.ifindex == l.index && !vips.contains(&a.addr))
+            .map(|a| a.addr)
+            .collect();
+        addrs.insert(l.name.clone(), list);
+    }
+    KernelHost { addrs }
+}
+
+/// Load the configuration the way `run`, `check` and reload see it: the
+/// owner-address rule is checked against the kernel's interfaces.
+pub async fn load_config(
+    path: &Path,
+    nl: Option<&Netlink>,
+) -> Result<config::Loaded, ConfigErrors> {
+    let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
+    let Some(nl) = nl else { return Ok(first) };
+    let vips: Vec<IpAddr> = first
+        .config
+        .groups
+        .iter()
+        .flat_map(|g| g.virtual_ips.iter().chain(g.excluded_ips.iter()))
+        .map(|v| v.address)
+        .collect();
+    let host = kernel_host(nl, &vips).await;
+    config::load(path, &ProcessEnv, &host)
+}
+
+/// Effective capability bits of this process (from /proc/self/status).
+fn effective_caps() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("CapEff:"))?;
+    u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+}
+
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_NET_RAW: u32 = 13;
+
+fn require_capabilities() -> Result<(), DaemonError> {
+    let Some(caps) = effective_caps() else {
+        return Ok(());
+    };
+    if caps & (1 << CAP_NET_RAW) == 0 {
+        return Err(DaemonError::MissingCapability("CAP_NET_RAW", "NET_RAW"));
+    }
+    if caps & (1 << CAP_NET_ADMIN) == 0 {
+        return Err(DaemonError::MissingCapability("CAP_NET_ADMIN", "NET_ADMIN"));
+    }
+    Ok(())
+}
+
+/// Run the daemon until SIGTERM/SIGINT has released every group.
+pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::Io(format!("tokio runtime: {e}")))?;
+    rt.block_on(async move {
+        let local = tokio::task::LocalSet::new();
+        local.run_until(run_async(opts)).await
+    })
+}
+
+async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
+    require_capabilities()?;
+    let nl = Netlink::new().map_err(|e| DaemonError::Io(format!("netlink: {e}")))?;
+    let loaded = load_config(&opts.config, Some(&nl))
+        .await
+        .map_err(DaemonError::Config)?;
+    for w in &loaded.warnings {
+        warn!("{w}");
+    }
+    let events = NetEvents::new().map_err(|e| DaemonError::Io(format!("netlink events: {e}")))?;
+    let mut d = Daemon {
+        io: Io::new(nl),
+        groups: Vec::new(),
+        epoch: Instant::now(),
+        config_path: opts.config.clone(),
+        config: loaded.config.clone(),
+        links: HashMap::new(),
+        shutdown_deadline: None,
+        unknown_vrid_drops: 0,
+    };
+    d.refresh_links().await;
+    d.remove_stale_vips(&loaded.config).await;
+    for g in loaded.config.groups.iter().cloned() {
+        d.groups.push(Group::new(g));
+    }
+    for gi in 0..d.groups.len() {
+        d.bring_up(gi).await;
+    }
+    info!(
+        router_id = %d.config.daemon.router_id,
+        groups = d.groups.len(),
+        "vrrpd started"
+    );
+    d.event_loop(events).await
+}
+
+struct Daemon {
+    io: Io,
+    groups: Vec<Group>,
+    epoch: Instant,
+    config_path: PathBuf,
+    config: Config,
+    /// name -> (ifindex, up), from netlink.
+    links: HashMap<String, (u32, bool)>,
+    shutdown_deadline: Option<Time>,
+    unknown_vrid_drops: u64,
+}
+
+fn wall_clock() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+impl Daemon {
+    fn now(&self) -> Time {
+        self.epoch.elapsed()
+    }
+
+    async fn event_loop(&mut self, mut events: NetEvents) -> Result<(), DaemonError> {
+        let sig = |k| signal(k).map_err(|e| DaemonError::Io(format!("signal handler: {e}")));
+        let mut sigterm = sig(SignalKind::terminate())?;
+        let mut sigint = sig(SignalKind::interrupt())?;
+        let mut sighup = sig(SignalKind::hangup())?;
+        let mut buf4 = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
+        let mut buf4ah = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
+        let mut buf6 = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
+        loop {
+            if self.shutdown_deadline.is_some() && self.all_released() {
+                break;
+            }
+            let deadline = self.next_deadline();
+            let sleep_to = deadline
+                .map(|t| self.epoch + t)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let v4 = self.io.v4.clone();
+            let v4ah = self.io.v4ah.clone();
+            let v6 = self.io.v6.clone();
+            tokio::select! {
+                _ = tokio::time::sleep_until(sleep_to) => self.on_timers().await,
+                r = io::recv_v4(v4.as_deref(), &mut buf4) => self.on_received(r).await,
+                r = io::recv_v4(v4ah.as_deref(), &mut buf4ah) => self.on_received(r).await,
+                r = io::recv_v6(v6.as_deref(), &mut buf6) => self.on_received(r).await,
+                ev = events.next() => match ev {
+                    Some(ev) => self.on_net_event(ev).await,
+                    None => return Err(DaemonError::Io("netlink event stream closed".into())),
+                },
+                _ = sigterm.recv() => self.on_stop_signal("SIGTERM").await,
+                _ = sigint.recv() => self.on_stop_signal("SIGINT").await,
+                _ = sighup.recv() => self.reload().await,
+            }
+        }
+        self.final_cleanup().await;
+        info!("vrrpd stopped");
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        let mut t = self.groups.iter().filter_map(|g| g.poll_timeout()).min();
+        if let Some(s) = self.shutdown_deadline {
+            t = Some(t.map_or(s, |t| t.min(s)));
+        }
+        t
+    }
+
+    fn all_released(&self) -> bool {
+        self.groups
+            .iter()
+            .all(|g| g.inst.as_ref().is_none_or(|i| i.finished()))
+    }
+
+    // ---- start-up ---------------------------------------------------------
+
+    async fn refresh_links(&mut self) {
+        match self.io.nl.dump_links().await {
+            Ok(links) => {
+                self.links = links
+                    .into_iter()
+                    .map(|l| (l.name, (l.index, l.up)))
+                    .collect();
+            }
+            Err(e) => warn!("cannot list interfaces: {e}"),
+        }
+    }
+
+    fn ifindex_of(&self, name: &str) -> Option<u32> {
+        self.links.get(name).map(|(i, _)| *i)
+    }
+
+    /// SPEC §4: VIPs a crashed run left behind are removed before any group
+    /// starts.
+    async fn remove_stale_vips(&mut self, cfg: &Config) {
+        for g in &cfg.groups {
+            if g.priority == 255 {
+                // The owner's VIPs are its own addresses.
+                continue;
+            }
+            for vip in g.virtual_ips.iter().chain(g.excluded_ips.iter()) {
+                let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+                    continue;
+                };
+                let present = self
+                    .io
+                    .nl
+                    .addresses(ifindex)
+                    .await
+                    .map(|a| a.iter().any(|a| a.addr == vip.address))
+                    .unwrap_or(false);
+                if present {
+                    match self.io.nl.del_address(ifindex, vip.address).await {
+                        Ok(()) => {
+                            warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
+                        }
+                        Err(e) => {
+                            error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Start the protocol for a group whose interface is (now) usable.
+    async fn bring_up(&mut self, gi: usize) {
+        if self.groups[gi].inst.is_some() {
+            return;
+        }
+        let name = self.groups[gi].cfg.interface.clone();
+        let Some(&(ifindex, up)) = self.links.get(&name) else {
+            if self.groups[gi].ifindex.is_none() {
+                warn!(group = %self.groups[gi].name(), interface = %name, "interface missing; group waits in fault");
+            }
+            return;
+        };
+        let source = match self.source_address(gi, ifindex).await {
+            Some(s) => s,
+            None => {
+                warn!(group = %self.groups[gi].name(), interface = %name, "interface has no usable source address yet; group waits in fault");
+                return;
+            }
+        };
+        let g = &mut self.groups[gi];
+        if let Err(e) = g.start_protocol(ifindex, source) {
+            error!(group = %g.name(), "cannot start: {e}");
+            return;
+        }
+        g.link_up = up;
+        if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
+            error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
+            self.groups[gi].inst = None;
+            return;
+        }
+        let now = self.now();
+        let trackers = self.tracker_verdict(gi);
+        let g = &mut self.groups[gi];
+        let inst = g.inst.as_mut().expect("just started");
+        if !up {
+            inst.handle(now, Input::LinkDown);
+        }
+        if trackers != (false, 0) {
+            inst.handle(
+                now,
+                Input::Trackers {
+                    fault: trackers.0,
+                    priority_delta: trackers.1,
+                },
+            );
+        }
+        g.trackers = trackers;
+        inst.handle(now, Input::Startup);
+        info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
+        self.drain(gi).await;
+    }
+
+    async fn source_address(&self, gi: usize, ifindex: u32) -> Option<IpAddr> {
+        let g = &self.groups[gi];
+        if let Some(s) = g.cfg.unicast_source {
+            return Some(s);
+        }
+        match g.cfg.family {
+            Family::V4 => self
+                .io
+                .nl
+                .ipv4_primary(ifindex)
+                .await
+                .ok()
+                .flatten()
+                .map(IpAddr::V4),
+            Family::V6 => self
+                .io
+                .nl
+                .ipv6_link_local(ifindex)
+                .await
+                .ok()
+                .flatten()
+                .map(IpAddr::V6),
+        }
+    }
+
+    /// Combined verdict of the group's tracked interfaces: (fault, delta).
+    fn tracker_verdict(&self, gi: usize) -> (bool, i32) {
+        let mut fault = false;
+        let mut delta = 0i32;
+        for t in &self.groups[gi].cfg.track_interfaces {
+            let up = self.links.get(&t.name).is_some_and(|(_, up)| *up);
+            if !up {
+                if t.weight == 0 {
+                    fault = true;
+                } else {
+                    delta += i32::from(t.weight);
+                }
+            }
+        }
+        (fault, delta)
+    }
+
+    // ---- the state machines' actions ------------------------------------
+
+    async fn drain(&mut self, gi: usize) {
+        while let Some(action) = self.groups[gi].inst.as_mut().and_then(|i| i.poll_action()) {
+            self.act(gi, action).await;
+        }
+    }
+
+    async fn act(&mut self, gi: usize, action: Action) {
+        let now = self.now();
+        match action {
+            Action::SendAdvert { priority } => self.send_advert(gi, priority).await,
+            Action::AddVips => self.add_vips(gi).await,
+            Action::RemoveVips => self.remove_vips(gi).await,
+            Action::Announce => {
+                let g = &mut self.groups[gi];
+                if g.cfg.garp_repeat > 0 {
+                    g.announce = Some(group::AnnounceSchedule {
+                        remaining: g.cfg.garp_repeat,
+                        next_at: now,
+                    });
+                }
+                g.refresh_at = g.cfg.garp_refresh.map(|r| now + r);
+            }
+            Action::StateChanged {
+                from,
+                to,
+                reason,
+                priority,
+            } => {
+                let g = &mut self.groups[gi];
+                info!(
+                    group = %g.name(),
+                    vrid = g.cfg.vrid,
+                    from = %from,
+                    to = %to,
+                    reason = %reason,
+                    priority,
+                    "state change {from} -> {to}"
+                );
+                g.since = SystemTime::now();
+                *g.counters.transitions.entry(to.to_string()).or_default() += 1;
+                if from == State::Master || to == State::Master {
+                    g.counters.master_changes += 1;
+                }
+                if to != State::Master {
+                    g.announce = None;
+                    g.refresh_at = None;
+                }
+            }
+            Action::PriorityChanged { from, to } => {
+                info!(group = %self.groups[gi].name(), from, to, "effective priority changed");
+            }
+            Action::Released => {
+                info!(group = %self.groups[gi].name(), "released");
+            }
+            Action::HandoverComplete => {
+                info!(group = %self.groups[gi].name(), "handover complete: peer is master");
+            }
+            Action::HandoverFailed => {
+                warn!(group = %self.groups[gi].name(), "handover failed: no peer took over; still master");
+            }
+        }
+    }
+
+    async fn send_advert(&mut self, gi: usize, priority: u8) {
+        let wall = wall_clock();
+        let g = &mut self.groups[gi];
+        let (Some(ifindex), Some(source)) = (g.ifindex, g.source) else {
+            return;
+        };
+        // A new master's AH sequence continues from the last one it saw.
+        if let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref()) {
+            tx.continue_ah_from(rx.ah_sequence());
+        }
+        let Some(tx) = g.tx.as_mut() else { return };
+        for dst in tx.destinations() {
+            let ip_id = g.ip_id.wrapping_add(1);
+            g.ip_id = ip_id;
+            let tx = g.tx.as_mut().expect("checked");
+            if let Err(e) = tx.encode(priority, dst, ip_id, wall, &mut self.io.txbuf) {
+                error!(group = %g.cfg.name, "cannot encode advert: {e}");
+                return;
+            }
+            let res = self.io.send(ifindex, source, dst, &g.cfg).await;
+            match res {
+                Ok(()) => g.counters.adverts_sent += 1,
+                Err(e) => debug!(group = %g.cfg.name, %dst, "advert not sent: {e}"),
+            }
+        }
+    }
+
+    async fn add_vips(&mut self, gi: usize) {
+        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
+        for vip in vips {
+            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+                error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
+                continue;
+            };
+            if let Err(e) = self
+                .io
+                .nl
+                .add_address(ifindex, vip.address, vip.prefix_len)
+                .await
+            {
+                error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
+            }
+        }
+        self.groups[gi].vips_held = true;
+    }
+
+    async fn remove_vips(&mut self, gi: usize) {
+        self.groups[gi].vips_held = false;
+        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
+        for vip in vips {
+            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+                continue;
+            };
+            if let Err(e) = self.io.nl.del_address(ifindex, vip.address).await {
+                error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
+            }
+        }
+    }
+
+    /// One gratuitous ARP / unsolicited NA per VIP.
+    async fn announce_once(&mut self, gi: usize) {
+        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
+        for vip in vips {
+            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+                continue;
+            };
+            if let Err(e) = self.io.announce(ifindex, vip.address).await {
+                debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}");
+            }
+        }
+    }
+
+    // ---- inputs -------------------------------------------------------------
+
+    async fn on_timers(&mut self) {
+        let now = self.now();
+        if self.shutdown_deadline.is_some_and(|d| now >= d) {
+            warn!("shutdown release timed out; removing VIPs now");
+            for g in &mut self.groups {
+                g.inst = None;
+            }
+            return;
+        }
+        for gi in 0..self.groups.len() {
+            let due = self.groups[gi].poll_timeout().is_some_and(|t| t <= now);
+            if !due {
+                continue;
+            }
+            if let Some(inst) = self.groups[gi].inst.as_mut()
+                && inst.poll_timeout().is_some_and(|t| t <= now)
+            {
+                inst.handle_timeout(now);
+            }
+            self.drain(gi).await;
+            let g = &mut self.groups[gi];
+            let mut burst = false;
+            if let Some(a) = g.announce.as_mut()
+                && a.next_at <= now
+            {
+                burst = true;
+                a.remaining -= 1;
+                a.next_at = now + g.cfg.garp_interval;
+                if a.remaining == 0 {
+                    g.announce = None;
+                }
+            }
+            if let (Some(at), Some(every)) = (g.refresh_at, g.cfg.garp_refresh)
+                && at <= now
+            {
+                burst = true;
+                g.refresh_at = Some(now + every);
+            }
+            if burst && g.vips_held {
+                self.announce_once(gi).await;
+            }
+        }
+    }
+
+    async fn on_received(&mut self, r: std::io::Result<Received<'_>>) {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                debug!("receive error: {e}");
+                return;
+            }
+        };
+        let family = Family::of(&r.src);
+        let Some(vrid) = peek_vrid(r.protocol, r.payload) else {
+            self.unknown_vrid_drops += 1;
+            return;
+        };
+        let Some(gi) = self
+            .groups
+            .iter()
+            .position(|g| g.listens(r.ifindex, family, vrid))
+        else {
+            self.unknown_vrid_drops += 1;
+            return;
+        };
+        let now = self.now();
+        let pkt = RxPacket {
+            src: r.src,
+            dst: r.dst,
+            ttl: r.ttl_or_hop_limit,
+            protocol: r.protocol,
+            ipv4_header: r.ipv4_header,
+            payload: r.payload,
+        };
+        let g = &mut self.groups[gi];
+        let Some(rx) = g.rx.as_mut() else { return };
+        match rx.validate(&pkt, wall_clock()) {
+            Ok(v) => {
+                g.counters.adverts_received += 1;
+                let form = match v.checksum {
+                    crate::proto::packet::ChecksumForm::Message => "message",
+                    crate::proto::packet::ChecksumForm::PseudoHeader => "pseudo_header",
+                };
+                *g.counters.checksum_forms.entry(form).or_default() += 1;
+                if let Some(inst) = g.inst.as_mut() {
+                    inst.handle(
+                        now,
+                        Input::Advert(RxAdvert {
+                            src: v.src,
+                            priority: v.priority,
+                            interval_cs: v.interval_cs,
+                        }),
+                    );
+                }
+                self.drain(gi).await;
+            }
+            Err(reason) => {
+                let label = reason.label();
+                *g.counters.dropped.entry(label).or_default() += 1;
+                if let Some(suppressed) = g.drop_log.admit(now, label) {
+                    warn!(group = %g.cfg.name, src = %r.src, reason = label, suppressed, "dropped advert: {reason}");
+                }
+            }
+        }
+    }
+
+    async fn on_net_event(&mut self, ev: NetEvent) {
+        match ev {
+            NetEvent::LinkChanged { ifindex, name, up } => {
+                let before = self.links.insert(name.clone(), (ifindex, up));
+                if before == Some((ifindex, up)) {
+                    return;
+                }
+                self.link_changed(&name, ifindex, up).await;
+            }
+            NetEvent::LinkRemoved { ifindex, name } => {
+                self.links.remove(&name);
+                self.link_changed(&name, ifindex, false).await;
+                // The interface is gone: the group starts afresh when it
+                // comes back (with a new index).
+                for gi in 0..self.groups.len() {
+                    if self.groups[gi].ifindex == Some(ifindex) {
+                        self.groups[gi].vips_held = false;
+                        self.groups[gi].inst = None;
+                        self.groups[gi].ifindex = None;
+                    }
+                }
+            }
+            NetEvent::AddressAdded { ifindex, .. } => {
+                for gi in 0..self.groups.len() {
+                    let g = &self.groups[gi];
+                    if g.inst.is_none()
+                        && self.links.get(&g.cfg.interface).map(|l| l.0) == Some(ifindex)
+                    {
+                        self.bring_up(gi).await;
+                    }
+                }
+            }
+            NetEvent::AddressRemoved { ifindex, addr } => self.address_removed(ifindex, addr).await,
+            NetEvent::Overrun => {
+                warn!("netlink event overrun; re-reading interfaces");
+                let before = self.links.clone();
+                self.refresh_links().await;
+                let now: Vec<(String, (u32, bool))> =
+                    self.links.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                for (name, (ifindex, up)) in now {
+                    if before.get(&name) != Some(&(ifindex, up)) {
+                        self.link_changed(&name, ifindex, up).await;
+                    }
+                }
+                for gi in 0..self.groups.len() {
+                    if self.groups[gi].vips_held {
+                        self.readd_missing_vips(gi).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn link_changed(&mut self, name: &str, ifindex: u32, up: bool) {
+        let now = self.now();
+        for gi in 0..self.groups.len() {
+            let on_it = self.groups[gi].cfg.interface == name;
+            if on_it {
+                if self.groups[gi].inst.is_none() {
+                    if up {
+                        self.bring_up(gi).await;
+                    }
+                } else if self.groups[gi].ifindex == Some(ifindex) && self.groups[gi].link_up != up
+                {
+                    let g = &mut self.groups[gi];
+                    g.link_up = up;
+                    info!(group = %g.name(), interface = %name, up, "link state changed");
+                    let input = if up { Input::LinkUp } else { Input::LinkDown };
+                    if let Some(i) = g.inst.as_mut() {
+                        i.handle(now, input);
+                    }
+                    self.drain(gi).await;
+                }
+            }
+            if self.groups[gi]
+                .cfg
+                .track_interfaces
+                .iter()
+                .any(|t| t.name == name)
+            {
+                let verdict = self.tracker_verdict(gi);
+                let g = &mut self.groups[gi];
+                if verdict != g.trackers {
+                    g.trackers = verdict;
+                    if let Some(i) = g.inst.as_mut() {
+                        i.handle(
+                            now,
+                            Input::Trackers {
+                                fault: verdict.0,
+                                priority_delta: verdict.1,
+                            },
+                        );
+                    }
+                    self.drain(gi).await;
+                }
+            }
+        }
+    }
+
+    /// SPEC §4: a VIP removed behind our back while master is put back.
+    async fn address_removed(&mut self, ifindex: u32, addr: IpAddr) {
+        for gi in 0..self.groups.len() {
+            if !self.groups[gi].vips_held {
+                continue;
+            }
+            let hit = self.groups[gi]
+                .all_vips()
+                .any(|v| v.address == addr && self.ifindex_of(&v.interface) == Some(ifindex));
+            if hit {
+                warn!(group = %self.groups[gi].name(), vip = %addr, "VIP removed behind our back while master; re-adding");
+                self.readd_missing_vips(gi).await;
+            }
+        }
+    }
+
+    async fn readd_missing_vips(&mut self, gi: usize) {
+        self.add_vips(gi).await;
+        let now = self.now();
+        let g = &mut self.groups[gi];
+        if g.cfg.garp_repeat > 0 {
+            g.announce = Some(group::AnnounceSchedule {
+                remaining: g.cfg.garp_repeat,
+                next_at: now,
+            });
+        }
+    }
+
+    // ---- signals ------------------------------------------------------------
+
+    async fn on_stop_signal(&mut self, which: &str) {
+        let now = self.now();
+        if self.shutdown_deadline.is_some() {
+            warn!("{which} again: stopping at once");
+            for g in &mut self.groups {
+                g.inst = None;
+            }
+            return;
+        }
+        info!("{which}: releasing every group (make-before-break)");
+        let longest = self
+            .groups
+            .iter()
+            .filter_map(|g| g.inst.as_ref().map(|i| i.master_down_interval()))
+            .max()
+            .unwrap_or_default();
+        self.shutdown_deadline = Some(now + longest + Duration::from_secs(1));
+        for gi in 0..self.groups.len() {
+            if let Some(i) = self.groups[gi].inst.as_mut() {
+                i.handle(now, Input::Release(ReleaseReason::Shutdown));
+            }
+            self.drain(gi).await;
+        }
+    }
+
+    async fn final_cleanup(&mut self) {
+        for gi in 0..self.groups.len() {
+            if self.groups[gi].vips_held {
+                self.remove_vips(gi).await;
+            }
+        }
+    }
+
+    /// SIGHUP: re-read the configuration. Unchanged groups keep running
+    /// untouched; a bad configuration is logged and the old one kept.
+    async fn reload(&mut self) {
+        if self.shutdown_deadline.is_some() {
+            return;
+        }
+        info!(config = %self.config_path.display(), "SIGHUP: reloading configuration");
+        let loaded = match load_config(&self.config_path, Some(&self.io.nl)).await {
+            Ok(l) => l,
+            Err(errs) => {
+                for e in &errs.errors {
+                    error!("reload rejected, keeping the running configuration: {e}");
+                }
+                return;
+            }
+        };
+        for w in &loaded.warnings {
+            warn!("{w}");
+        }
+        let new = loaded.config;
+        let now = self.now();
+        // Stop groups that vanished or changed.
+        let mut gi = 0;
+        while gi < self.groups.len() {
+            let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
+            if keep {
+                gi += 1;
+                continue;
+            }
+            info!(group = %self.groups[gi].name(), "group removed or changed by reload; stopping it");
+            if self.groups[gi].state() == State::Master {
+                self.send_advert(gi, 0).await;
+            }
+            if self.groups[gi].vips_held {
+                self.remove_vips(gi).await;
+            }
+            self.groups.remove(gi);
+        }
+        // Start new and changed ones.
+        for g in &new.groups {
+            if self.groups.iter().any(|x| x.name() == g.name) {
+                continue;
+            }
+            self.groups.push(Group::new(g.clone()));
+            let idx = self.groups.len() - 1;
+            self.bring_up(idx).await;
+        }
+        self.groups.sort_by(|a, b| a.cfg.name.cmp(&b.cfg.name));
+        self.config = new;
+        debug!(at = ?now, "reload done");
+    }
+}

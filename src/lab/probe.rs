@@ -1,0 +1,97 @@
+//! A client's view of a VIP: ping every millisecond, then read back the
+//! longest silence and how many probes went unanswered.
+
+use super::{Netns, Proc};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What a client saw while pinging a VIP.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PingStats {
+    pub sent: u64,
+    pub received: u64,
+    /// Longest interval between two consecutive replies.
+    pub max_gap: Duration,
+}
+
+impl PingStats {
+    pub fn lost(&self) -> u64 {
+        self.sent.saturating_sub(self.received)
+    }
+}
+
+/// `ping -D -i INTERVAL` from a namespace, stopped with SIGINT so it prints
+/// its summary.
+pub struct Pinger {
+    proc: Proc,
+    out: PathBuf,
+}
+
+impl Pinger {
+    pub fn start(ns: &Netns, target: &str, interval: Duration) -> Pinger {
+        let out = std::env::temp_dir().join(format!("{}-ping.txt", super::unique_name("p")));
+        let file = std::fs::File::create(&out).expect("create ping output file");
+        let mut c = ns.cmd("ping");
+        c.args([
+            "-D",
+            "-n",
+            "-i",
+            &format!("{:.3}", interval.as_secs_f64()),
+            // Replies later than this count as lost.
+            "-W",
+            "1",
+            target,
+        ])
+        .stdout(file)
+        .stderr(std::process::Stdio::null());
+        Pinger {
+            proc: Proc::spawn(c),
+            out,
+        }
+    }
+
+    pub fn stop(mut self) -> PingStats {
+        self.proc.signal(libc::SIGINT);
+        let _ = self.proc.wait_timeout(Duration::from_secs(5));
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.out);
+        parse_ping_output(&text)
+    }
+}
+
+/// Parse `ping -D` output: reply lines carry `[unix.micros]`, the summary
+/// line says `N packets transmitted, M received`.
+pub fn parse_ping_output(text: &str) -> PingStats {
+    let mut last: Option<f64> = None;
+    let mut max_gap = 0f64;
+    let mut sent = 0;
+    let mut received = 0;
+    for line in text.lines() {
+        if line.contains("bytes from") {
+            if let Some(ts) = line
+                .strip_prefix('[')
+                .and_then(|r| r.split(']').next())
+                .and_then(|t| t.parse::<f64>().ok())
+            {
+                if let Some(prev) = last {
+                    max_gap = max_gap.max(ts - prev);
+                }
+                last = Some(ts);
+            }
+        } else if line.contains("packets transmitted") {
+            let nums: Vec<u64> = line
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            if nums.len() >= 2 {
+                sent = nums[0];
+                received = nums[1];
+            }
+        }
+    }
+    PingStats {
+        sent,
+        received,
+        max_gap: Duration::from_secs_f64(max_gap.max(0.0)),
+    }
+}
