@@ -143,6 +143,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     for w in &loaded.warnings {
         warn!("{w}");
     }
+    warn_unimplemented(&loaded.config);
     let events = NetEvents::new().map_err(|e| DaemonError::Io(format!("netlink events: {e}")))?;
     let mut d = Daemon {
         io: Io::new(nl),
@@ -168,6 +169,31 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         "vrrpd started"
     );
     d.event_loop(events).await
+}
+
+/// Settings the schema accepts but this version does not act on yet: say so
+/// loudly rather than let an operator believe a health check guards a VIP.
+fn warn_unimplemented(cfg: &Config) {
+    for g in &cfg.groups {
+        if !g.track_scripts.is_empty() {
+            warn!(group = %g.name, "track_script is not implemented in this version and is ignored");
+        }
+        let n = &g.notify;
+        if n.master.is_some()
+            || n.backup.is_some()
+            || n.fault.is_some()
+            || n.stop.is_some()
+            || n.any.is_some()
+        {
+            warn!(group = %g.name, "notify hooks are not implemented in this version and are ignored");
+        }
+    }
+    if !cfg.daemon.sync_groups.is_empty() {
+        warn!("sync_group is not implemented in this version: members fail over independently");
+    }
+    if cfg.daemon.metrics_listen.is_some() {
+        warn!("metrics_listen is not implemented in this version and is ignored");
+    }
 }
 
 struct Daemon {
