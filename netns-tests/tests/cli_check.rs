@@ -63,11 +63,22 @@ interface = "eth0"
 virtual_ips = ["192.0.2.100/24"]
 "#;
 
+/// What is wrong, the group files, the file with the error, its line and
+/// column, and a word the message must contain.
+type BadCase<'a> = (
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    u32,
+    u32,
+    &'a str,
+);
+
 #[test]
 fn check_reports_file_line_column_and_exit_2() {
     let _g = serial();
     // (what, files, the file the error is in, line, column, words in the message)
-    let cases: &[(&str, &[(&str, &str)], &str, u32, u32, &str)] = &[
+    let cases: &[BadCase] = &[
         (
             "unknown key",
             &[(
