@@ -63,7 +63,7 @@ fn main() -> ExitCode {
             match config::load(&config, &ProcessEnv, &UnknownHost) {
                 Ok(l) => init_logging(l.config.daemon.log_format, &l.config.daemon.log_level),
                 Err(e) => {
-                    eprint!("{e}");
+                    eprintln!("{e}");
                     return ExitCode::from(e.exit_code() as u8);
                 }
             }
@@ -116,7 +116,7 @@ fn check(path: &std::path::Path, print: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprint!("{e}");
+            eprintln!("{e}");
             ExitCode::from(e.exit_code() as u8)
         }
     }
