@@ -317,7 +317,7 @@ async fn arguments_with_shell_metacharacters_are_passed_literally() {
             out.display()
         ),
     );
-    let args = vec![
+    let args = [
         format!(
             "$(touch {}); rm -rf {}",
             dir.path("pwned").display(),
