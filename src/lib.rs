@@ -9,3 +9,4 @@ pub mod demo;
 pub mod lab;
 pub mod net;
 pub mod proto;
+pub mod track;

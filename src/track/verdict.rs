@@ -1,0 +1,91 @@
+//! Combine a group's trackers into the instance's `Input::Trackers`.
+//!
+//! Semantics:
+//! - track_script (keepalived `vrrp_track.c`, `process_script_update_priority`
+//!   / `initialise_track_script_state`): weight 0 -> FAULT while the script is
+//!   down; weight W > 0 -> +W to the priority **while up**; weight W < 0 ->
+//!   W (lowers) **while down**. A script with no result yet (`None`) adds
+//!   nothing and faults nothing, but makes the group [`pending`] if its
+//!   weight is 0 (keepalived keeps such an instance in INIT until the first
+//!   result).
+//! - track_interface (SPEC §2.2): weight 0 -> FAULT while down; else the
+//!   weight is added while down, whatever its sign.
+//!
+//! The delta is not clamped here: the instance clamps the effective
+//! priority (and leaves an address owner at 255).
+
+/// `(fault, priority_delta)` for the instance.
+///
+/// `scripts`: `(weight, state)` with state `None` before the first result.
+/// `interfaces`: `(weight, up)`.
+pub fn verdict(scripts: &[(i16, Option<bool>)], interfaces: &[(i16, bool)]) -> (bool, i32) {
+    let mut fault = false;
+    let mut delta = 0i32;
+    for &(weight, state) in scripts {
+        match (weight, state) {
+            (_, None) => {}
+            (0, Some(up)) => fault |= !up,
+            (w, Some(true)) if w > 0 => delta += i32::from(w),
+            (w, Some(false)) if w < 0 => delta += i32::from(w),
+            _ => {}
+        }
+    }
+    for &(weight, up) in interfaces {
+        if !up {
+            if weight == 0 {
+                fault = true;
+            } else {
+                delta += i32::from(weight);
+            }
+        }
+    }
+    (fault, delta)
+}
+
+/// Whether a weight-0 script has not produced its first result yet. The
+/// daemon should hold the group out of election (keep it in INIT, or feed
+/// `fault`) while this is true; the first result always arrives within the
+/// script's `timeout` after the tracker is spawned, because the first run
+/// starts at once.
+pub fn pending(scripts: &[(i16, Option<bool>)]) -> bool {
+    scripts.iter().any(|&(w, s)| w == 0 && s.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_weights_follow_keepalived() {
+        assert_eq!(verdict(&[(10, Some(true))], &[]), (false, 10));
+        assert_eq!(verdict(&[(10, Some(false))], &[]), (false, 0));
+        assert_eq!(verdict(&[(-60, Some(true))], &[]), (false, 0));
+        assert_eq!(verdict(&[(-60, Some(false))], &[]), (false, -60));
+        assert_eq!(verdict(&[(0, Some(false))], &[]), (true, 0));
+        assert_eq!(verdict(&[(0, Some(true))], &[]), (false, 0));
+        assert_eq!(
+            verdict(&[(0, None), (-5, None), (5, None)], &[]),
+            (false, 0)
+        );
+    }
+
+    #[test]
+    fn interface_weights_follow_spec() {
+        assert_eq!(verdict(&[], &[(0, false)]), (true, 0));
+        assert_eq!(verdict(&[], &[(0, true)]), (false, 0));
+        assert_eq!(
+            verdict(&[], &[(-20, false), (15, false), (7, true)]),
+            (false, -5)
+        );
+    }
+
+    #[test]
+    fn combined() {
+        assert_eq!(
+            verdict(&[(-60, Some(false)), (10, Some(true))], &[(-20, false)]),
+            (false, -70)
+        );
+        assert!(pending(&[(0, None)]));
+        assert!(!pending(&[(5, None), (0, Some(false))]));
+    }
+}
