@@ -9,6 +9,7 @@
 //!   the protocol.
 //! - [`client`]: the blocking client the CLI uses.
 
+pub mod cli;
 pub mod client;
 pub mod handover;
 pub mod metrics;
