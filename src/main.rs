@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use vrrpd::config::{self, LogFormat, ProcessEnv, UnknownHost};
+use vrrpd::control::cli;
 use vrrpd::daemon::{self, RunOptions};
 
 #[derive(Parser)]
@@ -35,9 +37,60 @@ enum Cmd {
         #[arg(long)]
         print: bool,
     },
+    /// Show the state of every group from the running daemon. Exit 0 when
+    /// it answers and no group is in fault, 1 when some group is in fault,
+    /// 3 when the daemon is not running or not answering, 4 when it refuses.
+    Status {
+        /// Print the status report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
+    /// Planned, lossless move of mastership to the peer (rolling upgrades).
+    /// Without GROUP: every group that is master.
+    Handover {
+        #[arg(value_name = "GROUP")]
+        groups: Vec<String>,
+        /// How long to wait for the peer to take over ("10s", "500ms", ...).
+        #[arg(long, default_value = "10s", value_parser = parse_cli_duration)]
+        timeout: Duration,
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
+    /// Re-read the configuration (same as SIGHUP). Exit 2 when the daemon
+    /// rejects the new configuration (it keeps the old one).
+    Reload {
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
     /// Run a self-contained pair in network namespaces: election, failover,
     /// lossless release (root).
     Demo,
+}
+
+/// Where the daemon's control socket is.
+#[derive(clap::Args)]
+struct SocketArgs {
+    /// Control socket [default: control_socket from the config's vrrpd.toml,
+    /// else /run/vrrpd/vrrpd.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Config directory whose vrrpd.toml names the control socket.
+    #[arg(long, default_value = "/etc/vrrpd")]
+    config: PathBuf,
+}
+
+impl SocketArgs {
+    fn path(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(|| cli::socket_from_config(&self.config))
+    }
+}
+
+fn parse_cli_duration(s: &str) -> Result<Duration, String> {
+    config::parse_duration(s)
 }
 
 fn init_logging(format: LogFormat, level: &str) {
@@ -75,6 +128,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Status { json, socket } => cli::status(&socket.path(), json),
+        Cmd::Handover {
+            groups,
+            timeout,
+            socket,
+        } => cli::handover(&socket.path(), groups, timeout),
+        Cmd::Reload { socket } => cli::reload(&socket.path()),
         Cmd::Demo => {
             init_logging(LogFormat::Text, "warn");
             match vrrpd::demo::run() {
