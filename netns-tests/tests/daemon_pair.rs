@@ -144,7 +144,8 @@ impl Pair {
                 let client = Netns::new("vtc");
                 lan.attach(&client, "eth0", Some("02:00:00:00:00:0a"));
                 // Replace the kernel's EUI-64 link-local with fixed ones so
-                // each daemon's advert source is the address its peer lists.
+                // each daemon's advert source is, deterministically, the
+                // address its peer lists in `unicast_peers`.
                 for (ns, ll, global) in [
                     (&a.ns, "fe80::1/64", "2001:db8::1/64"),
                     (&b.ns, "fe80::2/64", "2001:db8::2/64"),
