@@ -687,3 +687,26 @@ fn fault_releases_vips_and_sends_priority_zero() {
     p.check(p.b.holds(vip), "b does not hold the VIP after a's SIGTERM");
     p.assert_no_drops("priority zero");
 }
+
+#[test]
+fn client_outage_tells_lost_and_late_probes_from_pinger_stalls() {
+    let r = |at: f64, seq: u64, rtt_ms: f64| PingReply {
+        at,
+        seq,
+        rtt: Duration::from_secs_f64(rtt_ms / 1000.0),
+    };
+    // The pinger stalled 30 ms between two consecutive prompt replies.
+    let stall = [r(0.000, 1, 0.1), r(0.030, 2, 0.1), r(0.031, 3, 0.1)];
+    let o = client_outage(&stall);
+    assert_eq!((o.lost_inside, o.gap), (0, Duration::ZERO));
+    // 20 probes lost: a 21 ms outage.
+    let lost = [r(0.000, 1, 0.1), r(0.021, 22, 0.1)];
+    let o = client_outage(&lost);
+    assert_eq!(o.lost_inside, 20);
+    assert!(ms(o.gap) > 20.0, "{:?}", o.gap);
+    // Probes queued 15 ms (e.g. behind neighbour resolution), none lost.
+    let late = [r(0.000, 1, 0.1), r(0.016, 2, 15.0), r(0.0161, 3, 14.0)];
+    let o = client_outage(&late);
+    assert_eq!(o.lost_inside, 0);
+    assert!(ms(o.gap) > 15.0, "{:?}", o.gap);
+}
