@@ -10,7 +10,7 @@ mod node;
 mod probe;
 
 pub use node::{Node, vrrpd_binary};
-pub use probe::{PingStats, Pinger, parse_ping_output};
+pub use probe::{PingReply, PingStats, Pinger, parse_ping_output, parse_ping_replies};
 
 use std::io;
 use std::os::fd::AsRawFd;

@@ -50,13 +50,56 @@ impl Pinger {
         }
     }
 
-    pub fn stop(mut self) -> PingStats {
+    pub fn stop(self) -> PingStats {
+        self.stop_with_replies().0
+    }
+
+    /// Like [`Pinger::stop`], also returning every reply (to tell a network
+    /// outage from the pinger itself being descheduled).
+    pub fn stop_with_replies(mut self) -> (PingStats, Vec<PingReply>) {
         self.proc.signal(libc::SIGINT);
         let _ = self.proc.wait_timeout(Duration::from_secs(5));
         let text = std::fs::read_to_string(&self.out).unwrap_or_default();
         let _ = std::fs::remove_file(&self.out);
-        parse_ping_output(&text)
+        (parse_ping_output(&text), parse_ping_replies(&text))
     }
+}
+
+/// One echo reply as `ping -D` printed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PingReply {
+    /// Unix time the reply arrived, in seconds.
+    pub at: f64,
+    pub seq: u64,
+    pub rtt: Duration,
+}
+
+/// The reply lines of `ping -D` output:
+/// `[unix.micros] 64 bytes from X: icmp_seq=N ttl=T time=R ms`.
+pub fn parse_ping_replies(text: &str) -> Vec<PingReply> {
+    text.lines()
+        .filter(|l| l.contains("bytes from"))
+        .filter_map(|l| {
+            let at = l
+                .strip_prefix('[')?
+                .split(']')
+                .next()?
+                .parse::<f64>()
+                .ok()?;
+            let field = |key: &str| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(key))
+                    .map(str::to_string)
+            };
+            let seq = field("icmp_seq=")?.parse::<u64>().ok()?;
+            let rtt_ms = field("time=")?.parse::<f64>().ok()?;
+            Some(PingReply {
+                at,
+                seq,
+                rtt: Duration::from_secs_f64(rtt_ms.max(0.0) / 1000.0),
+            })
+        })
+        .collect()
 }
 
 /// Parse `ping -D` output: reply lines carry `[unix.micros]`, the summary
