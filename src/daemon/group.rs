@@ -85,6 +85,8 @@ pub struct Group {
     /// Last trackers verdict fed to the instance.
     pub trackers: (bool, i32),
     pub ip_id: u16,
+    /// Track scripts and notify hooks (started by the daemon).
+    pub hooks: Option<super::hooks::GroupHooks>,
 }
 
 impl Group {
@@ -105,6 +107,7 @@ impl Group {
             since: SystemTime::now(),
             trackers: (false, 0),
             ip_id: 0,
+            hooks: None,
         }
     }
 

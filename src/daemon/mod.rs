@@ -5,7 +5,9 @@
 //! to the state machines and carries out the actions they return. Nothing
 //! polls.
 
+mod control;
 mod group;
+mod hooks;
 mod io;
 
 use std::collections::HashMap;
@@ -17,11 +19,15 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use tokio::sync::mpsc;
+
 use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
+use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::proto::instance::{Action, Input, ReleaseReason, RxAdvert, State};
 use crate::proto::receive::{RxPacket, peek_vrid};
 use crate::proto::{Family, Time};
+use crate::track::TrackEvent;
 
 pub use group::{Counters, DropLogLimiter, Group};
 use io::Io;
@@ -145,6 +151,17 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     }
     warn_unimplemented(&loaded.config);
     let events = NetEvents::new().map_err(|e| DaemonError::Io(format!("netlink events: {e}")))?;
+    let socket = loaded.config.daemon.control_socket.clone();
+    let ctl = ControlServer::bind(&socket)
+        .map_err(|e| DaemonError::Io(format!("control socket {}: {e}", socket.display())))?;
+    let _metrics = match loaded.config.daemon.metrics_listen {
+        Some(addr) => Some(
+            MetricsServer::bind(addr, ctl.sender())
+                .map_err(|e| DaemonError::Io(format!("metrics_listen {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         io: Io::new(nl),
         groups: Vec::new(),
@@ -154,11 +171,13 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         links: HashMap::new(),
         shutdown_deadline: None,
         unknown_vrid_drops: 0,
+        handovers: Vec::new(),
+        track_tx,
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
     for g in loaded.config.groups.iter().cloned() {
-        d.groups.push(Group::new(g));
+        d.add_group(g);
     }
     for gi in 0..d.groups.len() {
         d.bring_up(gi).await;
@@ -168,31 +187,14 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         groups = d.groups.len(),
         "vrrpd started"
     );
-    d.event_loop(events).await
+    d.event_loop(events, ctl, track_rx).await
 }
 
 /// Settings the schema accepts but this version does not act on yet: say so
 /// loudly rather than let an operator believe a health check guards a VIP.
 fn warn_unimplemented(cfg: &Config) {
-    for g in &cfg.groups {
-        if !g.track_scripts.is_empty() {
-            warn!(group = %g.name, "track_script is not implemented in this version and is ignored");
-        }
-        let n = &g.notify;
-        if n.master.is_some()
-            || n.backup.is_some()
-            || n.fault.is_some()
-            || n.stop.is_some()
-            || n.any.is_some()
-        {
-            warn!(group = %g.name, "notify hooks are not implemented in this version and are ignored");
-        }
-    }
     if !cfg.daemon.sync_groups.is_empty() {
         warn!("sync_group is not implemented in this version: members fail over independently");
-    }
-    if cfg.daemon.metrics_listen.is_some() {
-        warn!("metrics_listen is not implemented in this version and is ignored");
     }
 }
 
@@ -206,6 +208,10 @@ struct Daemon {
     links: HashMap<String, (u32, bool)>,
     shutdown_deadline: Option<Time>,
     unknown_vrid_drops: u64,
+    /// `vrrpd handover` requests still waiting for their groups.
+    handovers: Vec<PendingHandover>,
+    /// Where track_script runners report.
+    track_tx: mpsc::UnboundedSender<TrackEvent>,
 }
 
 fn wall_clock() -> Duration {
@@ -219,7 +225,19 @@ impl Daemon {
         self.epoch.elapsed()
     }
 
-    async fn event_loop(&mut self, mut events: NetEvents) -> Result<(), DaemonError> {
+    fn add_group(&mut self, cfg: config::GroupConfig) -> usize {
+        let mut g = Group::new(cfg);
+        g.hooks = Some(hooks::GroupHooks::start(&g.cfg, &self.track_tx));
+        self.groups.push(g);
+        self.groups.len() - 1
+    }
+
+    async fn event_loop(
+        &mut self,
+        mut events: NetEvents,
+        mut ctl: ControlServer,
+        mut track_rx: mpsc::UnboundedReceiver<TrackEvent>,
+    ) -> Result<(), DaemonError> {
         let sig = |k| signal(k).map_err(|e| DaemonError::Io(format!("signal handler: {e}")));
         let mut sigterm = sig(SignalKind::terminate())?;
         let mut sigint = sig(SignalKind::interrupt())?;
@@ -249,10 +267,16 @@ impl Daemon {
                 },
                 _ = sigterm.recv() => self.on_stop_signal("SIGTERM").await,
                 _ = sigint.recv() => self.on_stop_signal("SIGINT").await,
-                _ = sighup.recv() => self.reload().await,
+                _ = sighup.recv() => {
+                    let _ = self.reload().await;
+                }
+                Some((req, reply)) = ctl.next() => self.on_control(req, reply).await,
+                Some(ev) = track_rx.recv() => self.on_track_event(ev).await,
             }
+            self.poll_handovers();
         }
         self.final_cleanup().await;
+        self.run_stop_hooks().await;
         info!("vrrpd stopped");
         Ok(())
     }
@@ -261,6 +285,10 @@ impl Daemon {
         let mut t = self.groups.iter().filter_map(|g| g.poll_timeout()).min();
         if let Some(s) = self.shutdown_deadline {
             t = Some(t.map_or(s, |t| t.min(s)));
+        }
+        for h in &self.handovers {
+            let d = h.deadline().saturating_duration_since(self.epoch);
+            t = Some(t.map_or(d, |t| t.min(d)));
         }
         t
     }
@@ -325,6 +353,10 @@ impl Daemon {
     /// Start the protocol for a group whose interface is (now) usable.
     async fn bring_up(&mut self, gi: usize) {
         if self.groups[gi].inst.is_some() {
+            return;
+        }
+        if self.scripts_pending(gi) {
+            info!(group = %self.groups[gi].name(), "waiting for the first result of a weight-0 track_script");
             return;
         }
         let name = self.groups[gi].cfg.interface.clone();
@@ -399,23 +431,6 @@ impl Daemon {
         }
     }
 
-    /// Combined verdict of the group's tracked interfaces: (fault, delta).
-    fn tracker_verdict(&self, gi: usize) -> (bool, i32) {
-        let mut fault = false;
-        let mut delta = 0i32;
-        for t in &self.groups[gi].cfg.track_interfaces {
-            let up = self.links.get(&t.name).is_some_and(|(_, up)| *up);
-            if !up {
-                if t.weight == 0 {
-                    fault = true;
-                } else {
-                    delta += i32::from(t.weight);
-                }
-            }
-        }
-        (fault, delta)
-    }
-
     // ---- the state machines' actions ------------------------------------
 
     async fn drain(&mut self, gi: usize) {
@@ -465,18 +480,22 @@ impl Daemon {
                     g.announce = None;
                     g.refresh_at = None;
                 }
+                self.hooks_state_changed(gi, to, priority);
             }
             Action::PriorityChanged { from, to } => {
                 info!(group = %self.groups[gi].name(), from, to, "effective priority changed");
+                self.hooks_priority_changed(gi, to);
             }
             Action::Released => {
                 info!(group = %self.groups[gi].name(), "released");
             }
             Action::HandoverComplete => {
                 info!(group = %self.groups[gi].name(), "handover complete: peer is master");
+                self.handover_outcome(gi, true);
             }
             Action::HandoverFailed => {
                 warn!(group = %self.groups[gi].name(), "handover failed: no peer took over; still master");
+                self.handover_outcome(gi, false);
             }
         }
     }
@@ -741,21 +760,7 @@ impl Daemon {
                 .iter()
                 .any(|t| t.name == name)
             {
-                let verdict = self.tracker_verdict(gi);
-                let g = &mut self.groups[gi];
-                if verdict != g.trackers {
-                    g.trackers = verdict;
-                    if let Some(i) = g.inst.as_mut() {
-                        i.handle(
-                            now,
-                            Input::Trackers {
-                                fault: verdict.0,
-                                priority_delta: verdict.1,
-                            },
-                        );
-                    }
-                    self.drain(gi).await;
-                }
+                self.apply_trackers(gi).await;
             }
         }
     }
@@ -823,32 +828,37 @@ impl Daemon {
         }
     }
 
-    /// SIGHUP: re-read the configuration. Unchanged groups keep running
-    /// untouched; a bad configuration is logged and the old one kept.
-    async fn reload(&mut self) {
+    /// SIGHUP / `vrrpd reload`: re-read the configuration. Unchanged groups
+    /// keep running untouched (a handover's "do not preempt back" hold is
+    /// lifted, SPEC §4); a bad configuration is logged and the old one kept.
+    async fn reload(&mut self) -> Result<(), String> {
         if self.shutdown_deadline.is_some() {
-            return;
+            return Err("vrrpd is stopping".into());
         }
-        info!(config = %self.config_path.display(), "SIGHUP: reloading configuration");
+        info!(config = %self.config_path.display(), "reloading configuration");
         let loaded = match load_config(&self.config_path, Some(&self.io.nl)).await {
             Ok(l) => l,
             Err(errs) => {
                 for e in &errs.errors {
                     error!("reload rejected, keeping the running configuration: {e}");
                 }
-                return;
+                return Err(errs.to_string());
             }
         };
         for w in &loaded.warnings {
             warn!("{w}");
         }
         let new = loaded.config;
+        warn_unimplemented(&new);
         let now = self.now();
         // Stop groups that vanished or changed.
         let mut gi = 0;
         while gi < self.groups.len() {
             let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
             if keep {
+                if let Some(i) = self.groups[gi].inst.as_mut() {
+                    i.handle(now, Input::ResumePreempt);
+                }
                 gi += 1;
                 continue;
             }
@@ -859,19 +869,26 @@ impl Daemon {
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
-            self.groups.remove(gi);
+            let g = self.groups.remove(gi);
+            if let Some(h) = g.hooks {
+                let prio = g
+                    .inst
+                    .as_ref()
+                    .map_or(g.cfg.priority, |i| i.effective_priority());
+                hooks::retire(h, prio, g.cfg.vrid);
+            }
         }
         // Start new and changed ones.
         for g in &new.groups {
             if self.groups.iter().any(|x| x.name() == g.name) {
                 continue;
             }
-            self.groups.push(Group::new(g.clone()));
-            let idx = self.groups.len() - 1;
+            let idx = self.add_group(g.clone());
             self.bring_up(idx).await;
         }
         self.groups.sort_by(|a, b| a.cfg.name.cmp(&b.cfg.name));
         self.config = new;
-        debug!(at = ?now, "reload done");
+        info!("configuration reloaded");
+        Ok(())
     }
 }

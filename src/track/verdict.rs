@@ -1,10 +1,12 @@
 //! Combine a group's trackers into the instance's `Input::Trackers`.
 //!
 //! Semantics:
-//! - track_script (keepalived `vrrp_track.c`, `process_script_update_priority`
-//!   / `initialise_track_script_state`): weight 0 -> FAULT while the script is
-//!   down; weight W > 0 -> +W to the priority **while up**; weight W < 0 ->
-//!   W (lowers) **while down**. A script with no result yet (`None`) adds
+//! - track_script: one rule for every tracker kind: weight 0 -> FAULT while
+//!   the script fails; else the weight is added **while it fails**, whatever
+//!   its sign (negative lowers, the usual case). keepalived instead adds a
+//!   positive weight while a script succeeds; `vrrpd convert` turns such a
+//!   weight around (priority + W, weight -W), which gives the same effective
+//!   priority in every state. A script with no result yet (`None`) adds
 //!   nothing and faults nothing, but makes the group [`pending`] if its
 //!   weight is 0 (keepalived keeps such an instance in INIT until the first
 //!   result).
@@ -25,9 +27,8 @@ pub fn verdict(scripts: &[(i16, Option<bool>)], interfaces: &[(i16, bool)]) -> (
         match (weight, state) {
             (_, None) => {}
             (0, Some(up)) => fault |= !up,
-            (w, Some(true)) if w > 0 => delta += i32::from(w),
-            (w, Some(false)) if w < 0 => delta += i32::from(w),
-            _ => {}
+            (w, Some(false)) => delta += i32::from(w),
+            (_, Some(true)) => {}
         }
     }
     for &(weight, up) in interfaces {
@@ -56,9 +57,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn script_weights_follow_keepalived() {
-        assert_eq!(verdict(&[(10, Some(true))], &[]), (false, 10));
-        assert_eq!(verdict(&[(10, Some(false))], &[]), (false, 0));
+    fn script_weights_apply_while_failing() {
+        assert_eq!(verdict(&[(10, Some(true))], &[]), (false, 0));
+        assert_eq!(verdict(&[(10, Some(false))], &[]), (false, 10));
         assert_eq!(verdict(&[(-60, Some(true))], &[]), (false, 0));
         assert_eq!(verdict(&[(-60, Some(false))], &[]), (false, -60));
         assert_eq!(verdict(&[(0, Some(false))], &[]), (true, 0));
@@ -83,7 +84,7 @@ mod tests {
     fn combined() {
         assert_eq!(
             verdict(&[(-60, Some(false)), (10, Some(true))], &[(-20, false)]),
-            (false, -70)
+            (false, -80)
         );
         assert!(pending(&[(0, None)]));
         assert!(!pending(&[(5, None), (0, Some(false))]));

@@ -1,0 +1,106 @@
+//! Answers to the control socket: status, handover, reload.
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::info;
+
+use crate::control::{GroupStatus, PendingHandover, Request, Response, StatusReport};
+use crate::proto::instance::{Input, ReleaseReason, State};
+
+use super::Daemon;
+
+impl Daemon {
+    pub(super) async fn on_control(&mut self, req: Request, reply: oneshot::Sender<Response>) {
+        match req {
+            Request::Status | Request::Metrics => {
+                let _ = reply.send(Response::Status(self.status_report()));
+            }
+            Request::Reload => {
+                let r = self.reload().await;
+                let _ = reply.send(Response::Reload(r));
+            }
+            Request::Handover { groups, timeout } => {
+                self.start_handover(groups, timeout, reply).await;
+            }
+        }
+    }
+
+    pub(super) fn status_report(&self) -> StatusReport {
+        StatusReport {
+            router_id: self.config.daemon.router_id.clone(),
+            groups: (0..self.groups.len())
+                .map(|gi| GroupStatus::from_group(&self.groups[gi], self.tracker_status(gi)))
+                .collect(),
+        }
+    }
+
+    /// SPEC §4 `vrrpd handover`: make-before-break release of every named
+    /// group (all master groups when none is named); the answer comes when
+    /// the peer holds them, or at the timeout.
+    async fn start_handover(
+        &mut self,
+        names: Vec<String>,
+        timeout: std::time::Duration,
+        reply: oneshot::Sender<Response>,
+    ) {
+        let mut pending = PendingHandover::new(reply, Instant::now() + timeout);
+        let names: Vec<String> = if names.is_empty() {
+            self.groups
+                .iter()
+                .filter(|g| g.state() == State::Master)
+                .map(|g| g.cfg.name.clone())
+                .collect()
+        } else {
+            names
+        };
+        let now = self.now();
+        let mut started = Vec::new();
+        for name in &names {
+            let Some(gi) = self.groups.iter().position(|g| &g.cfg.name == name) else {
+                pending.fail(name, "no such group");
+                continue;
+            };
+            if self.groups[gi].state() != State::Master {
+                pending.fail(
+                    name,
+                    format!("not master (state {})", self.groups[gi].state()),
+                );
+                continue;
+            }
+            info!(group = %name, "handover requested");
+            pending.wait_for(name);
+            if let Some(i) = self.groups[gi].inst.as_mut() {
+                i.handle(now, Input::Release(ReleaseReason::Handover));
+            }
+            started.push(gi);
+        }
+        self.handovers.push(pending);
+        for gi in started {
+            self.drain(gi).await;
+        }
+        self.poll_handovers();
+    }
+
+    /// Answer handovers that are complete or past their deadline.
+    pub(super) fn poll_handovers(&mut self) {
+        let now = Instant::now();
+        self.handovers.retain_mut(|h| !h.poll(now));
+    }
+
+    pub(super) fn handover_outcome(&mut self, gi: usize, moved: bool) {
+        let name = self.groups[gi].cfg.name.clone();
+        for h in &mut self.handovers {
+            if h.awaits(&name) {
+                if moved {
+                    h.moved(&name);
+                } else {
+                    h.failed(
+                        &name,
+                        "no peer took over within Master_Down_Interval; still master",
+                    );
+                }
+            }
+        }
+        self.poll_handovers();
+    }
+}

@@ -1,0 +1,206 @@
+//! A group's health trackers and notify hooks, and how their results reach
+//! the state machine.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tracing::info;
+
+use crate::config::TrackScript;
+use crate::control::{TrackerKind, TrackerStatus};
+use crate::proto::instance::{Input, State};
+use crate::track::{self, GroupEnv, Notifier, ScriptTracker, TrackEvent, TrackerHandle};
+
+use super::Daemon;
+
+/// One running `track_script` and its last verdict (`None` before the first
+/// result).
+pub struct ScriptState {
+    pub cfg: TrackScript,
+    pub handle: TrackerHandle,
+    pub up: Option<bool>,
+}
+
+/// The per-group processes: script trackers and the notifier.
+pub struct GroupHooks {
+    pub env: watch::Sender<GroupEnv>,
+    pub notifier: Notifier,
+    pub scripts: Vec<ScriptState>,
+}
+
+impl GroupHooks {
+    pub fn start(
+        cfg: &crate::config::GroupConfig,
+        events: &mpsc::UnboundedSender<TrackEvent>,
+    ) -> GroupHooks {
+        let (env, env_rx) = watch::channel(GroupEnv {
+            group: cfg.name.clone(),
+            vrid: cfg.vrid,
+            state: State::Init,
+            priority: cfg.priority,
+        });
+        let scripts = cfg
+            .track_scripts
+            .iter()
+            .map(|s| ScriptState {
+                cfg: s.clone(),
+                handle: ScriptTracker::spawn(&cfg.name, s, env_rx.clone(), events.clone()),
+                up: None,
+            })
+            .collect();
+        GroupHooks {
+            env,
+            notifier: Notifier::new(&cfg.name, cfg.notify.clone(), track::DEFAULT_NOTIFY_TIMEOUT),
+            scripts,
+        }
+    }
+}
+
+impl Daemon {
+    /// Combined verdict of the group's tracked interfaces and scripts:
+    /// (fault, priority delta).
+    pub(super) fn tracker_verdict(&self, gi: usize) -> (bool, i32) {
+        let g = &self.groups[gi];
+        let interfaces: Vec<(i16, bool)> = g
+            .cfg
+            .track_interfaces
+            .iter()
+            .map(|t| (t.weight, self.links.get(&t.name).is_some_and(|(_, up)| *up)))
+            .collect();
+        let scripts: Vec<(i16, Option<bool>)> = g
+            .hooks
+            .as_ref()
+            .map(|h| h.scripts.iter().map(|s| (s.cfg.weight, s.up)).collect())
+            .unwrap_or_default();
+        track::verdict(&scripts, &interfaces)
+    }
+
+    /// Whether a weight-0 script has no result yet (the group is held out of
+    /// the election until it has, as keepalived holds it in INIT).
+    pub(super) fn scripts_pending(&self, gi: usize) -> bool {
+        self.groups[gi].hooks.as_ref().is_some_and(|h| {
+            let s: Vec<(i16, Option<bool>)> =
+                h.scripts.iter().map(|s| (s.cfg.weight, s.up)).collect();
+            track::pending(&s)
+        })
+    }
+
+    /// Feed the trackers' verdict to the instance when it changed.
+    pub(super) async fn apply_trackers(&mut self, gi: usize) {
+        let verdict = self.tracker_verdict(gi);
+        let now = self.now();
+        let g = &mut self.groups[gi];
+        if verdict == g.trackers {
+            return;
+        }
+        g.trackers = verdict;
+        if let Some(i) = g.inst.as_mut() {
+            i.handle(
+                now,
+                Input::Trackers {
+                    fault: verdict.0,
+                    priority_delta: verdict.1,
+                },
+            );
+        }
+        self.drain(gi).await;
+    }
+
+    pub(super) async fn on_track_event(&mut self, ev: TrackEvent) {
+        let TrackEvent::Script { group, script, up } = ev;
+        let Some(gi) = self.groups.iter().position(|g| g.cfg.name == group) else {
+            return;
+        };
+        if let Some(s) = self.groups[gi]
+            .hooks
+            .as_mut()
+            .and_then(|h| h.scripts.iter_mut().find(|s| s.cfg.name == script))
+        {
+            info!(group = %group, script = %script, up, "track_script changed");
+            s.up = Some(up);
+        }
+        if self.groups[gi].inst.is_none() {
+            // A group held back for its first weight-0 result starts now.
+            self.bring_up(gi).await;
+        } else {
+            self.apply_trackers(gi).await;
+        }
+    }
+
+    /// Keep the hooks' view of the group current and queue the notify hook.
+    pub(super) fn hooks_state_changed(&mut self, gi: usize, to: State, priority: u8) {
+        let g = &self.groups[gi];
+        if let Some(h) = &g.hooks {
+            h.env.send_modify(|e| {
+                e.state = to;
+                e.priority = priority;
+            });
+            h.notifier.notify(to, priority, g.cfg.vrid);
+        }
+    }
+
+    pub(super) fn hooks_priority_changed(&mut self, gi: usize, priority: u8) {
+        if let Some(h) = &self.groups[gi].hooks {
+            h.env.send_modify(|e| e.priority = priority);
+        }
+    }
+
+    /// Trackers for `vrrpd status`.
+    pub(super) fn tracker_status(&self, gi: usize) -> Vec<TrackerStatus> {
+        let g = &self.groups[gi];
+        let mut out: Vec<TrackerStatus> = g
+            .cfg
+            .track_interfaces
+            .iter()
+            .map(|t| TrackerStatus {
+                kind: TrackerKind::Interface,
+                name: t.name.clone(),
+                up: self.links.get(&t.name).is_some_and(|(_, up)| *up),
+                weight: t.weight,
+            })
+            .collect();
+        if let Some(h) = &g.hooks {
+            out.extend(h.scripts.iter().map(|s| TrackerStatus {
+                kind: TrackerKind::Script,
+                name: s.cfg.name.clone(),
+                up: s.up.unwrap_or(false),
+                weight: s.cfg.weight,
+            }));
+        }
+        out
+    }
+
+    /// Stop hooks for every group, waited for (bounded) before exit.
+    pub(super) async fn run_stop_hooks(&mut self) {
+        let mut notifiers = Vec::new();
+        for g in &mut self.groups {
+            if let Some(h) = g.hooks.take() {
+                let prio = g
+                    .inst
+                    .as_ref()
+                    .map_or(g.cfg.priority, |i| i.effective_priority());
+                h.notifier.notify_stop(prio, g.cfg.vrid);
+                // The scripts stop with their handles.
+                drop(h.scripts);
+                notifiers.push(h.notifier);
+            }
+        }
+        let limit = track::DEFAULT_NOTIFY_TIMEOUT * 2;
+        futures::future::join_all(notifiers.iter().map(|n| n.flush(limit))).await;
+    }
+}
+
+/// Stop a removed group's hooks in the background: its `stop` hook still
+/// runs (bounded), its scripts stop now.
+pub fn retire(hooks: GroupHooks, priority: u8, vrid: u8) {
+    let GroupHooks {
+        notifier, scripts, ..
+    } = hooks;
+    drop(scripts);
+    notifier.notify_stop(priority, vrid);
+    tokio::task::spawn_local(async move {
+        notifier
+            .flush(track::DEFAULT_NOTIFY_TIMEOUT + Duration::from_secs(1))
+            .await;
+    });
+}
