@@ -4,6 +4,7 @@
 //! the I/O shell around it. See ARCHITECTURE.md in the project's shared docs.
 
 pub mod config;
+pub mod convert;
 pub mod daemon;
 pub mod demo;
 pub mod lab;
