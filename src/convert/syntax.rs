@@ -122,7 +122,8 @@ pub fn parse_file(path: &Path) -> Result<Parsed, SyntaxError> {
 #[derive(Default)]
 struct Reader {
     toks: Vec<Tok>,
-    stack: Vec<PathBuf>,
+    /// (canonical path, path as named) of the files being read.
+    stack: Vec<(PathBuf, PathBuf)>,
     warnings: Vec<(Loc, String)>,
     files: Vec<PathBuf>,
 }
@@ -139,11 +140,11 @@ impl Reader {
         let text = std::fs::read(path).map_err(|e| mk(format!("{}: {e}", path.display())))?;
         let text = String::from_utf8_lossy(&text).into_owned();
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if let Some(i) = self.stack.iter().position(|p| *p == canon) {
+        if let Some(i) = self.stack.iter().position(|p| p.0 == canon) {
             let chain: Vec<String> = self.stack[i..]
                 .iter()
-                .chain(std::iter::once(&canon))
-                .map(|p| p.display().to_string())
+                .map(|p| p.1.display().to_string())
+                .chain(std::iter::once(path.display().to_string()))
                 .collect();
             return Err(mk(format!("include cycle: {}", chain.join(" -> "))));
         }
@@ -152,7 +153,7 @@ impl Reader {
                 "include nested deeper than {MAX_INCLUDE_DEPTH} levels"
             )));
         }
-        self.stack.push(canon);
+        self.stack.push((canon, path.to_path_buf()));
         self.files.push(path.to_path_buf());
         let file = Rc::new(path.to_path_buf());
         for (i, line) in text.lines().enumerate() {
@@ -356,6 +357,16 @@ fn lex_line(line: &str, loc: &Loc) -> Result<Vec<Tok>, SyntaxError> {
                     && !b[i].is_ascii_whitespace()
                     && !matches!(b[i], b'{' | b'}' | b'"')
                 {
+                    // `${NAME}` / `${_ENV NAME}` stays inside the word.
+                    if b[i] == b'$' && b.get(i + 1) == Some(&b'{') {
+                        match line[i..].find('}') {
+                            Some(end) => {
+                                i += end + 1;
+                                continue;
+                            }
+                            None => return Err(err(loc, "unterminated `${`")),
+                        }
+                    }
                     i += 1;
                 }
                 out.push(Tok::Word(
