@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod control;
+pub mod convert;
 pub mod daemon;
 pub mod demo;
 pub mod lab;

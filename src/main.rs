@@ -64,6 +64,15 @@ enum Cmd {
         #[command(flatten)]
         socket: SocketArgs,
     },
+    /// Convert a keepalived.conf (VRRP part) into DIR/vrrpd.toml and
+    /// DIR/groups.d/*.toml; lists on stderr what it could not map.
+    Convert {
+        /// The keepalived config file (includes are followed).
+        keepalived_conf: PathBuf,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run a self-contained pair in network namespaces: election, failover,
     /// lossless release (root).
     Demo,
@@ -135,6 +144,10 @@ fn main() -> ExitCode {
             socket,
         } => cli::handover(&socket.path(), groups, timeout),
         Cmd::Reload { socket } => cli::reload(&socket.path()),
+        Cmd::Convert {
+            keepalived_conf,
+            out,
+        } => convert(&keepalived_conf, &out),
         Cmd::Demo => {
             init_logging(LogFormat::Text, "warn");
             match vrrpd::demo::run() {
@@ -180,4 +193,46 @@ fn check(path: &std::path::Path, print: bool) -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+fn convert(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let conv = match vrrpd::convert::convert_file(input) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("vrrpd convert: nothing written");
+            return ExitCode::from(vrrpd::convert::EXIT_PARSE_ERROR as u8);
+        }
+    };
+    for r in &conv.reports {
+        eprintln!("{r}");
+    }
+    let (written, stray) = match vrrpd::convert::write(&conv, out) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("vrrpd convert: {}: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for p in &written {
+        eprintln!("wrote {}", p.display());
+    }
+    for p in &stray {
+        eprintln!(
+            "warning: {} was not written by this conversion but vrrpd will load it",
+            p.display()
+        );
+    }
+    let unmapped = conv.not_mapped().count();
+    eprintln!(
+        "vrrpd convert: {} group(s) written, {unmapped} item(s) not mapped",
+        conv.groups.len()
+    );
+    // The output must pass the loader; variables and key files may only
+    // exist on the target host, so a failure here is a warning.
+    if let Err(e) = config::load(out, &ProcessEnv, &UnknownHost) {
+        eprintln!("warning: the converted config does not pass `vrrpd check` here:");
+        eprintln!("{e}");
+    }
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,1554 @@
+//! `vrrpd convert keepalived.conf --out DIR`: migrate keepalived's VRRP
+//! configuration to `DIR/vrrpd.toml` + `DIR/groups.d/<instance>.toml`.
+//!
+//! [`syntax`] reads keepalived's language (blocks, comments, quotes,
+//! includes) into statements that keep `file:line`; this module maps the
+//! VRRP keywords onto the vrrpd schema (SPEC §2) and lists everything it could
+//! not map as `file:line: keyword: not mapped (reason)`; nothing is dropped
+//! silently. Values it cannot read (a priority of 300, an address that does
+//! not parse) are errors, like unbalanced braces or an include cycle.
+//!
+//! Mapping choices (keep the README's "Migrating from keepalived" in step):
+//! - `state MASTER` becomes `start_state = "master"` only at priority 255;
+//!   below that vrrpd starts as backup and elects by priority (a note says so).
+//! - The VRRP version is written explicitly: the instance's `version`, else
+//!   global_defs `vrrp_version`, else keepalived's default 2. An IPv6 instance
+//!   is always version 3 (keepalived does the same).
+//! - keepalived's positive tracker weights add to the priority while the
+//!   check *succeeds*; vrrpd's weights apply while it *fails*. So a positive
+//!   weight W becomes base priority + W and weight -W (the effective priority
+//!   is the same in every state); the base is capped at 254 with a note.
+//! - `authentication` is ignored by keepalived with VRRPv3 and when
+//!   `auth_hmac` is present; both are reported as not mapped then.
+//! - `auth_hmac`'s default `time_window` is keepalived's max(3 × advert_int,
+//!   5s), written explicitly (vrrpd's own default is 5s).
+//! - Commands (`script`, `notify*`) are split into argv the way keepalived
+//!   splits them (blanks, quotes, backslash). A command that uses shell syntax
+//!   becomes `["/bin/sh", "-c", "..."]` with a warning.
+//! - `${_ENV NAME}` becomes vrrpd's `${NAME}`; any other `${` is escaped as
+//!   `$${` so vrrpd's seeding leaves it alone.
+
+pub mod syntax;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+pub use syntax::{Loc, Stmt, SyntaxError, Word};
+
+/// Exit code for a keepalived config that cannot be read.
+pub const EXIT_PARSE_ERROR: i32 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportKind {
+    /// Left out of the output.
+    NotMapped,
+    /// Mapped, but behaves differently or needs a look.
+    Warning,
+    /// Mapped with a change worth knowing (a renamed group, a computed value).
+    Note,
+}
+
+/// One line of the conversion report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub loc: Loc,
+    pub keyword: String,
+    pub kind: ReportKind,
+    pub message: String,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ReportKind::NotMapped => write!(
+                f,
+                "{}: {}: not mapped ({})",
+                self.loc, self.keyword, self.message
+            ),
+            ReportKind::Warning => {
+                write!(
+                    f,
+                    "{}: {}: warning: {}",
+                    self.loc, self.keyword, self.message
+                )
+            }
+            ReportKind::Note => write!(f, "{}: {}: note: {}", self.loc, self.keyword, self.message),
+        }
+    }
+}
+
+/// The converted configuration, not yet written.
+#[derive(Clone, Debug)]
+pub struct Conversion {
+    pub source: PathBuf,
+    /// Contents of `vrrpd.toml`.
+    pub daemon_toml: String,
+    /// `(group name, contents of groups.d/<name>.toml)`, in source order.
+    pub groups: Vec<(String, String)>,
+    /// Everything not mapped, or mapped with a caveat, in source order.
+    pub reports: Vec<Report>,
+}
+
+impl Conversion {
+    pub fn not_mapped(&self) -> impl Iterator<Item = &Report> {
+        self.reports
+            .iter()
+            .filter(|r| r.kind == ReportKind::NotMapped)
+    }
+}
+
+/// Errors that stop the conversion (exit code 2), each `file:line: message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvertErrors(pub Vec<SyntaxError>);
+
+impl fmt::Display for ConvertErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConvertErrors {}
+
+/// Read and convert a keepalived config.
+pub fn convert_file(path: &Path) -> Result<Conversion, ConvertErrors> {
+    let parsed = syntax::parse_file(path).map_err(|e| ConvertErrors(vec![e]))?;
+    let mut m = Mapper {
+        source: path.to_path_buf(),
+        ..Mapper::default()
+    };
+    for (loc, w) in parsed.warnings {
+        m.report(&loc, "include", ReportKind::Warning, w);
+    }
+    m.top(&parsed.stmts);
+    let conv = m.finish();
+    if m.errors.is_empty() {
+        Ok(conv)
+    } else {
+        Err(ConvertErrors(m.errors))
+    }
+}
+
+/// Write a conversion into `out` (created if needed): `vrrpd.toml` and
+/// `groups.d/<name>.toml`. Returns the files written and the paths of other
+/// `.toml` files already in `groups.d` (vrrpd would load them too).
+pub fn write(conv: &Conversion, out: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let groups_dir = out.join("groups.d");
+    std::fs::create_dir_all(&groups_dir)?;
+    let mut written = Vec::new();
+    let daemon = out.join("vrrpd.toml");
+    std::fs::write(&daemon, &conv.daemon_toml)?;
+    written.push(daemon);
+    for (name, text) in &conv.groups {
+        let p = groups_dir.join(format!("{name}.toml"));
+        std::fs::write(&p, text)?;
+        written.push(p);
+    }
+    let mut stray = Vec::new();
+    for e in std::fs::read_dir(&groups_dir)?.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "toml") && !written.contains(&p) {
+            stray.push(p);
+        }
+    }
+    stray.sort();
+    Ok((written, stray))
+}
+
+// ---------------------------------------------------------------------------
+// Intermediate model
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct Vip {
+    addr: IpAddr,
+    prefix: u8,
+    dev: Option<String>,
+    loc: Loc,
+}
+
+#[derive(Clone, Debug)]
+enum Auth {
+    Pass(String),
+    Ah(String),
+    Hmac {
+        keys: BTreeMap<u8, String>,
+        active: Option<u8>,
+        anti_replay: Option<String>,
+        time_window_ms: Option<u64>,
+        mode: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Script {
+    loc: Loc,
+    command: Option<Vec<String>>,
+    interval_ms: u64,
+    timeout_ms: Option<u64>,
+    rise: u8,
+    fall: u8,
+    weight: i32,
+    reverse: bool,
+}
+
+/// A tracker reference from an instance: name, weight override, `reverse`.
+#[derive(Clone, Debug)]
+struct TrackRef {
+    name: String,
+    weight: Option<i32>,
+    reverse: bool,
+    loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Instance {
+    src_name: String,
+    name: String,
+    loc: Option<Loc>,
+    vrid: Option<u8>,
+    interface: Option<String>,
+    priority: Option<u8>,
+    version: Option<(u8, Loc)>,
+    master: Option<Loc>,
+    advert_ms: Option<(u64, Loc)>,
+    nopreempt: bool,
+    preempt_delay_ms: Option<u64>,
+    unicast_src: Option<IpAddr>,
+    peers: Vec<IpAddr>,
+    garp_repeat: Option<u8>,
+    garp_refresh_ms: Option<u64>,
+    garp_interval_ms: Option<u64>,
+    vips: Vec<Vip>,
+    excluded: Vec<Vip>,
+    legacy_auth: Option<(Auth, Loc)>,
+    hmac: Option<(Auth, Loc)>,
+    track_if: Vec<TrackRef>,
+    track_scripts: Vec<TrackRef>,
+    /// master, backup, fault, stop, any
+    notify: [Option<Vec<String>>; 5],
+}
+
+#[derive(Clone, Debug)]
+struct SyncGroup {
+    name: String,
+    loc: Loc,
+    members: Vec<Word>,
+}
+
+#[derive(Default)]
+struct Globals {
+    router_id: Option<String>,
+    version: Option<u8>,
+    garp_repeat: Option<u8>,
+    garp_refresh_ms: Option<u64>,
+    garp_interval_ms: Option<u64>,
+}
+
+#[derive(Default)]
+struct Mapper {
+    source: PathBuf,
+    errors: Vec<SyntaxError>,
+    reports: Vec<Report>,
+    globals: Globals,
+    scripts: HashMap<String, Script>,
+    instances: Vec<Instance>,
+    syncs: Vec<SyncGroup>,
+}
+
+fn num_err(w: &Word, what: &str) -> SyntaxError {
+    SyntaxError {
+        loc: Some(w.loc.clone()),
+        message: format!("{what}: invalid value {:?}", w.text),
+    }
+}
+
+/// Decimal seconds (`1`, `0.5`, `1.25`) to milliseconds, rounded.
+fn secs_to_ms(s: &str) -> Option<u64> {
+    let (i, f) = s.split_once('.').unwrap_or((s, ""));
+    if i.is_empty() && f.is_empty() {
+        return None;
+    }
+    if !i.chars().all(|c| c.is_ascii_digit()) || !f.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u64 = if i.is_empty() { 0 } else { i.parse().ok()? };
+    let mut frac_ms = 0u64;
+    for (k, c) in f.chars().take(4).enumerate() {
+        let d = u64::from(c.to_digit(10)?);
+        frac_ms += d * [1000, 100, 10, 1][k];
+    }
+    // frac_ms is in 1/10 ms; round to ms.
+    whole.checked_mul(1000)?.checked_add((frac_ms + 5) / 10)
+}
+
+impl Mapper {
+    fn report(&mut self, loc: &Loc, keyword: &str, kind: ReportKind, message: impl Into<String>) {
+        self.reports.push(Report {
+            loc: loc.clone(),
+            keyword: keyword.to_string(),
+            kind,
+            message: message.into(),
+        });
+    }
+
+    fn unmapped(&mut self, s: &Stmt, reason: impl Into<String>) {
+        let loc = s.loc().clone();
+        self.report(&loc, &s.key.text, ReportKind::NotMapped, reason);
+    }
+
+    fn error(&mut self, loc: &Loc, message: impl Into<String>) {
+        self.errors.push(SyntaxError {
+            loc: Some(loc.clone()),
+            message: message.into(),
+        });
+    }
+
+    /// The single value of `key value`.
+    fn value<'s>(&mut self, s: &'s Stmt) -> Option<&'s Word> {
+        match s.args.as_slice() {
+            [w] => Some(w),
+            [] => {
+                self.error(s.loc(), format!("{}: missing value", s.key.text));
+                None
+            }
+            [w, extra @ ..] => {
+                let loc = extra[0].loc.clone();
+                let words: Vec<&str> = extra.iter().map(|w| w.text.as_str()).collect();
+                self.report(
+                    &loc,
+                    &s.key.text,
+                    ReportKind::NotMapped,
+                    format!("extra words {:?} ignored", words.join(" ")),
+                );
+                Some(w)
+            }
+        }
+    }
+
+    fn int(&mut self, s: &Stmt, min: i64, max: i64) -> Option<i64> {
+        let w = self.value(s)?;
+        match w.text.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Some(n),
+            _ => {
+                let mut e = num_err(w, &s.key.text);
+                e.message.push_str(&format!(" (expected {min}..={max})"));
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    fn secs(&mut self, s: &Stmt) -> Option<u64> {
+        let w = self.value(s)?;
+        match secs_to_ms(&w.text) {
+            Some(ms) => Some(ms),
+            None => {
+                let mut e = num_err(w, &s.key.text);
+                e.message.push_str(" (expected seconds, e.g. 1 or 0.5)");
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    fn ip(&mut self, w: &Word, what: &str) -> Option<IpAddr> {
+        match w.text.parse::<IpAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.errors.push(num_err(w, what));
+                None
+            }
+        }
+    }
+
+    /// A command from `keyword command...` (keepalived's splitting).
+    fn command(&mut self, s: &Stmt) -> Option<Vec<String>> {
+        if s.args.is_empty() {
+            self.error(s.loc(), format!("{}: missing command", s.key.text));
+            return None;
+        }
+        let (mut words, mut shell) = syntax::split_command(&s.rest);
+        let mut text = s.rest.clone();
+        // `script "prog arg"`: one quoted word is itself a command line.
+        if words.len() == 1 && s.args.len() == 1 && s.args[0].quoted {
+            text = words[0].clone();
+            (words, shell) = syntax::split_command(&text);
+        }
+        if words.is_empty() {
+            self.error(s.loc(), format!("{}: empty command", s.key.text));
+            return None;
+        }
+        if shell {
+            let loc = s.loc().clone();
+            self.report(
+                &loc,
+                &s.key.text,
+                ReportKind::Warning,
+                format!(
+                    "{text:?} uses shell syntax: mapped to [\"/bin/sh\", \"-c\", ...], so it now runs through a shell (keepalived did not)"
+                ),
+            );
+            return Some(vec!["/bin/sh".into(), "-c".into(), text]);
+        }
+        Some(words)
+    }
+
+    fn top(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            match s.key.text.as_str() {
+                "global_defs" => self.global_defs(s),
+                "vrrp_instance" => self.instance(s),
+                "vrrp_script" => self.script(s),
+                "vrrp_sync_group" => self.sync_group(s),
+                "virtual_server" | "virtual_server_group" => {
+                    self.unmapped(s, "LVS load balancing is not part of vrrpd")
+                }
+                "static_ipaddress" | "static_routes" | "static_rules" => self.unmapped(
+                    s,
+                    "vrrpd manages only VIPs; configure static addresses with the system",
+                ),
+                "vrrp_track_process" | "track_file" | "vrrp_track_file" | "bfd_instance" => self
+                    .unmapped(
+                        s,
+                        "vrrpd tracks interfaces and scripts only; wrap this check in a vrrp_script",
+                    ),
+                k if k.starts_with('$') => self.unmapped(
+                    s,
+                    "keepalived config variables are not expanded; vrrpd has ${NAME} from the environment",
+                ),
+                _ => self.unmapped(s, "no vrrpd equivalent"),
+            }
+        }
+    }
+
+    fn global_defs(&mut self, b: &Stmt) {
+        for s in b.children() {
+            match s.key.text.as_str() {
+                "router_id" => {
+                    if let Some(w) = self.value(s) {
+                        self.globals.router_id = Some(w.text.clone());
+                    }
+                }
+                "vrrp_version" => {
+                    if let Some(n) = self.int(s, 2, 3) {
+                        self.globals.version = Some(n as u8);
+                    }
+                }
+                "vrrp_garp_master_repeat" => {
+                    if let Some(n) = self.int(s, 0, 255) {
+                        self.globals.garp_repeat = Some(n as u8);
+                    }
+                }
+                "vrrp_garp_master_refresh" => {
+                    if let Some(ms) = self.secs(s) {
+                        self.globals.garp_refresh_ms = Some(ms);
+                    }
+                }
+                "vrrp_garp_interval" => {
+                    if let Some(ms) = self.secs(s) {
+                        self.globals.garp_interval_ms = Some(ms);
+                    }
+                }
+                "vrrp_strict" => self.unmapped(
+                    s,
+                    "vrrpd always applies the RFC's receive checks; it installs no firewall rules",
+                ),
+                "enable_script_security" | "script_user" => self.unmapped(
+                    s,
+                    "vrrpd runs notify and track programs as its own user, never through a shell",
+                ),
+                _ => self.unmapped(s, "no vrrpd equivalent in vrrpd.toml"),
+            }
+        }
+    }
+
+    fn script(&mut self, b: &Stmt) {
+        let Some(name) = b.args.first().map(|w| w.text.clone()) else {
+            self.error(b.loc(), "vrrp_script: missing name");
+            return;
+        };
+        let mut sc = Script {
+            loc: b.loc().clone(),
+            command: None,
+            interval_ms: 1000,
+            timeout_ms: None,
+            rise: 1,
+            fall: 1,
+            weight: 0,
+            reverse: false,
+        };
+        for s in b.children() {
+            match s.key.text.as_str() {
+                "script" => sc.command = self.command(s),
+                "interval" => {
+                    if let Some(ms) = self.secs(s) {
+                        sc.interval_ms = ms.max(1000);
+                    }
+                }
+                "timeout" => {
+                    if let Some(ms) = self.secs(s) {
+                        sc.timeout_ms = Some(ms.max(1000));
+                    }
+                }
+                "rise" => {
+                    if let Some(n) = self.int(s, 1, 255) {
+                        sc.rise = n as u8;
+                    }
+                }
+                "fall" => {
+                    if let Some(n) = self.int(s, 1, 255) {
+                        sc.fall = n as u8;
+                    }
+                }
+                "weight" => {
+                    if let Some((w, rev)) = self.weight(s, 0) {
+                        sc.weight = w;
+                        sc.reverse = rev;
+                    }
+                }
+                "user" => self.unmapped(s, "vrrpd runs track programs as its own user"),
+                "init_fail" => self.unmapped(
+                    s,
+                    "vrrpd starts a script as passing until it has failed `fall` times",
+                ),
+                _ => self.unmapped(s, "unknown vrrp_script keyword"),
+            }
+        }
+        if self.scripts.contains_key(&name) {
+            self.error(b.loc(), format!("vrrp_script {name:?} defined twice"));
+        }
+        self.scripts.insert(name, sc);
+    }
+
+    /// `weight N [reverse]` starting at `s.args[at]`.
+    fn weight(&mut self, s: &Stmt, at: usize) -> Option<(i32, bool)> {
+        let Some(w) = s.args.get(at) else {
+            self.error(s.loc(), format!("{}: weight without a value", s.key.text));
+            return None;
+        };
+        let n = match w.text.parse::<i32>() {
+            Ok(n) if (-254..=254).contains(&n) => n,
+            _ => {
+                self.errors.push(num_err(w, "weight"));
+                return None;
+            }
+        };
+        let mut reverse = false;
+        for extra in &s.args[at + 1..] {
+            if extra.text == "reverse" {
+                reverse = true;
+            } else {
+                let loc = extra.loc.clone();
+                self.report(
+                    &loc,
+                    &s.key.text,
+                    ReportKind::NotMapped,
+                    format!("unknown option {:?}", extra.text),
+                );
+            }
+        }
+        Some((n, reverse))
+    }
+
+    fn sync_group(&mut self, b: &Stmt) {
+        let Some(name) = b.args.first().map(|w| w.text.clone()) else {
+            self.error(b.loc(), "vrrp_sync_group: missing name");
+            return;
+        };
+        let mut members = Vec::new();
+        for s in b.children() {
+            match s.key.text.as_str() {
+                "group" => {
+                    for m in s.children() {
+                        members.push(m.key.clone());
+                        members.extend(m.args.iter().cloned());
+                    }
+                }
+                "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                    self.unmapped(
+                        s,
+                        "vrrpd has no sync-group notify; put it on the members' notify",
+                    )
+                }
+                "track_interface" | "track_script" | "track_file" | "track_process"
+                | "track_bfd" => self.unmapped(
+                    s,
+                    "vrrpd has no sync-group trackers; track in every member (a member failing moves the whole sync group)",
+                ),
+                _ => self.unmapped(s, "no vrrpd equivalent for sync groups"),
+            }
+        }
+        self.syncs.push(SyncGroup {
+            name,
+            loc: b.loc().clone(),
+            members,
+        });
+    }
+
+    fn vip_block(&mut self, b: &Stmt, out: &mut Vec<Vip>) {
+        for s in b.children() {
+            let (addr_s, prefix_s) = match s.key.text.split_once('/') {
+                Some((a, p)) => (a, Some(p)),
+                None => (s.key.text.as_str(), None),
+            };
+            let Ok(addr) = addr_s.parse::<IpAddr>() else {
+                self.unmapped(
+                    s,
+                    format!(
+                        "{}: cannot read an address (ranges are not supported)",
+                        b.key.text
+                    ),
+                );
+                continue;
+            };
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix_s {
+                None => max,
+                Some(p) => match p.parse::<u8>() {
+                    Ok(n) if n <= max => n,
+                    _ => {
+                        self.error(s.loc(), format!("{}: bad prefix length", s.key.text));
+                        continue;
+                    }
+                },
+            };
+            let mut dev = None;
+            let mut i = 0;
+            while i < s.args.len() {
+                let opt = &s.args[i];
+                let takes_value = matches!(
+                    opt.text.as_str(),
+                    "dev"
+                        | "brd"
+                        | "broadcast"
+                        | "scope"
+                        | "label"
+                        | "preferred_lft"
+                        | "peer"
+                        | "track_group"
+                );
+                let value = if takes_value { s.args.get(i + 1) } else { None };
+                if opt.text == "dev" {
+                    match value {
+                        Some(v) => dev = Some(v.text.clone()),
+                        None => self.error(&opt.loc, "dev: missing interface name"),
+                    }
+                } else {
+                    let shown = match value {
+                        Some(v) => format!("{} {}", opt.text, v.text),
+                        None => opt.text.clone(),
+                    };
+                    let loc = opt.loc.clone();
+                    self.report(
+                        &loc,
+                        &b.key.text,
+                        ReportKind::NotMapped,
+                        format!(
+                            "option `{shown}` of {}: vrrpd adds VIPs with address, prefix and interface only",
+                            s.key.text
+                        ),
+                    );
+                }
+                i += if takes_value { 2 } else { 1 };
+            }
+            out.push(Vip {
+                addr,
+                prefix,
+                dev,
+                loc: s.loc().clone(),
+            });
+        }
+    }
+
+    fn legacy_auth(&mut self, b: &Stmt) -> Option<Auth> {
+        let mut ty: Option<(String, Loc)> = None;
+        let mut pass = None;
+        for s in b.children() {
+            match s.key.text.as_str() {
+                "auth_type" => {
+                    if let Some(w) = self.value(s) {
+                        ty = Some((w.text.to_ascii_uppercase(), w.loc.clone()));
+                    }
+                }
+                "auth_pass" => pass = self.value(s).map(|w| w.text.clone()),
+                _ => self.unmapped(s, "unknown authentication keyword"),
+            }
+        }
+        let Some((ty, loc)) = ty else {
+            self.unmapped(b, "no auth_type");
+            return None;
+        };
+        let Some(pass) = pass else {
+            self.unmapped(b, "no auth_pass");
+            return None;
+        };
+        match ty.as_str() {
+            "PASS" => Some(Auth::Pass(pass)),
+            "AH" => Some(Auth::Ah(pass)),
+            _ => {
+                self.error(&loc, format!("auth_type: unknown type {ty:?} (PASS or AH)"));
+                None
+            }
+        }
+    }
+
+    fn hmac(&mut self, b: &Stmt) -> Option<Auth> {
+        let mut keys = BTreeMap::new();
+        let mut active = None;
+        let mut anti_replay = None;
+        let mut time_window_ms = None;
+        let mut mode = None;
+        for s in b.children() {
+            match s.key.text.as_str() {
+                "key" => match s.args.as_slice() {
+                    [id, value] => match id.text.parse::<u8>() {
+                        Ok(n) if n >= 1 => {
+                            if let Some(file) = value.text.strip_prefix("file:") {
+                                let loc = value.loc.clone();
+                                self.report(
+                                    &loc,
+                                    "key",
+                                    ReportKind::Warning,
+                                    format!(
+                                        "key {n} read from {file}: vrrpd uses the file's bytes as the key (one trailing newline dropped); if the file holds a `hex:` line, decode it or inline it as hex:..."
+                                    ),
+                                );
+                            }
+                            if keys.insert(n, value.text.clone()).is_some() {
+                                self.error(&id.loc, format!("key {n} defined twice"));
+                            }
+                        }
+                        _ => self.errors.push(num_err(id, "key id (1..=255)")),
+                    },
+                    _ => self.error(s.loc(), "key: expected `key ID VALUE`"),
+                },
+                "active_key" => {
+                    if let Some(n) = self.int(s, 1, 255) {
+                        active = Some(n as u8);
+                    }
+                }
+                "anti_replay" => {
+                    if let Some(w) = self.value(s) {
+                        match w.text.as_str() {
+                            "time" | "monotonic" => anti_replay = Some(w.text.clone()),
+                            _ => self.errors.push(num_err(w, "anti_replay (time|monotonic)")),
+                        }
+                    }
+                }
+                "time_window" => {
+                    if let Some(n) = self.int(s, 1, 300) {
+                        time_window_ms = Some(n as u64 * 1000);
+                    }
+                }
+                "mode" => {
+                    if let Some(w) = self.value(s) {
+                        match w.text.as_str() {
+                            "enforce" | "permissive" => mode = Some(w.text.clone()),
+                            "receive-only" | "receive_only" => mode = Some("receive-only".into()),
+                            _ => self.errors.push(num_err(w, "mode (enforce|permissive)")),
+                        }
+                    }
+                }
+                _ => self.unmapped(s, "unknown auth_hmac keyword"),
+            }
+        }
+        if keys.is_empty() {
+            self.unmapped(b, "no key defined");
+            return None;
+        }
+        Some(Auth::Hmac {
+            keys,
+            active,
+            anti_replay,
+            time_window_ms,
+            mode,
+        })
+    }
+
+    fn track_refs(&mut self, b: &Stmt, out: &mut Vec<TrackRef>) {
+        for s in b.children() {
+            let mut r = TrackRef {
+                name: s.key.text.clone(),
+                weight: None,
+                reverse: false,
+                loc: s.loc().clone(),
+            };
+            match s.args.first().map(|w| w.text.as_str()) {
+                None => {}
+                Some("weight") => match self.weight(s, 1) {
+                    Some((w, rev)) => {
+                        r.weight = Some(w);
+                        r.reverse = rev;
+                    }
+                    None => continue,
+                },
+                Some(_) => {
+                    self.unmapped(s, format!("{}: unknown options", b.key.text));
+                    continue;
+                }
+            }
+            out.push(r);
+        }
+    }
+
+    fn instance(&mut self, b: &Stmt) {
+        let Some(name) = b.args.first().map(|w| w.text.clone()) else {
+            self.error(b.loc(), "vrrp_instance: missing name");
+            return;
+        };
+        let mut g = Instance {
+            src_name: name,
+            loc: Some(b.loc().clone()),
+            ..Instance::default()
+        };
+        for s in b.children() {
+            let key = s.key.text.as_str();
+            match key {
+                "state" => {
+                    if let Some(w) = self.value(s) {
+                        match w.text.to_ascii_uppercase().as_str() {
+                            "MASTER" => g.master = Some(w.loc.clone()),
+                            "BACKUP" => g.master = None,
+                            _ => self.errors.push(num_err(w, "state (MASTER|BACKUP)")),
+                        }
+                    }
+                }
+                "interface" => g.interface = self.value(s).map(|w| w.text.clone()),
+                "virtual_router_id" => g.vrid = self.int(s, 1, 255).map(|n| n as u8),
+                "priority" => g.priority = self.int(s, 1, 255).map(|n| n as u8),
+                "advert_int" => {
+                    if let Some(ms) = self.secs(s) {
+                        g.advert_ms = Some((ms, s.loc().clone()));
+                    }
+                }
+                "version" => {
+                    if let Some(n) = self.int(s, 2, 3) {
+                        g.version = Some((n as u8, s.loc().clone()));
+                    }
+                }
+                "nopreempt" => g.nopreempt = true,
+                "preempt" => g.nopreempt = false,
+                "preempt_delay" => {
+                    if let Some(ms) = self.secs(s) {
+                        if ms > 1_000_000 {
+                            self.error(s.loc(), "preempt_delay: at most 1000 seconds");
+                        } else {
+                            g.preempt_delay_ms = Some(ms);
+                        }
+                    }
+                }
+                "unicast_src_ip" => {
+                    if let Some(w) = self.value(s) {
+                        g.unicast_src = self.ip(&w.clone(), "unicast_src_ip");
+                    }
+                }
+                "unicast_peer" => {
+                    for p in s.children() {
+                        if let Some(a) = self.ip(&p.key.clone(), "unicast_peer") {
+                            g.peers.push(a);
+                        }
+                        if !p.args.is_empty() {
+                            let words: Vec<&str> = p.args.iter().map(|w| w.text.as_str()).collect();
+                            self.unmapped(
+                                p,
+                                format!(
+                                    "per-peer options {:?}: vrrpd has one min_ttl per group",
+                                    words.join(" ")
+                                ),
+                            );
+                        }
+                    }
+                }
+                "authentication" => {
+                    if let Some(a) = self.legacy_auth(s) {
+                        g.legacy_auth = Some((a, s.loc().clone()));
+                    }
+                }
+                "auth_hmac" => {
+                    if let Some(a) = self.hmac(s) {
+                        g.hmac = Some((a, s.loc().clone()));
+                    }
+                }
+                "virtual_ipaddress" => {
+                    let mut v = std::mem::take(&mut g.vips);
+                    self.vip_block(s, &mut v);
+                    g.vips = v;
+                }
+                "virtual_ipaddress_excluded" => {
+                    let mut v = std::mem::take(&mut g.excluded);
+                    self.vip_block(s, &mut v);
+                    g.excluded = v;
+                }
+                "track_interface" => {
+                    let mut v = std::mem::take(&mut g.track_if);
+                    self.track_refs(s, &mut v);
+                    g.track_if = v;
+                }
+                "track_script" => {
+                    let mut v = std::mem::take(&mut g.track_scripts);
+                    self.track_refs(s, &mut v);
+                    g.track_scripts = v;
+                }
+                "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                    let i = ["notify_master", "notify_backup", "notify_fault", "notify_stop"]
+                        .iter()
+                        .position(|k| *k == key)
+                        .unwrap_or(4);
+                    g.notify[i] = self.command(s);
+                }
+                "garp_master_repeat" => g.garp_repeat = self.int(s, 0, 255).map(|n| n as u8),
+                "garp_master_refresh" => g.garp_refresh_ms = self.secs(s),
+                "garp_interval" => g.garp_interval_ms = self.secs(s),
+                "garp_master_delay" | "garp_lower_prio_repeat" | "garp_lower_prio_delay" => self
+                    .unmapped(
+                        s,
+                        "vrrpd sends garp_repeat announcements on becoming master and every garp_refresh",
+                    ),
+                "dont_track_primary" => self.unmapped(
+                    s,
+                    "vrrpd always goes to FAULT while the group's interface is down",
+                ),
+                "use_vmac" | "vmac_xmit_base" => {
+                    self.unmapped(s, "vrrpd does not create VMAC interfaces")
+                }
+                "mcast_src_ip" => self.unmapped(
+                    s,
+                    "vrrpd sends multicast from the interface's primary address",
+                ),
+                "accept" | "no_accept" => self.unmapped(
+                    s,
+                    "vrrpd installs no firewall rules; traffic to the VIPs is always accepted",
+                ),
+                "smtp_alert" => self.unmapped(s, "vrrpd sends no mail; use a notify program"),
+                "track_process" | "track_file" | "track_bfd" => self.unmapped(
+                    s,
+                    "vrrpd tracks interfaces and scripts only; wrap this check in a vrrp_script",
+                ),
+                "virtual_routes" | "virtual_rules" => {
+                    self.unmapped(s, "vrrpd manages addresses only, not routes or rules")
+                }
+                "unicast_ttl" => self.unmapped(s, "vrrpd always sends with TTL 255"),
+                "check_unicast_src" => {
+                    let loc = s.loc().clone();
+                    self.report(
+                        &loc,
+                        key,
+                        ReportKind::Note,
+                        "vrrpd always drops unicast adverts from outside unicast_peers",
+                    );
+                }
+                "strict_mode" => self.unmapped(
+                    s,
+                    "vrrpd always applies the RFC's receive checks; it installs no firewall rules",
+                ),
+                _ => self.unmapped(s, "unknown or unsupported vrrp_instance keyword"),
+            }
+        }
+        self.instances.push(g);
+    }
+
+    /// Resolve names, trackers and defaults, and render the TOML.
+    fn finish(&mut self) -> Conversion {
+        let instances = std::mem::take(&mut self.instances);
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut by_src: HashMap<String, String> = HashMap::new();
+        let mut groups = Vec::new();
+        for mut g in instances {
+            let Some(loc) = g.loc.clone() else { continue };
+            let mut missing = Vec::new();
+            if g.interface.is_none() {
+                missing.push("interface");
+            }
+            if g.vrid.is_none() {
+                missing.push("virtual_router_id");
+            }
+            if g.vips.is_empty() {
+                missing.push("virtual_ipaddress");
+            }
+            if !missing.is_empty() {
+                self.report(
+                    &loc,
+                    "vrrp_instance",
+                    ReportKind::NotMapped,
+                    format!(
+                        "{}: no {} (vrrpd needs them)",
+                        g.src_name,
+                        missing.join(", ")
+                    ),
+                );
+                continue;
+            }
+            g.name = sanitize(&g.src_name, g.vrid.unwrap_or(0), &mut taken);
+            if g.name != g.src_name {
+                self.report(
+                    &loc,
+                    "vrrp_instance",
+                    ReportKind::Note,
+                    format!(
+                        "{:?} is written as group {:?} (groups.d/{}.toml): group names are [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 characters, unique ignoring case",
+                        g.src_name, g.name, g.name
+                    ),
+                );
+            }
+            by_src.insert(g.src_name.clone(), g.name.clone());
+            let text = self.render_group(&g, &loc);
+            groups.push((g.name.clone(), text));
+        }
+        let daemon_toml = self.render_daemon(&by_src);
+        let mut reports = std::mem::take(&mut self.reports);
+        // Source order: by file (in reading order), then line.
+        let order: Vec<PathBuf> = {
+            let mut v: Vec<PathBuf> = Vec::new();
+            for r in &reports {
+                if !v.contains(&r.loc.file) {
+                    v.push((*r.loc.file).clone());
+                }
+            }
+            v
+        };
+        reports.sort_by_key(|r| (order.iter().position(|p| *p == *r.loc.file), r.loc.line));
+        Conversion {
+            source: self.source.clone(),
+            daemon_toml,
+            groups,
+            reports,
+        }
+    }
+
+    fn render_daemon(&mut self, by_src: &HashMap<String, String>) -> String {
+        let mut t = header(&self.source);
+        t.push_str("# Daemon-wide settings (SPEC §2.1). Every key is optional.\n");
+        if let Some(r) = &self.globals.router_id {
+            let _ = writeln!(t, "router_id = {}", q(r));
+        }
+        let mut used: HashMap<String, String> = HashMap::new();
+        let syncs = std::mem::take(&mut self.syncs);
+        for sg in syncs {
+            let mut members = Vec::new();
+            for m in &sg.members {
+                let Some(name) = by_src.get(&m.text) else {
+                    self.report(
+                        &m.loc,
+                        "group",
+                        ReportKind::NotMapped,
+                        format!(
+                            "sync group {:?}: member {:?} is not a converted vrrp_instance",
+                            sg.name, m.text
+                        ),
+                    );
+                    continue;
+                };
+                if let Some(other) = used.get(name) {
+                    self.report(
+                        &m.loc,
+                        "group",
+                        ReportKind::NotMapped,
+                        format!(
+                            "sync group {:?}: {:?} is already in sync group {other:?} (a group belongs to one sync group)",
+                            sg.name, m.text
+                        ),
+                    );
+                    continue;
+                }
+                if members.contains(name) {
+                    continue;
+                }
+                used.insert(name.clone(), sg.name.clone());
+                members.push(name.clone());
+            }
+            if members.is_empty() {
+                self.report(
+                    &sg.loc,
+                    "vrrp_sync_group",
+                    ReportKind::NotMapped,
+                    format!("{}: no members left", sg.name),
+                );
+                continue;
+            }
+            let _ = writeln!(
+                t,
+                "\n# vrrp_sync_group {} ({})\n[[sync_group]]\nname = {}\nmembers = [{}]",
+                sg.name,
+                sg.loc,
+                q(&sg.name),
+                members.iter().map(|m| q(m)).collect::<Vec<_>>().join(", ")
+            );
+        }
+        t
+    }
+
+    fn render_group(&mut self, g: &Instance, loc: &Loc) -> String {
+        let interface = g.interface.clone().unwrap_or_default();
+        let family_v6 = g.vips[0].addr.is_ipv6();
+        // Version: instance, global_defs, keepalived's default 2; IPv6 needs 3.
+        let mut version = g
+            .version
+            .as_ref()
+            .map(|v| v.0)
+            .or(self.globals.version)
+            .unwrap_or(2);
+        if family_v6 && version == 2 {
+            version = 3;
+            let vloc = g
+                .version
+                .as_ref()
+                .map(|v| v.1.clone())
+                .unwrap_or(loc.clone());
+            self.report(
+                &vloc,
+                "version",
+                ReportKind::Note,
+                format!(
+                    "{}: IPv6 needs VRRPv3; written as version = 3 (keepalived does the same)",
+                    g.src_name
+                ),
+            );
+        }
+        // Advert interval.
+        let (mut adv_ms, adv_loc) = g.advert_ms.clone().unwrap_or((1000, loc.clone()));
+        if version == 2 {
+            if adv_ms % 1000 != 0 {
+                let r = adv_ms.div_ceil(1000).max(1) * 1000;
+                self.report(
+                    &adv_loc,
+                    "advert_int",
+                    ReportKind::Warning,
+                    format!(
+                        "VRRPv2 adverts are in whole seconds: {} written as {}",
+                        fmt_ms(adv_ms),
+                        fmt_ms(r)
+                    ),
+                );
+                adv_ms = r;
+            }
+            if !(1000..=255_000).contains(&adv_ms) {
+                self.error(&adv_loc, "advert_int: VRRPv2 needs 1..=255 seconds");
+            }
+        } else {
+            if adv_ms % 10 != 0 {
+                let r = adv_ms.div_ceil(10) * 10;
+                self.report(
+                    &adv_loc,
+                    "advert_int",
+                    ReportKind::Warning,
+                    format!(
+                        "VRRPv3 adverts are in centiseconds: {} written as {}",
+                        fmt_ms(adv_ms),
+                        fmt_ms(r)
+                    ),
+                );
+                adv_ms = r;
+            }
+            if !(10..=40_950).contains(&adv_ms) {
+                self.error(&adv_loc, "advert_int: VRRPv3 needs 0.01..=40.95 seconds");
+            }
+        }
+
+        // Trackers, with keepalived's positive weights turned around.
+        let mut base = i32::from(g.priority.unwrap_or(100));
+        let owner = base == 255;
+        let mut track_if: Vec<(String, i32)> = Vec::new();
+        let mut track_sc: Vec<(String, Script, i32)> = Vec::new();
+        let mut positive = 0i32;
+        let mut positive_locs = Vec::new();
+        for r in &g.track_if {
+            if r.reverse {
+                self.report(
+                    &r.loc,
+                    "track_interface",
+                    ReportKind::NotMapped,
+                    format!("{}: `reverse` weights are not supported", r.name),
+                );
+                continue;
+            }
+            let w = r.weight.unwrap_or(0);
+            if w > 0 {
+                positive += w;
+                positive_locs.push(r.loc.clone());
+            }
+            track_if.push((r.name.clone(), w));
+        }
+        for r in &g.track_scripts {
+            let Some(sc) = self.scripts.get(&r.name).cloned() else {
+                self.report(
+                    &r.loc,
+                    "track_script",
+                    ReportKind::NotMapped,
+                    format!("no vrrp_script named {:?}", r.name),
+                );
+                continue;
+            };
+            let Some(_) = sc.command else {
+                self.report(
+                    &r.loc,
+                    "track_script",
+                    ReportKind::NotMapped,
+                    format!("vrrp_script {:?} ({}) has no script", r.name, sc.loc),
+                );
+                continue;
+            };
+            if r.reverse || (r.weight.is_none() && sc.reverse) {
+                self.report(
+                    &r.loc,
+                    "track_script",
+                    ReportKind::NotMapped,
+                    format!("{}: `reverse` weights are not supported", r.name),
+                );
+                continue;
+            }
+            let w = r.weight.unwrap_or(sc.weight);
+            if w > 0 {
+                positive += w;
+                positive_locs.push(r.loc.clone());
+            }
+            track_sc.push((r.name.clone(), sc, w));
+        }
+        if positive > 0 {
+            if owner {
+                for l in &positive_locs {
+                    self.report(
+                        l,
+                        "weight",
+                        ReportKind::NotMapped,
+                        "a positive weight cannot raise an address owner (priority 255)",
+                    );
+                }
+                track_if.retain(|t| t.1 <= 0);
+                track_sc.retain(|t| t.2 <= 0);
+            } else {
+                let raised = (base + positive).min(254);
+                self.report(
+                    &positive_locs[0],
+                    "weight",
+                    ReportKind::Note,
+                    format!(
+                        "keepalived adds positive weights while a check passes, vrrpd adds weights while it fails: base priority {base} + {positive} = {raised}{}, each positive weight W written as -W",
+                        if base + positive > 254 { " (capped at 254)" } else { "" }
+                    ),
+                );
+                base = raised;
+                for t in &mut track_if {
+                    if t.1 > 0 {
+                        t.1 = -t.1;
+                    }
+                }
+                for t in &mut track_sc {
+                    if t.2 > 0 {
+                        t.2 = -t.2;
+                    }
+                }
+            }
+        }
+
+        let mut t = header(&self.source);
+        let _ = writeln!(t, "# vrrp_instance {} ({loc})\n", g.src_name);
+        let _ = writeln!(t, "vrid = {}", g.vrid.unwrap_or(0));
+        let _ = writeln!(t, "interface = {}", q(&interface));
+        let _ = writeln!(t, "priority = {base}");
+        let _ = writeln!(t, "version = {version}");
+        let _ = writeln!(t, "advert_interval = {}", q(&fmt_ms(adv_ms)));
+        if g.nopreempt {
+            t.push_str("preempt = false\n");
+        }
+        if let Some(ms) = g.preempt_delay_ms {
+            let _ = writeln!(t, "preempt_delay = {}", q(&fmt_ms(ms)));
+        }
+        if let Some(ml) = &g.master {
+            if base == 255 {
+                t.push_str("start_state = \"master\"\n");
+            } else {
+                self.report(
+                    ml,
+                    "state",
+                    ReportKind::Note,
+                    format!("MASTER at priority {base}: vrrpd starts as backup and elects by priority (start_state = \"master\" is only for the address owner, priority 255)"),
+                );
+            }
+        }
+        if let Some(a) = g.unicast_src {
+            let _ = writeln!(t, "unicast_source = {}", q(&a.to_string()));
+        }
+        if !g.peers.is_empty() {
+            let ps: Vec<String> = g.peers.iter().map(|p| q(&p.to_string())).collect();
+            let _ = writeln!(t, "unicast_peers = [{}]", ps.join(", "));
+        }
+        if let Some(n) = g.garp_repeat.or(self.globals.garp_repeat) {
+            let _ = writeln!(t, "garp_repeat = {n}");
+        }
+        if let Some(ms) = g.garp_interval_ms.or(self.globals.garp_interval_ms) {
+            let _ = writeln!(t, "garp_interval = {}", q(&fmt_ms(ms)));
+        }
+        if let Some(ms) = g.garp_refresh_ms.or(self.globals.garp_refresh_ms) {
+            let _ = writeln!(t, "garp_refresh = {}", q(&fmt_ms(ms)));
+        }
+
+        // VIPs.
+        let mut vips = Vec::new();
+        for v in &g.vips {
+            if v.addr.is_ipv6() != family_v6 {
+                self.report(
+                    &v.loc,
+                    "virtual_ipaddress",
+                    ReportKind::NotMapped,
+                    format!("{}: not the family of the first address (keepalived ignores it too); move it to virtual_ipaddress_excluded", v.addr),
+                );
+                continue;
+            }
+            vips.push(match &v.dev {
+                Some(d) if *d != interface => format!(
+                    "{{ address = {}, interface = {} }}",
+                    q(&format!("{}/{}", v.addr, v.prefix)),
+                    q(d)
+                ),
+                _ => q(&format!("{}/{}", v.addr, v.prefix)),
+            });
+        }
+        let _ = writeln!(t, "virtual_ips = [\n    {},\n]", vips.join(",\n    "));
+        if !g.excluded.is_empty() {
+            let ex: Vec<String> = g
+                .excluded
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{{ address = {}, interface = {} }}",
+                        q(&format!("{}/{}", v.addr, v.prefix)),
+                        q(v.dev.as_deref().unwrap_or(&interface))
+                    )
+                })
+                .collect();
+            let _ = writeln!(t, "excluded_ips = [\n    {},\n]", ex.join(",\n    "));
+        }
+
+        // Authentication.
+        let mut auth = g.hmac.clone();
+        if let Some((legacy, lloc)) = &g.legacy_auth {
+            if auth.is_some() {
+                self.report(
+                    lloc,
+                    "authentication",
+                    ReportKind::NotMapped,
+                    "auth_hmac is set; keepalived drops the legacy authentication then",
+                );
+            } else if version == 3 {
+                self.report(
+                    lloc,
+                    "authentication",
+                    ReportKind::NotMapped,
+                    "keepalived ignores authentication with VRRPv3; use auth_hmac",
+                );
+            } else if family_v6 {
+                self.report(
+                    lloc,
+                    "authentication",
+                    ReportKind::NotMapped,
+                    "VRRPv2 authentication is IPv4 only",
+                );
+            } else {
+                auth = Some((legacy.clone(), lloc.clone()));
+            }
+        }
+        if let Some((a, _)) = auth {
+            t.push_str("\n[auth]\n");
+            match a {
+                Auth::Pass(s) => {
+                    let _ = writeln!(t, "type = \"pass\"\nsecret = {}", q(&s));
+                }
+                Auth::Ah(s) => {
+                    let _ = writeln!(t, "type = \"ah\"\nsecret = {}", q(&s));
+                }
+                Auth::Hmac {
+                    keys,
+                    active,
+                    anti_replay,
+                    time_window_ms,
+                    mode,
+                } => {
+                    t.push_str("type = \"hmac\"\n");
+                    let ks: Vec<String> = keys
+                        .iter()
+                        .map(|(id, v)| format!("{id} = {}", q(v)))
+                        .collect();
+                    let _ = writeln!(t, "keys = {{ {} }}", ks.join(", "));
+                    if let Some(a) = active {
+                        let _ = writeln!(t, "active_key = {a}");
+                    }
+                    let _ = writeln!(
+                        t,
+                        "anti_replay = {}",
+                        q(anti_replay.as_deref().unwrap_or("time"))
+                    );
+                    let tw = time_window_ms.unwrap_or((3 * adv_ms).max(5000));
+                    let _ = writeln!(t, "time_window = {}", q(&fmt_ms(tw)));
+                    let _ = writeln!(t, "mode = {}", q(mode.as_deref().unwrap_or("enforce")));
+                }
+            }
+        }
+
+        for (name, w) in &track_if {
+            let _ = writeln!(t, "\n[[track_interface]]\nname = {}\nweight = {w}", q(name));
+        }
+        for (name, sc, w) in &track_sc {
+            let cmd = sc.command.clone().unwrap_or_default();
+            let _ = writeln!(
+                t,
+                "\n[[track_script]]\nname = {}\ncommand = {}\ninterval = {}\ntimeout = {}\nrise = {}\nfall = {}\nweight = {w}",
+                q(name),
+                argv(&cmd),
+                q(&fmt_ms(sc.interval_ms)),
+                q(&fmt_ms(sc.timeout_ms.unwrap_or(sc.interval_ms))),
+                sc.rise,
+                sc.fall,
+            );
+        }
+        if g.notify.iter().any(Option::is_some) {
+            t.push_str("\n[notify]\n");
+            for (i, k) in ["master", "backup", "fault", "stop", "any"]
+                .iter()
+                .enumerate()
+            {
+                if let Some(c) = &g.notify[i] {
+                    let _ = writeln!(t, "{k} = {}", argv(c));
+                }
+            }
+        }
+        t
+    }
+}
+
+/// A valid, unique group name for a keepalived instance name.
+fn sanitize(src: &str, vrid: u8, taken: &mut HashSet<String>) -> String {
+    let mut s: String = src
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = s.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+    s = trimmed.to_string();
+    if s.is_empty() {
+        s = format!("vrid-{vrid}");
+    }
+    s.truncate(64);
+    let mut name = s.clone();
+    let mut n = 2;
+    while taken.contains(&name.to_ascii_lowercase()) {
+        let suffix = format!("-{n}");
+        let mut b = s.clone();
+        b.truncate(64 - suffix.len());
+        name = format!("{b}{suffix}");
+        n += 1;
+    }
+    taken.insert(name.to_ascii_lowercase());
+    name
+}
+
+fn header(source: &Path) -> String {
+    format!(
+        "# Converted by `vrrpd convert` from keepalived config {}.\n# Check it with `vrrpd check --config DIR` before use.\n",
+        source.display()
+    )
+}
+
+fn fmt_ms(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// keepalived's `${_ENV NAME}` → vrrpd's `${NAME}`; any other `${` → `$${`.
+fn seedable(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        if let Some(body) = after.strip_prefix("_ENV ")
+            && let Some(end) = body.find('}')
+        {
+            let name = body[..end].trim();
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                let _ = write!(out, "${{{name}}}");
+                rest = &body[end + 1..];
+                continue;
+            }
+        }
+        out.push_str("$${");
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A TOML basic string of `s`, made safe for vrrpd's seeding.
+fn q(s: &str) -> String {
+    let s = seedable(s);
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn argv(words: &[String]) -> String {
+    format!(
+        "[{}]",
+        words.iter().map(|w| q(w)).collect::<Vec<_>>().join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds() {
+        assert_eq!(secs_to_ms("1"), Some(1000));
+        assert_eq!(secs_to_ms("0.5"), Some(500));
+        assert_eq!(secs_to_ms(".25"), Some(250));
+        assert_eq!(secs_to_ms("1.0005"), Some(1001));
+        assert_eq!(secs_to_ms("x"), None);
+        assert_eq!(secs_to_ms("-1"), None);
+    }
+
+    #[test]
+    fn names() {
+        let mut t = HashSet::new();
+        assert_eq!(sanitize("VI_1", 1, &mut t), "VI_1");
+        assert_eq!(sanitize("vi_1", 1, &mut t), "vi_1-2");
+        assert_eq!(sanitize("_web public", 2, &mut t), "web_public");
+        assert_eq!(sanitize("***", 7, &mut t), "vrid-7");
+        assert_eq!(sanitize(&"x".repeat(80), 7, &mut t).len(), 64);
+    }
+
+    #[test]
+    fn seeding_escapes() {
+        assert_eq!(seedable("a${_ENV CRED}/k"), "a${CRED}/k");
+        assert_eq!(seedable("echo ${HOME}"), "echo $${HOME}");
+        assert_eq!(q("a\"b\\"), "\"a\\\"b\\\\\"");
+    }
+}
