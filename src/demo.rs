@@ -114,6 +114,16 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
         std::fs::create_dir_all(dir.join("groups.d")).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("groups.d/web.toml"), group_file(prio, addr, peer))
             .map_err(|e| e.to_string())?;
+        // Both daemons share this host's filesystem: one control socket each.
+        let sock = dir.join("vrrpd.sock");
+        std::fs::write(
+            dir.join("vrrpd.toml"),
+            format!(
+                "router_id = {name:?}\ncontrol_socket = {:?}\n",
+                sock.display().to_string()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
         nodes.push(Node {
             name,
             ns,

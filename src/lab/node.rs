@@ -59,13 +59,34 @@ impl Node {
             .join(name);
         std::fs::create_dir_all(dir.join("groups.d")).expect("create config dir");
         let log = dir.join("vrrpd.log");
-        Node {
+        let node = Node {
             name: name.to_string(),
             ns,
             dir,
             log,
             daemon: None,
-        }
+        };
+        node.write_daemon_config("");
+        node
+    }
+
+    /// This node's control socket (each node has its own: they share the
+    /// host's filesystem).
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("vrrpd.sock")
+    }
+
+    /// Run a vrrpd CLI command (`status`, `handover`, `reload` ...) against
+    /// this node's daemon; returns (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let mut c = std::process::Command::new(vrrpd_binary());
+        c.args(args).arg("--socket").arg(self.socket());
+        let out = super::run(&mut c).expect("run vrrpd cli");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Write `groups.d/NAME.toml`.
@@ -82,9 +103,18 @@ impl Node {
         let _ = std::fs::remove_file(self.dir.join("groups.d").join(format!("{group}.toml")));
     }
 
-    /// Write `vrrpd.toml`.
+    /// Write `vrrpd.toml`; unless it sets `control_socket`, the node's own
+    /// socket path is put first.
     pub fn write_daemon_config(&self, toml: &str) {
-        std::fs::write(self.dir.join("vrrpd.toml"), toml).expect("write vrrpd.toml");
+        let text = if toml.contains("control_socket") {
+            toml.to_string()
+        } else {
+            format!(
+                "control_socket = {:?}\n{toml}",
+                self.socket().display().to_string()
+            )
+        };
+        std::fs::write(self.dir.join("vrrpd.toml"), text).expect("write vrrpd.toml");
     }
 
     /// Start `vrrpd run --config DIR` inside the namespace.
