@@ -26,6 +26,25 @@
 //!   report causes at most one input per other member, whose own
 //!   transitions cause none: delivery always reaches a fixed point.
 //!
+//! Deviation from keepalived: keepalived lets a member go master only when
+//! every member wants to (`vrrp_sync_can_goto_master`), so one member whose
+//! peer is missing keeps the whole group backup. Here a member goes master
+//! by its own RFC rules and pulls the others along; flapping between two
+//! boxes that each win one member is prevented on the instance side instead
+//! (a member stepped down by the group does not preempt, and a take-over is
+//! refused while a better master is heard; see
+//! [`Input::SyncTakeOver`], [`Input::SyncStepDown`]).
+//!
+//! Limitation: when each box is strictly better for a *different* member
+//! (crossed priorities, e.g. through weighted trackers), the group settles
+//! on one box only as long as the step-down cascade is not broken: if a
+//! priority-0 advert of a stepping-down member is lost at the wrong moment,
+//! the group may stay split, each VRID on its better router, stably (about
+//! 1 run in 1000 in the lossy simulation, never with a box that is at least
+//! as good on every member). keepalived ignores tracker weights on sync
+//! group members by default for much the same reason; the daemon may want
+//! to do likewise.
+//!
 //! How the shell wires it: give every member instance an index `0..n`;
 //! whenever it drains a member's actions, pass each
 //! [`Action::StateChanged`] to [`SyncGroup::on_state_changed`] (or every
