@@ -41,9 +41,10 @@
 //! priority-0 advert of a stepping-down member is lost at the wrong moment,
 //! the group may stay split, each VRID on its better router, stably (about
 //! 1 run in 1000 in the lossy simulation, never with a box that is at least
-//! as good on every member). keepalived ignores tracker weights on sync
-//! group members by default for much the same reason; the daemon may want
-//! to do likewise.
+//! as good on every member). By default keepalived does not let sync group
+//! members have differing tracker weights (a failing tracker is a fault;
+//! `sync_group_tracking_weight` overrides it, documented as "probably won't
+//! work") for much the same reason; the daemon may want to do likewise.
 //!
 //! How the shell wires it: give every member instance an index `0..n`;
 //! whenever it drains a member's actions, pass each
