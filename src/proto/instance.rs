@@ -55,6 +55,34 @@
 //!   preemption until [`Input::ResumePreempt`] or the next time it becomes
 //!   master (e.g. after the peer's own handover).
 //! * A priority-0 advert received by a releasing master is ignored.
+//!
+//! Sync groups (SPEC §2.1, §4; keepalived `vrrp_sync.c`) are coordinated by
+//! [`super::sync_group::SyncGroup`], which turns one member's transitions
+//! into the `Sync*` inputs of the others. The instance side:
+//!
+//! * [`Input::SyncFault`]: a fellow member is faulty. One more fault source
+//!   next to the link and the weight-0 trackers (reason
+//!   [`Reason::SyncGroupFault`]); a master sends priority 0 and drops its
+//!   VIPs, and nobody leaves Fault until every source is clear (then
+//!   [`Reason::SyncGroupRecovered`] if the sync fault was the last one).
+//!   [`Instance::own_fault`] excludes it, so faults never ricochet.
+//! * [`Input::SyncStepDown`]: a fellow member left Master for Backup. A
+//!   master (not releasing) sends priority 0, drops its VIPs and goes Backup
+//!   ([`Reason::SyncGroupBackup`]) with a fresh Master_Down_Timer, like
+//!   keepalived's `vrrp_sync_backup`. Deviation: it then holds preemption
+//!   (it accepts a lower-priority master's adverts) until it next becomes
+//!   master, enters Fault, or gets [`Input::ResumePreempt`]. Without that
+//!   hold, two routers that each win one member would swap the group back
+//!   and forth forever; keepalived avoids that by never going master unless
+//!   every member wants to, which would leave a group without any master
+//!   when one member's peer is missing. A master that goes silent is still
+//!   taken over (Master_Down_Timer), so the hold never costs availability.
+//! * [`Input::SyncTakeOver`]: a fellow member became master. A backup
+//!   becomes master at once ([`Reason::SyncGroupMaster`]), like keepalived's
+//!   `vrrp_sync_master`, unless a completed handover holds it or it is
+//!   listening to a master that beats it (a higher priority, or an equal one
+//!   from a higher address): going master would only be undone by that
+//!   master's next advert, with a dual master in between.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -148,8 +176,16 @@ pub enum Input {
     Trackers { fault: bool, priority_delta: i32 },
     /// Make-before-break release (SPEC §4).
     Release(ReleaseReason),
-    /// Lift the "do not preempt back" hold left by a completed handover.
+    /// Lift the "do not preempt back" hold left by a completed handover
+    /// (and the one left by [`Input::SyncStepDown`]).
     ResumePreempt,
+    /// Sync group: whether any fellow member is faulty on its own account
+    /// (level, not edge; see [`super::sync_group::SyncGroup`]).
+    SyncFault(bool),
+    /// Sync group: a fellow member left Master for Backup.
+    SyncStepDown,
+    /// Sync group: a fellow member became Master.
+    SyncTakeOver,
 }
 
 /// RFC 5798 §6.4 states.
@@ -200,6 +236,28 @@ pub enum Reason {
     LinkUp,
     TrackerFault,
     TrackerRecovered,
+    /// A fellow sync group member is faulty ([`Input::SyncFault`]).
+    SyncGroupFault,
+    /// The last fellow sync group member left Fault.
+    SyncGroupRecovered,
+    /// A fellow sync group member left Master ([`Input::SyncStepDown`]).
+    SyncGroupBackup,
+    /// A fellow sync group member became Master ([`Input::SyncTakeOver`]).
+    SyncGroupMaster,
+}
+
+impl Reason {
+    /// True for the reasons of transitions a sync group caused (which a
+    /// [`super::sync_group::SyncGroup`] never propagates).
+    pub fn is_sync(self) -> bool {
+        matches!(
+            self,
+            Reason::SyncGroupFault
+                | Reason::SyncGroupRecovered
+                | Reason::SyncGroupBackup
+                | Reason::SyncGroupMaster
+        )
+    }
 }
 
 impl fmt::Display for Reason {
@@ -218,6 +276,10 @@ impl fmt::Display for Reason {
             Reason::LinkUp => f.write_str("link_up"),
             Reason::TrackerFault => f.write_str("tracker_fault"),
             Reason::TrackerRecovered => f.write_str("tracker_recovered"),
+            Reason::SyncGroupFault => f.write_str("sync_group_fault"),
+            Reason::SyncGroupRecovered => f.write_str("sync_group_recovered"),
+            Reason::SyncGroupBackup => f.write_str("sync_group_backup"),
+            Reason::SyncGroupMaster => f.write_str("sync_group_master"),
         }
     }
 }
@@ -279,9 +341,15 @@ pub struct Instance {
     finished: bool,
     link_down: bool,
     tracker_fault: bool,
+    /// A fellow sync group member is faulty ([`Input::SyncFault`]).
+    sync_fault: bool,
+    /// Stepped down by the sync group: no preemption until next master.
+    sync_hold: bool,
     priority_delta: i32,
     master_adver_interval: Duration,
     master_address: Option<IpAddr>,
+    /// Priority of the last accepted advert (Backup), with `master_address`.
+    master_priority: Option<u8>,
     adver_timer: Option<Time>,
     master_down_timer: Option<Time>,
     down_cause: DownCause,
@@ -318,9 +386,12 @@ impl Instance {
             finished: false,
             link_down: false,
             tracker_fault: false,
+            sync_fault: false,
+            sync_hold: false,
             priority_delta: 0,
             master_adver_interval: interval,
             master_address: None,
+            master_priority: None,
             adver_timer: None,
             master_down_timer: None,
             down_cause: DownCause::Silence,
@@ -402,6 +473,23 @@ impl Instance {
         self.preempt_held
     }
 
+    /// Faulty on our own account (link down or a weight-0 tracker), i.e.
+    /// leaving out [`Input::SyncFault`]. What a sync group forwards.
+    pub fn own_fault(&self) -> bool {
+        self.link_down || self.tracker_fault
+    }
+
+    /// True while [`Input::SyncFault`] says a fellow member is faulty.
+    pub fn sync_fault(&self) -> bool {
+        self.sync_fault
+    }
+
+    /// True after [`Input::SyncStepDown`] until we next become master, enter
+    /// Fault, or get [`Input::ResumePreempt`]: no preemption meanwhile.
+    pub fn sync_hold(&self) -> bool {
+        self.sync_hold
+    }
+
     /// True once a shutdown release finished; the instance ignores inputs.
     pub fn finished(&self) -> bool {
         self.finished
@@ -458,7 +546,24 @@ impl Instance {
                 priority_delta,
             } => self.on_trackers(now, fault, priority_delta),
             Input::Release(reason) => self.on_release(now, reason),
-            Input::ResumePreempt => self.preempt_held = false,
+            Input::ResumePreempt => {
+                self.preempt_held = false;
+                self.sync_hold = false;
+            }
+            Input::SyncFault(fault) => {
+                let was_faulty = self.faulty();
+                self.sync_fault = fault;
+                if was_faulty != self.faulty() {
+                    let reason = if fault {
+                        Reason::SyncGroupFault
+                    } else {
+                        Reason::SyncGroupRecovered
+                    };
+                    self.fault_changed(now, reason);
+                }
+            }
+            Input::SyncStepDown => self.on_sync_step_down(now),
+            Input::SyncTakeOver => self.on_sync_take_over(now),
         }
     }
 
@@ -503,14 +608,50 @@ impl Instance {
     // ---- handlers -------------------------------------------------------
 
     fn faulty(&self) -> bool {
-        self.link_down || self.tracker_fault
+        self.own_fault() || self.sync_fault
     }
 
     fn fault_reason(&self) -> Reason {
         if self.link_down {
             Reason::LinkDown
-        } else {
+        } else if self.tracker_fault {
             Reason::TrackerFault
+        } else {
+            Reason::SyncGroupFault
+        }
+    }
+
+    /// keepalived `vrrp_sync_backup`: a fellow member left Master, so do we.
+    fn on_sync_step_down(&mut self, now: Time) {
+        if self.state != State::Master || self.release.is_some() {
+            // Not master: nothing to leave. Releasing: the release already
+            // advertises priority 0 and ends in Backup (or Init) by itself.
+            return;
+        }
+        // Like leaving for Fault: tell the backups at once (priority 0) so
+        // that one takes over after Skew_Time, not Master_Down_Interval.
+        self.actions.push_back(Action::SendAdvert { priority: 0 });
+        self.become_backup_fresh(now, Reason::SyncGroupBackup);
+        self.sync_hold = true;
+    }
+
+    /// keepalived `vrrp_sync_master`: a fellow member became master.
+    fn on_sync_take_over(&mut self, now: Time) {
+        if self.state != State::Backup || self.preempt_held || self.master_beats_us() {
+            return;
+        }
+        self.become_master(now, Reason::SyncGroupMaster);
+    }
+
+    /// Is the master whose adverts we last accepted better than us (RFC
+    /// 5798 §6.4.3 order: priority, then primary address)?
+    fn master_beats_us(&self) -> bool {
+        match (self.master_priority, self.master_address) {
+            (Some(p), Some(src)) => {
+                let local = self.effective_priority();
+                p > local || (p == local && ip_gt(src, self.cfg.primary_address))
+            }
+            _ => false,
         }
     }
 
@@ -538,10 +679,11 @@ impl Instance {
             self.master_down_timer = Some(now + self.skew_time());
             self.down_cause = DownCause::PriorityZero;
             self.master_address = None;
+            self.master_priority = None;
             return;
         }
         let local = self.effective_priority();
-        let preempting = self.cfg.preempt && !self.preempt_held;
+        let preempting = self.cfg.preempt && !self.preempt_held && !self.sync_hold;
         let accept = if !preempting || adv.priority >= local {
             true
         } else {
@@ -564,6 +706,7 @@ impl Instance {
             self.master_down_timer = Some(now + self.master_down_interval());
             self.down_cause = DownCause::Silence;
             self.master_address = Some(adv.src);
+            self.master_priority = Some(adv.priority);
         } else {
             // "Discard the ADVERTISEMENT": the timer keeps running and we
             // take over when it fires.
@@ -633,6 +776,7 @@ impl Instance {
         self.master_down_timer = Some(now + self.master_down_interval());
         self.down_cause = DownCause::Silence;
         self.master_address = Some(adv.src);
+        self.master_priority = Some(adv.priority);
         self.preempt_after = self.delay_from(now);
     }
 
@@ -697,6 +841,9 @@ impl Instance {
         self.adver_timer = None;
         self.master_down_timer = None;
         self.master_address = None;
+        self.master_priority = None;
+        // Leaving Fault is a fresh start: preemption as configured.
+        self.sync_hold = false;
         if let Some(rel) = release {
             self.actions.push_back(match rel.reason {
                 ReleaseReason::Shutdown => Action::Released,
@@ -771,7 +918,9 @@ impl Instance {
         self.transition(State::Master, reason);
         self.master_down_timer = None;
         self.master_address = None;
+        self.master_priority = None;
         self.preempt_held = false;
+        self.sync_hold = false;
         self.master_adver_interval = self.advert_interval();
         self.send_advert();
         if !self.vips_held {
@@ -792,6 +941,7 @@ impl Instance {
         self.master_down_timer = Some(now + self.master_down_interval());
         self.down_cause = DownCause::Silence;
         self.master_address = None;
+        self.master_priority = None;
         self.preempt_after = self.delay_from(now);
     }
 

@@ -8,15 +8,23 @@
 //! wire (arriving after `delay`, unless lost or partitioned), `AddVips` /
 //! `RemoveVips` move the VIPs. Every action is recorded with its virtual
 //! timestamp in [`Lan::log`].
+//!
+//! Packets reach only routers of the same VRID, so one `Router` is really
+//! one virtual-router instance; several instances of one box are tied
+//! together by [`Lan::sync_group`] (SPEC §2.1), which the LAN drives the way
+//! the daemon must: every action of a member goes to its
+//! [`SyncGroup`], then its own fault level, and the returned inputs are
+//! delivered at the same instant until nothing is left.
 #![allow(dead_code)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrpd::proto::instance::{
     Action, Input, Instance, InstanceConfig, Reason, ReleaseReason, RxAdvert, State,
 };
+use vrrpd::proto::sync_group::SyncGroup;
 use vrrpd::proto::{Time, Version};
 
 /// A seeded xorshift64* generator: deterministic, no crate.
@@ -59,6 +67,14 @@ pub fn cfg(version: Version, priority: u8, interval_cs: u16, addr: &str) -> Inst
 
 pub fn v3(priority: u8, addr: &str) -> InstanceConfig {
     cfg(Version::V3, priority, 100, addr)
+}
+
+/// [`v3`] with another VRID.
+pub fn v3_vrid(vrid: u8, priority: u8, addr: &str) -> InstanceConfig {
+    InstanceConfig {
+        vrid,
+        ..v3(priority, addr)
+    }
 }
 
 pub fn secs_f(s: f64) -> Duration {
@@ -118,6 +134,12 @@ pub struct Lan {
     loss: Option<(Prng, u32)>,
     pub delivered: u64,
     pub lost: u64,
+    /// Sync groups: the coordinator and its members' router indices.
+    syncs: Vec<(SyncGroup, Vec<usize>)>,
+    /// For each router: (sync group, member index) if it is a member.
+    member_of: Vec<Option<(usize, usize)>>,
+    /// Every sync input delivered: (time, router, input).
+    pub sync_log: Vec<(Time, usize, Input)>,
 }
 
 impl Lan {
@@ -136,7 +158,22 @@ impl Lan {
             loss: None,
             delivered: 0,
             lost: 0,
+            syncs: Vec::new(),
+            member_of: Vec::new(),
+            sync_log: Vec::new(),
         }
+    }
+
+    /// Tie routers (instances of one box) into a sync group; before start.
+    pub fn sync_group(&mut self, members: &[usize]) -> usize {
+        let g = self.syncs.len();
+        for (m, &r) in members.iter().enumerate() {
+            assert!(self.member_of[r].is_none(), "one sync group per instance");
+            self.member_of[r] = Some((g, m));
+        }
+        self.syncs
+            .push((SyncGroup::new(members.len()), members.to_vec()));
+        g
     }
 
     pub fn add(&mut self, name: &str, cfg: InstanceConfig) -> usize {
@@ -148,6 +185,7 @@ impl Lan {
             holds_vips: false,
         });
         self.group.push(0);
+        self.member_of.push(None);
         self.routers.len() - 1
     }
 
@@ -229,8 +267,9 @@ impl Lan {
     }
 
     fn transmit(&mut self, from: usize, adv: RxAdvert) {
+        let adv_vrid = self.routers[from].inst.config().vrid;
         for to in 0..self.routers.len() {
-            if to == from {
+            if to == from || self.routers[to].inst.config().vrid != adv_vrid {
                 continue;
             }
             if self.blocked.contains(&(from, to)) || self.group[from] != self.group[to] {
@@ -261,8 +300,31 @@ impl Lan {
         }
     }
 
+    /// Carry out router `i`'s actions, then every sync input they cause
+    /// (to a fixed point, which the guard checks).
     fn drain(&mut self, i: usize) {
+        let mut pending = VecDeque::new();
+        self.drain_one(i, &mut pending);
+        let mut guard = 0;
+        while let Some((r, input)) = pending.pop_front() {
+            guard += 1;
+            assert!(guard < 1000, "sync inputs do not reach a fixed point");
+            let now = self.now;
+            self.sync_log.push((now, r, input));
+            self.routers[r].inst.handle(now, input);
+            self.drain_one(r, &mut pending);
+        }
+    }
+
+    fn drain_one(&mut self, i: usize, pending: &mut VecDeque<(usize, Input)>) {
+        let member = self.member_of[i];
         while let Some(action) = self.routers[i].inst.poll_action() {
+            if let Some((g, m)) = member {
+                let (sync, members) = &mut self.syncs[g];
+                for s in sync.on_action(m, &action) {
+                    pending.push_back((members[s.member], s.input));
+                }
+            }
             self.log.push(Event {
                 at: self.now,
                 router: i,
@@ -281,6 +343,13 @@ impl Lan {
                 Action::AddVips => self.routers[i].holds_vips = true,
                 Action::RemoveVips => self.routers[i].holds_vips = false,
                 _ => {}
+            }
+        }
+        if let Some((g, m)) = member {
+            let own = self.routers[i].inst.own_fault();
+            let (sync, members) = &mut self.syncs[g];
+            for s in sync.on_own_fault(m, own) {
+                pending.push_back((members[s.member], s.input));
             }
         }
     }
@@ -378,6 +447,15 @@ impl Lan {
 
     // ---- the record -----------------------------------------------------
 
+    /// Live masters among `among` (e.g. the instances of one VRID).
+    pub fn masters_among(&self, among: &[usize]) -> Vec<usize> {
+        among
+            .iter()
+            .copied()
+            .filter(|&i| self.routers[i].alive && self.state(i) == State::Master)
+            .collect()
+    }
+
     pub fn masters(&self) -> Vec<usize> {
         (0..self.routers.len())
             .filter(|&i| self.routers[i].alive && self.state(i) == State::Master)
@@ -450,6 +528,49 @@ impl Lan {
             }
         }
         gaps
+    }
+
+    /// [`Lan::vip_gaps`] restricted to the routers in `among` (one VRID).
+    pub fn vip_gaps_among(&self, among: &[usize]) -> Vec<Time> {
+        let mut held = vec![false; self.routers.len()];
+        let mut seen = false;
+        let mut gaps = Vec::new();
+        for e in self.log.iter().filter(|e| among.contains(&e.router)) {
+            match e.action {
+                Action::AddVips => {
+                    held[e.router] = true;
+                    seen = true;
+                }
+                Action::RemoveVips => {
+                    held[e.router] = false;
+                    if seen && !held.iter().any(|&h| h) {
+                        gaps.push(e.at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        gaps
+    }
+
+    /// The longest stretch of virtual time during which `bad(snapshot)`.
+    pub fn longest(&self, bad: impl Fn(&Snapshot) -> bool) -> Duration {
+        let mut longest = Duration::ZERO;
+        let mut since: Option<Time> = None;
+        for s in &self.timeline {
+            match (bad(s), since) {
+                (true, None) => since = Some(s.at),
+                (false, Some(t)) => {
+                    longest = longest.max(s.at - t);
+                    since = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(t) = since {
+            longest = longest.max(self.now - t);
+        }
+        longest
     }
 
     /// The longest stretch of virtual time with more than one live master.
