@@ -9,6 +9,7 @@ mod control;
 mod group;
 mod hooks;
 mod io;
+mod sync;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -149,7 +150,6 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     for w in &loaded.warnings {
         warn!("{w}");
     }
-    warn_unimplemented(&loaded.config);
     let events = NetEvents::new().map_err(|e| DaemonError::Io(format!("netlink events: {e}")))?;
     let socket = loaded.config.daemon.control_socket.clone();
     let ctl = ControlServer::bind(&socket)
@@ -173,6 +173,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         unknown_vrid_drops: 0,
         handovers: Vec::new(),
         track_tx,
+        sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
@@ -190,14 +191,6 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     d.event_loop(events, ctl, track_rx).await
 }
 
-/// Settings the schema accepts but this version does not act on yet: say so
-/// loudly rather than let an operator believe a health check guards a VIP.
-fn warn_unimplemented(cfg: &Config) {
-    if !cfg.daemon.sync_groups.is_empty() {
-        warn!("sync_group is not implemented in this version: members fail over independently");
-    }
-}
-
 struct Daemon {
     io: Io,
     groups: Vec<Group>,
@@ -212,6 +205,8 @@ struct Daemon {
     handovers: Vec<PendingHandover>,
     /// Where track_script runners report.
     track_tx: mpsc::UnboundedSender<TrackEvent>,
+    /// `[[sync_group]]` coordinators.
+    sync: sync::SyncGroups,
 }
 
 fn wall_clock() -> Duration {
@@ -433,9 +428,32 @@ impl Daemon {
 
     // ---- the state machines' actions ------------------------------------
 
+    /// Carry out every pending action of group `gi`, and of the sync group
+    /// members those actions move (SPEC §4: members go together).
     async fn drain(&mut self, gi: usize) {
-        while let Some(action) = self.groups[gi].inst.as_mut().and_then(|i| i.poll_action()) {
-            self.act(gi, action).await;
+        let mut queue = vec![gi];
+        // Each sync input moves a member at most once per report, so this
+        // settles; the bound only guards against a bug turning into a hang.
+        let mut budget = 64 * (self.groups.len() + 1);
+        while let Some(gi) = queue.pop() {
+            let mut inputs = Vec::new();
+            while let Some(action) = self.groups[gi].inst.as_mut().and_then(|i| i.poll_action()) {
+                inputs.extend(self.sync_on_action(gi, &action));
+                self.act(gi, action).await;
+            }
+            inputs.extend(self.sync_on_own_fault(gi));
+            let now = self.now();
+            for (member_gi, input) in inputs {
+                if budget == 0 {
+                    error!("sync group inputs did not settle; giving up on this round");
+                    return;
+                }
+                budget -= 1;
+                if let Some(i) = self.groups[member_gi].inst.as_mut() {
+                    i.handle(now, input);
+                    queue.push(member_gi);
+                }
+            }
         }
     }
 
@@ -849,7 +867,6 @@ impl Daemon {
             warn!("{w}");
         }
         let new = loaded.config;
-        warn_unimplemented(&new);
         let now = self.now();
         // Stop groups that vanished or changed.
         let mut gi = 0;
@@ -887,6 +904,9 @@ impl Daemon {
             self.bring_up(idx).await;
         }
         self.groups.sort_by(|a, b| a.cfg.name.cmp(&b.cfg.name));
+        if new.daemon.sync_groups != self.config.daemon.sync_groups {
+            self.sync = sync::SyncGroups::new(&new.daemon.sync_groups);
+        }
         self.config = new;
         info!("configuration reloaded");
         Ok(())
