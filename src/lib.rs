@@ -8,4 +8,5 @@ pub mod daemon;
 pub mod demo;
 pub mod lab;
 pub mod net;
+pub mod privileges;
 pub mod proto;
