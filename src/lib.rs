@@ -10,5 +10,6 @@ pub mod daemon;
 pub mod demo;
 pub mod lab;
 pub mod net;
+pub mod privileges;
 pub mod proto;
 pub mod track;
