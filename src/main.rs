@@ -120,6 +120,9 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Check { config, print } => check(&config, print),
         Cmd::Run { config } => {
+            // As a container's PID 1: fork a minimal init that reaps orphans
+            // and forwards signals; must happen while single-threaded.
+            vrrpd::privileges::init_if_pid1();
             // A first look at the configuration only to set up logging; the
             // daemon loads it for real with the kernel's interfaces in view.
             match config::load(&config, &ProcessEnv, &UnknownHost) {

@@ -190,11 +190,9 @@ fn daemon_without_cap_net_admin_exits_naming_it() {
     refuses_without("net_admin", "CAP_NET_ADMIN");
 }
 
-/// WIRING POINT: passes once `daemon::run_async` calls
-/// `privileges::drop_capabilities(privileges::DAEMON_CAPS)` after the groups
-/// are brought up (see src/privileges.rs). Remove the `#[ignore]` then.
+/// `daemon::run_async` drops every capability but these two once its
+/// netlink and control sockets are open.
 #[test]
-#[ignore = "needs privileges::drop_capabilities wired into daemon::run_async"]
 fn running_daemon_keeps_only_net_admin_and_net_raw() {
     require_netns!();
     let mut lan = Lan::new();

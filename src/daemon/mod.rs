@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
 use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
+use crate::privileges;
 use crate::proto::instance::{Action, Input, ReleaseReason, RxAdvert, State};
 use crate::proto::receive::{RxPacket, peek_vrid};
 use crate::proto::{Family, Time};
@@ -38,8 +39,8 @@ use io::Io;
 pub enum DaemonError {
     #[error("{0}")]
     Config(ConfigErrors),
-    #[error("missing capability {0}: run as root or grant it (e.g. docker --cap-add {1})")]
-    MissingCapability(&'static str, &'static str),
+    #[error("{0}")]
+    MissingCapability(#[from] privileges::MissingCapability),
     #[error("{0}")]
     Io(String),
 }
@@ -106,29 +107,6 @@ pub async fn load_config(
     config::load(path, &ProcessEnv, &host)
 }
 
-/// Effective capability bits of this process (from /proc/self/status).
-fn effective_caps() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("CapEff:"))?;
-    u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
-}
-
-const CAP_NET_ADMIN: u32 = 12;
-const CAP_NET_RAW: u32 = 13;
-
-fn require_capabilities() -> Result<(), DaemonError> {
-    let Some(caps) = effective_caps() else {
-        return Ok(());
-    };
-    if caps & (1 << CAP_NET_RAW) == 0 {
-        return Err(DaemonError::MissingCapability("CAP_NET_RAW", "NET_RAW"));
-    }
-    if caps & (1 << CAP_NET_ADMIN) == 0 {
-        return Err(DaemonError::MissingCapability("CAP_NET_ADMIN", "NET_ADMIN"));
-    }
-    Ok(())
-}
-
 /// Run the daemon until SIGTERM/SIGINT has released every group.
 pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -142,7 +120,7 @@ pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
 }
 
 async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
-    require_capabilities()?;
+    privileges::require_capabilities(privileges::DAEMON_CAPS)?;
     let nl = Netlink::new().map_err(|e| DaemonError::Io(format!("netlink: {e}")))?;
     let loaded = load_config(&opts.config, Some(&nl))
         .await
@@ -161,6 +139,10 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         ),
         None => None,
     };
+    // Everything that needs more than NET_ADMIN + NET_RAW is open now;
+    // sockets opened later (late interfaces, reloads) need only those two.
+    // Hooks and scripts start after this, so they never see more.
+    privileges::drop_capabilities(privileges::DAEMON_CAPS).map_err(DaemonError::Io)?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         io: Io::new(nl),
@@ -188,6 +170,9 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         groups = d.groups.len(),
         "vrrpd started"
     );
+    if let Err(e) = privileges::sd_notify_ready() {
+        warn!("sd_notify READY: {e}");
+    }
     d.event_loop(events, ctl, track_rx).await
 }
 
@@ -823,6 +808,7 @@ impl Daemon {
             return;
         }
         info!("{which}: releasing every group (make-before-break)");
+        let _ = privileges::sd_notify_stopping();
         let longest = self
             .groups
             .iter()
@@ -854,6 +840,13 @@ impl Daemon {
             return Err("vrrpd is stopping".into());
         }
         info!(config = %self.config_path.display(), "reloading configuration");
+        let _ = privileges::sd_notify("RELOADING=1");
+        let result = self.reload_config().await;
+        let _ = privileges::sd_notify_ready();
+        result
+    }
+
+    async fn reload_config(&mut self) -> Result<(), String> {
         let loaded = match load_config(&self.config_path, Some(&self.io.nl)).await {
             Ok(l) => l,
             Err(errs) => {
