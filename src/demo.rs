@@ -72,6 +72,27 @@ impl Node {
     }
 }
 
+/// Run `vrrpd ARGS --socket <node's socket>`: (exit code, stdout, stderr).
+fn cli(exe: &Path, node: &Node, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .arg("--socket")
+        .arg(node.dir.join("vrrpd.sock"))
+        .output();
+    match out {
+        Ok(o) => (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => (-1, String::new(), e.to_string()),
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("     {l}\n")).collect()
+}
+
 fn say(s: &str) {
     println!("{s}");
 }
@@ -158,7 +179,9 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     }
     std::thread::sleep(Duration::from_millis(300));
     show(&nodes);
-    say("   -> lb-a holds the VIP.\n");
+    say("   -> lb-a holds the VIP. `vrrpd status` on lb-a:");
+    print!("{}", indent(&cli(exe, &nodes[0], &["status"]).1));
+    say("");
 
     say("2. Failover: cut lb-a's link while the client pings the VIP every millisecond.");
     let ping = Pinger::start(&client, VIP, Duration::from_millis(1));
@@ -195,34 +218,49 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     report("preemption back", &stats);
     say("");
 
-    say("4. Planned move: SIGTERM to lb-a (a container stop, a rolling upgrade).");
-    say("   lb-a sends priority 0 but keeps serving the VIP until it sees lb-b as master.");
+    say("4. Planned move: `vrrpd handover` on lb-a (step 2 of a rolling upgrade).");
+    say("   lb-a advertises priority 0 but serves the VIP until it sees lb-b as master.");
     let ping = Pinger::start(&client, VIP, Duration::from_millis(1));
     std::thread::sleep(Duration::from_millis(300));
-    if let Some(d) = nodes[0].daemon.as_ref() {
+    let (code, out, err) = cli(exe, &nodes[0], &["handover", "--timeout", "5s"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let stats = ping.stop();
+    show(&nodes);
+    print!("{}", indent(&out));
+    if code != 0 || !(nodes[1].holds_vip() && !nodes[0].holds_vip()) {
+        return Err(format!("handover failed (exit {code}): {err}"));
+    }
+    report("handover", &stats);
+    say("   `vrrpd status` on lb-a (it stays backup: no preemption back after a handover):");
+    print!("{}", indent(&cli(exe, &nodes[0], &["status"]).1));
+    say("");
+
+    say("5. Stop: SIGTERM to lb-b (a container stop); lb-a takes over the same way.");
+    let ping = Pinger::start(&client, VIP, Duration::from_millis(1));
+    std::thread::sleep(Duration::from_millis(300));
+    if let Some(d) = nodes[1].daemon.as_ref() {
         d.signal(libc::SIGTERM);
     }
-    let status = nodes[0]
+    let status = nodes[1]
         .daemon
         .as_mut()
         .and_then(|d| d.wait_timeout(Duration::from_secs(5)));
     std::thread::sleep(Duration::from_millis(300));
     let stats = ping.stop();
     show(&nodes);
-    let handed = nodes[1].holds_vip() && !nodes[0].holds_vip();
     match status {
         Some(st) => say(&format!(
-            "   -> lb-a exited ({st}), its VIP removed; lb-b is master."
+            "   -> lb-b exited ({st}), its VIP removed; lb-a is master."
         )),
-        None => return Err("lb-a did not exit within 5 s of SIGTERM".into()),
+        None => return Err("lb-b did not exit within 5 s of SIGTERM".into()),
     }
-    if !handed {
-        return Err("after the release lb-b should hold the VIP alone".into());
+    if !(nodes[0].holds_vip() && !nodes[1].holds_vip()) {
+        return Err("after the release lb-a should hold the VIP alone".into());
     }
     report("SIGTERM release", &stats);
     say("");
 
-    if let Some(d) = nodes[1].daemon.as_mut() {
+    if let Some(d) = nodes[0].daemon.as_mut() {
         d.signal(libc::SIGTERM);
         let _ = d.wait_timeout(Duration::from_secs(5));
     }
