@@ -116,14 +116,20 @@ fn proxy_down_on_master_moves_the_vip_and_back() {
         st["state"] == "backup" && st["priority"] == 90 && st["base_priority"] == 150,
         &format!("a's status while its proxy is down: {st}"),
     );
-    p.check(script_up(&p.a) == Some(false), "a's script not down in status");
+    p.check(
+        script_up(&p.a) == Some(false),
+        "a's script not down in status",
+    );
     p.assert_holder(&p.b, &p.a, Duration::from_millis(600), "proxy down");
 
     // Start it again: a preempts back.
     let _srv_a = http_server(&p.a, A);
     let t1 = Instant::now();
     let back = wait_until(Duration::from_secs(5), || p.a.holds(VIP) && !p.b.holds(VIP));
-    p.check(back, "a did not take the VIP back after its proxy came back");
+    p.check(
+        back,
+        "a did not take the VIP back after its proxy came back",
+    );
     eprintln!(
         "health recovery: a sole holder again {:.0} ms after its proxy restarted",
         ms(t1.elapsed())
@@ -145,12 +151,18 @@ fn proxy_down_with_weight_zero_faults_the_master() {
     let _g = lock(&SERIAL);
     let (p, srv_a, _srv_b) = pair_with_health(0);
     let (code, _, _) = p.a.cli(&["status"]);
-    p.check(code == 0, &format!("status exit {code} on a healthy master"));
+    p.check(
+        code == 0,
+        &format!("status exit {code} on a healthy master"),
+    );
 
     drop(srv_a);
     let t0 = Instant::now();
     let moved = wait_until(Duration::from_secs(6), || p.b.holds(VIP) && !p.a.holds(VIP));
-    p.check(moved, "the VIP did not move to b after a's proxy stopped (weight 0)");
+    p.check(
+        moved,
+        "the VIP did not move to b after a's proxy stopped (weight 0)",
+    );
     eprintln!(
         "health fault: b sole holder {:.0} ms after a's proxy stopped",
         ms(t0.elapsed())
@@ -174,5 +186,8 @@ fn proxy_down_with_weight_zero_faults_the_master() {
     let ok = wait_until(Duration::from_secs(2), || state_of(&p.a, "web") == "master");
     p.check(ok, "a not master after its proxy came back");
     let (code, out, err) = p.a.cli(&["status"]);
-    p.check(code == 0, &format!("status exit {code} after recovery\n{out}{err}"));
+    p.check(
+        code == 0,
+        &format!("status exit {code} after recovery\n{out}{err}"),
+    );
 }

@@ -40,7 +40,10 @@ impl Exposition {
             .samples
             .iter()
             .filter(|(n, l, _)| {
-                n == name && want.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(v))
+                n == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| l.get(*k).map(String::as_str) == Some(v))
             })
             .map(|(_, _, v)| *v)
             .collect();
@@ -122,11 +125,12 @@ fn parse(text: &str) -> Result<Exposition, String> {
         if let Some(c) = line.strip_prefix('#') {
             let mut w = c.trim_start().splitn(3, ' ');
             match (w.next(), w.next(), w.next()) {
-                (Some("HELP"), Some(name), Some(help)) if is_name(name) => {
-                    if e.helps.insert(name.into(), help.into()).is_some() {
-                        return Err(format!("line {no}: second HELP for {name}"));
-                    }
+                (Some("HELP"), Some(name), Some(help))
+                    if is_name(name) && e.helps.insert(name.into(), help.into()).is_some() =>
+                {
+                    return Err(format!("line {no}: second HELP for {name}"));
                 }
+                (Some("HELP"), Some(name), Some(_)) if is_name(name) => {}
                 (Some("TYPE"), Some(name), Some(kind)) if is_name(name) => {
                     if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
                         return Err(format!("line {no}: bad TYPE {kind}"));
@@ -245,7 +249,10 @@ fn metrics_parse_and_move_with_the_pair() {
         "a: vrrpd_group_priority is not 150",
     );
     p.check(
-        m1.value("vrrpd_track_script_up", &[("group", "web"), ("script", "ok")]) == Some(1.0),
+        m1.value(
+            "vrrpd_track_script_up",
+            &[("group", "web"), ("script", "ok")],
+        ) == Some(1.0),
         "a: vrrpd_track_script_up{script=ok} is not 1",
     );
     let mb = scrape(&p, &p.b);
@@ -253,7 +260,9 @@ fn metrics_parse_and_move_with_the_pair() {
         state(&mb, "backup") == Some(1.0) && state(&mb, "master") == Some(0.0),
         "b: vrrpd_group_state backup is not 1 / master 0",
     );
-    let rx_b = mb.value("vrrpd_adverts_received_total", &web).unwrap_or(0.0);
+    let rx_b = mb
+        .value("vrrpd_adverts_received_total", &web)
+        .unwrap_or(0.0);
     p.check(rx_b > 0.0, "b: vrrpd_adverts_received_total is 0");
 
     std::thread::sleep(Duration::from_millis(500));
@@ -273,10 +282,7 @@ fn metrics_parse_and_move_with_the_pair() {
         e.value("vrrpd_transitions_total", &[("group", "web"), ("to", s)])
             .unwrap_or(0.0)
     };
-    let changes_of = |e: &Exposition| {
-        e.value("vrrpd_master_changes_total", &web)
-            .unwrap_or(0.0)
-    };
+    let changes_of = |e: &Exposition| e.value("vrrpd_master_changes_total", &web).unwrap_or(0.0);
     let (fault0, mc_b0) = (to(&m2, "fault"), changes_of(&scrape(&p, &p.b)));
     p.a.ns.ip(&["link", "set", "eth0", "down"]);
     let moved = wait_until(Duration::from_secs(3), || p.b.holds(VIP) && !p.a.holds(VIP));

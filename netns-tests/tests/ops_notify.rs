@@ -65,7 +65,9 @@ fn recorded(path: &Path) -> Vec<String> {
 /// Wait (bounded) until `path` has `want`'s length, give late extra calls a
 /// moment, then compare exactly.
 fn expect_calls(p: &Pair, who: &str, path: &Path, want: &[String], phase: &str) {
-    wait_until(Duration::from_secs(5), || recorded(path).len() >= want.len());
+    wait_until(Duration::from_secs(5), || {
+        recorded(path).len() >= want.len()
+    });
     std::thread::sleep(Duration::from_millis(300));
     let got = recorded(path);
     if got != want {
@@ -97,9 +99,7 @@ fn notify_hooks_see_start_failover_recovery_handover_and_stop() {
 
     // Failover: a's link cut.
     p.a.ns.ip(&["link", "set", "eth0", "down"]);
-    let moved = wait_until(Duration::from_secs(3), || {
-        p.b.holds(VIP) && !p.a.holds(VIP)
-    });
+    let moved = wait_until(Duration::from_secs(3), || p.b.holds(VIP) && !p.a.holds(VIP));
     p.check(moved, "b did not take over after a's link cut");
     want_a.extend(calls(&[("fault", 150)]));
     want_b.extend(calls(&[("master", 100)]));

@@ -33,7 +33,10 @@ fn reload(p: &Pair, n: &Node, what: &str) {
     let (code, out, err) = n.cli(&["reload"]);
     p.check(
         code == 0,
-        &format!("{what}: `vrrpd reload` on {}: exit {code}\n{out}{err}", n.name),
+        &format!(
+            "{what}: `vrrpd reload` on {}: exit {code}\n{out}{err}",
+            n.name
+        ),
     );
 }
 
@@ -98,7 +101,10 @@ fn reload_touches_only_the_changed_groups() {
         (ok, watcher.join().expect("watcher"))
     });
     let (ok, lost) = web_lost;
-    p.check(ok, "after the reloads the groups did not settle as expected");
+    p.check(
+        ok,
+        "after the reloads the groups did not settle as expected",
+    );
     p.check(
         lost == 0,
         &format!("web's VIP was not (only) on a in {lost} polls during the reloads"),
@@ -150,12 +156,20 @@ fn reload_touches_only_the_changed_groups() {
         (changes(&a.a, "web"), changes(&a.b, "web")) == web,
         "the rejected reload changed web's state",
     );
-    a.assert_holder(&a.a, &a.b, Duration::from_millis(300), "after the rejected reload");
+    a.assert_holder(
+        &a.a,
+        &a.b,
+        Duration::from_millis(300),
+        "after the rejected reload",
+    );
 }
 
 fn p_running(p: &mut Pair) {
     let running = p.a.running();
     p.check(running, "a's daemon exited after a rejected reload");
     let (code, out, err) = p.a.cli(&["status"]);
-    p.check(code == 0, &format!("status after the rejected reload: exit {code}\n{out}{err}"));
+    p.check(
+        code == 0,
+        &format!("status after the rejected reload: exit {code}\n{out}{err}"),
+    );
 }

@@ -31,15 +31,14 @@ fn cutting_one_members_link_moves_the_whole_sync_group() {
     let mut lan2 = Lan::new();
     lan2.attach(&p.a.ns, "eth1", Some("02:00:00:00:01:01"));
     lan2.attach(&p.b.ns, "eth1", Some("02:00:00:00:01:02"));
-    p.a.ns.ip(&["addr", "add", &format!("{A2}/24"), "dev", "eth1"]);
-    p.b.ns.ip(&["addr", "add", &format!("{B2}/24"), "dev", "eth1"]);
+    p.a.ns
+        .ip(&["addr", "add", &format!("{A2}/24"), "dev", "eth1"]);
+    p.b.ns
+        .ip(&["addr", "add", &format!("{B2}/24"), "dev", "eth1"]);
     for (n, prio, me, peer, me2, peer2) in [(&p.a, 150, A, B, A2, B2), (&p.b, 100, B, A, B2, A2)] {
         n.write_daemon_config(SYNC);
         n.write_group("public", &group_on(51, "eth0", prio, me, peer, VIP, ""));
-        n.write_group(
-            "private",
-            &group_on(52, "eth1", prio, me2, peer2, VIP2, ""),
-        );
+        n.write_group("private", &group_on(52, "eth1", prio, me2, peer2, VIP2, ""));
     }
     p.a.start();
     p.b.start();
