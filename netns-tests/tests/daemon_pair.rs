@@ -428,45 +428,6 @@ fn master_link_cut_moves_vips_within_master_down_interval() {
 
 // ---- 3. SIGTERM --------------------------------------------------------------
 
-/// What the client's probes say about the VIP's availability.
-struct Outage {
-    /// Probes missing between the first and the last reply.
-    lost_inside: u64,
-    /// The longest silence between two replies that the network caused:
-    /// probes were lost in between, or the later reply was late (RTT above
-    /// 10 ms, e.g. queued behind neighbour resolution). A silence between two
-    /// consecutive, prompt replies is the pinger itself not being scheduled
-    /// (2 cores, other tests running) and says nothing about the VIP.
-    gap: Duration,
-    /// The replies around that silence, for the failure message.
-    around: String,
-}
-
-fn client_outage(replies: &[PingReply]) -> Outage {
-    let mut gap = 0f64;
-    let mut around = String::new();
-    for (i, w) in replies.windows(2).enumerate() {
-        let (prev, cur) = (&w[0], &w[1]);
-        let prompt_next = cur.seq == prev.seq + 1 && cur.rtt <= Duration::from_millis(10);
-        if !prompt_next && cur.at - prev.at > gap {
-            gap = cur.at - prev.at;
-            around = replies[i.saturating_sub(2)..(i + 4).min(replies.len())]
-                .iter()
-                .map(|r| format!("{:.6} seq={} rtt={:?}\n", r.at, r.seq, r.rtt))
-                .collect();
-        }
-    }
-    let lost_inside = match (replies.first(), replies.last()) {
-        (Some(f), Some(l)) => (l.seq + 1 - f.seq).saturating_sub(replies.len() as u64),
-        _ => 0,
-    };
-    Outage {
-        lost_inside,
-        gap: Duration::from_secs_f64(gap.max(0.0)),
-        around,
-    }
-}
-
 fn sigterm_lossless(interval_ms: u64) {
     let mut setup = Setup::v3(Family::V4, true);
     setup.interval_ms = interval_ms;

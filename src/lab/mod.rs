@@ -10,7 +10,9 @@ mod node;
 mod probe;
 
 pub use node::{Node, vrrpd_binary};
-pub use probe::{PingReply, PingStats, Pinger, parse_ping_output, parse_ping_replies};
+pub use probe::{
+    Outage, PingReply, PingStats, Pinger, client_outage, parse_ping_output, parse_ping_replies,
+};
 
 use std::io;
 use std::os::fd::AsRawFd;

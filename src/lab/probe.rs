@@ -138,3 +138,44 @@ pub fn parse_ping_output(text: &str) -> PingStats {
         max_gap: Duration::from_secs_f64(max_gap.max(0.0)),
     }
 }
+
+/// What a client's probes say about a VIP's availability.
+pub struct Outage {
+    /// Probes missing between the first and the last reply.
+    pub lost_inside: u64,
+    /// The longest silence the network caused: probes lost in between, or a
+    /// late (RTT > 10 ms) reply. A silence between consecutive prompt
+    /// replies is the pinger not being scheduled.
+    pub gap: Duration,
+    /// The longest silence between any two replies, whatever caused it.
+    pub raw_gap: Duration,
+    pub around: String,
+}
+
+pub fn client_outage(replies: &[PingReply]) -> Outage {
+    let mut gap = 0f64;
+    let mut raw = 0f64;
+    let mut around = String::new();
+    for (i, w) in replies.windows(2).enumerate() {
+        let (prev, cur) = (&w[0], &w[1]);
+        raw = raw.max(cur.at - prev.at);
+        let prompt_next = cur.seq == prev.seq + 1 && cur.rtt <= Duration::from_millis(10);
+        if !prompt_next && cur.at - prev.at > gap {
+            gap = cur.at - prev.at;
+            around = replies[i.saturating_sub(2)..(i + 4).min(replies.len())]
+                .iter()
+                .map(|r| format!("{:.6} seq={} rtt={:?}\n", r.at, r.seq, r.rtt))
+                .collect();
+        }
+    }
+    let lost_inside = match (replies.first(), replies.last()) {
+        (Some(f), Some(l)) => (l.seq + 1 - f.seq).saturating_sub(replies.len() as u64),
+        _ => 0,
+    };
+    Outage {
+        lost_inside,
+        gap: Duration::from_secs_f64(gap.max(0.0)),
+        raw_gap: Duration::from_secs_f64(raw.max(0.0)),
+        around,
+    }
+}
