@@ -19,7 +19,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
-use crate::proto::instance::{Action, Input, ReleaseReason, RxAdvert, State};
+use crate::proto::instance::{Action, Input, Reason, ReleaseReason, RxAdvert, State};
 use crate::proto::receive::{RxPacket, peek_vrid};
 use crate::proto::{Family, Time};
 
@@ -464,6 +464,17 @@ impl Daemon {
                 if to != State::Master {
                     g.announce = None;
                     g.refresh_at = None;
+                }
+                // Taking over without the old master's priority-0 release:
+                // its AH counter may be ahead of the last seq we saw (the
+                // first advert, sent right after this, must not be a replay
+                // to keepalived). After a priority-0 release the old master
+                // stopped counting: continue exactly from its seq + 1.
+                if to == State::Master
+                    && matches!(reason, Reason::MasterDown | Reason::PreemptLowerPriority)
+                    && let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref())
+                {
+                    tx.continue_ah_after_takeover(rx.ah_sequence());
                 }
             }
             Action::PriorityChanged { from, to } => {
