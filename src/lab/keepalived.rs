@@ -72,8 +72,9 @@ impl Keepalived {
         std::fs::write(&self.conf, text).expect("write keepalived.conf");
     }
 
-    /// Start `keepalived -n -l -D -f CONF -p PID -r VRRP_PID` in the
-    /// namespace (own pid files: several instances run on one host).
+    /// Start `keepalived -n -l -D -f CONF -p PID -r VRRP_PID -c CHECKERS_PID`
+    /// in the namespace (own pid files: several instances, also other
+    /// users' keepalived, run on one host).
     pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -88,6 +89,8 @@ impl Keepalived {
             .arg(self.dir.join("keepalived.pid"))
             .arg("-r")
             .arg(self.dir.join("vrrp.pid"))
+            .arg("-c")
+            .arg(self.dir.join("checkers.pid"))
             .stdout(log)
             .stderr(log2);
         self.daemon = Some(Proc::spawn(c));
