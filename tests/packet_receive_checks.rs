@@ -11,7 +11,7 @@ use vrrpd::proto::packet::{
     VRRP_MCAST_V6, build_ipv4_header, fill_checksum,
 };
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy, RxValidator, peek_vrid};
-use vrrpd::proto::transmit::{TxConfig, TxEncoder};
+use vrrpd::proto::transmit::{AH_TAKEOVER_SKIP, TxConfig, TxEncoder};
 use vrrpd::proto::{Family, Version};
 
 const A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -661,6 +661,33 @@ fn ah_sender_increments_per_advert() {
     assert_eq!(seqs, [1, 2, 3]);
     tx.continue_ah_from(AhSequence { last: 1 });
     assert_eq!(tx.ah_sequence().last, 3, "never moves backwards");
+}
+
+/// keepalived 2.2.7 counts the priority-0 advert it "sends" on a downed link:
+/// after a silent takeover our first AH seq must be past that, or keepalived
+/// drops it ("IPSEC-AH : sequence number 5 already processed. Packet
+/// dropped. Local(5)", seen in netns interop_keepalived link_cut).
+#[test]
+fn ah_new_master_skips_ahead_after_silent_takeover() {
+    // Heard the old master up to seq 4; it counted 5 for its priority 0.
+    let mut tx = ah_encoder(0);
+    tx.continue_ah_after_takeover(AhSequence { last: 4 });
+    let mut out = Vec::new();
+    tx.encode(100, MC, 1, Duration::ZERO, &mut out).unwrap();
+    let first = u32::from_be_bytes(out[28..32].try_into().unwrap());
+    assert_eq!(first, 4 + AH_TAKEOVER_SKIP + 1);
+    assert!(first > 5);
+    // Never backwards; nothing to skip past before any seq was seen.
+    tx.continue_ah_after_takeover(AhSequence { last: 1 });
+    assert_eq!(tx.ah_sequence().last, first);
+    let mut fresh = ah_encoder(0);
+    fresh.continue_ah_after_takeover(AhSequence { last: 0 });
+    assert_eq!(fresh.ah_sequence().last, 0);
+    // After a priority-0 release the exact keepalived continuation stays.
+    let mut clean = ah_encoder(0);
+    clean.continue_ah_from(AhSequence { last: 5 });
+    clean.encode(100, MC, 1, Duration::ZERO, &mut out).unwrap();
+    assert_eq!(clean.ah_sequence().last, 6);
 }
 
 #[test]

@@ -26,7 +26,7 @@ use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
 use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
-use crate::proto::instance::{Action, Input, ReleaseReason, RxAdvert, State};
+use crate::proto::instance::{Action, Input, Reason, ReleaseReason, RxAdvert, State};
 use crate::proto::receive::{RxPacket, peek_vrid};
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
@@ -482,6 +482,20 @@ impl Daemon {
                 if to != State::Master {
                     g.announce = None;
                     g.refresh_at = None;
+                }
+                // Taking over without the old master's priority-0 release:
+                // its AH counter may be ahead of the last seq we saw (the
+                // first advert, sent right after this, must not be a replay
+                // to keepalived). After a priority-0 release the old master
+                // stopped counting: continue exactly from its seq + 1.
+                if to == State::Master
+                    && matches!(
+                        reason,
+                        Reason::MasterDown | Reason::PreemptLowerPriority | Reason::SyncGroupMaster
+                    )
+                    && let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref())
+                {
+                    tx.continue_ah_after_takeover(rx.ah_sequence());
                 }
                 self.hooks_state_changed(gi, to, priority);
             }

@@ -6,9 +6,11 @@
 //! namespaces' names. Guards remove everything on Drop, which also runs when a
 //! test panics.
 
+mod keepalived;
 mod node;
 mod probe;
 
+pub use keepalived::{Keepalived, keepalived_available, keepalived_binary};
 pub use node::{Node, vrrpd_binary};
 pub use probe::{
     Outage, PingReply, PingStats, Pinger, client_outage, parse_ping_output, parse_ping_replies,

@@ -35,6 +35,11 @@ pub struct TxConfig {
     pub unicast_peers: Vec<IpAddr>,
 }
 
+/// How far a new master's AH sequence skips past the last seq it saw when it
+/// takes over without a priority-0 release (see
+/// [`TxEncoder::continue_ah_after_takeover`]).
+pub const AH_TAKEOVER_SKIP: u32 = 5;
+
 /// Encodes the adverts of one group.
 #[derive(Clone, Debug)]
 pub struct TxEncoder {
@@ -108,6 +113,24 @@ impl TxEncoder {
     /// received seq + 1). Never moves it backwards.
     pub fn continue_ah_from(&mut self, seen: AhSequence) {
         self.ah_seq.last = self.ah_seq.last.max(seen.last);
+    }
+
+    /// Take over without the old master's priority-0 release (its adverts
+    /// went silent, or we preempt a lower-priority master that is still
+    /// sending): the old master may have counted adverts we never saw —
+    /// up to four in our Master_Down_Interval (3 intervals + skew < 1
+    /// interval), plus the priority-0 advert keepalived counts on its way to
+    /// FAULT even when its link is down, or the next advert of a preempted
+    /// master. keepalived keeps one counter for sent and received seqs and
+    /// drops anything <= it, so continuing from `seen + 1` would have our
+    /// first adverts dropped as replays. Skip [`AH_TAKEOVER_SKIP`] ahead
+    /// (always allowed: receivers only need the seq to grow). Nothing
+    /// changes until a seq was seen.
+    pub fn continue_ah_after_takeover(&mut self, seen: AhSequence) {
+        if seen.last > 0 {
+            let skipped = seen.last.saturating_add(AH_TAKEOVER_SKIP);
+            self.ah_seq.last = self.ah_seq.last.max(skipped);
+        }
     }
 
     /// The AH sequence state (last sent).
