@@ -706,6 +706,30 @@ fn parse_vip(
     }
 }
 
+/// Longest key file read for a `file:` secret.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// Read a `file:` secret: a regular file (never a FIFO, device or directory,
+/// which could block or never end: `file:/dev/zero`) of at most
+/// [`MAX_KEY_FILE`] bytes.
+fn read_key_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_KEY_FILE {
+        return Err(std::io::Error::other(format!(
+            "longer than {MAX_KEY_FILE} bytes"
+        )));
+    }
+    Ok(buf)
+}
+
 fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret> {
     let s = ctx.string(key, v)?;
     let bytes = if let Some(hex) = s.strip_prefix("hex:") {
@@ -724,7 +748,7 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
     } else if let Some(path) = s.strip_prefix("file:") {
         // A relative path is relative to the config file's directory.
         let path = resolve_relative(ctx.file, Path::new(path));
-        match std::fs::read(&path) {
+        match read_key_file(&path) {
             Ok(mut b) => {
                 if b.ends_with(b"\n") {
                     b.pop();
