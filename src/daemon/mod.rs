@@ -27,7 +27,7 @@ use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
 use crate::proto::instance::{Action, Input, ReleaseReason, RxAdvert, State};
-use crate::proto::receive::{RxPacket, peek_vrid};
+use crate::proto::receive::{DropReason, RxPacket, peek_vrid};
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
@@ -630,8 +630,10 @@ impl Daemon {
             }
         };
         let family = Family::of(&r.src);
+        let now = self.now();
         let Some(vrid) = peek_vrid(r.protocol, r.payload) else {
             self.unknown_vrid_drops += 1;
+            self.count_unmatched(r.ifindex, family, r.src, DropReason::Truncated, now);
             return;
         };
         let Some(gi) = self
@@ -640,9 +642,9 @@ impl Daemon {
             .position(|g| g.listens(r.ifindex, family, vrid))
         else {
             self.unknown_vrid_drops += 1;
+            self.count_unmatched(r.ifindex, family, r.src, DropReason::VridUnknown, now);
             return;
         };
-        let now = self.now();
         let pkt = RxPacket {
             src: r.src,
             dst: r.dst,
@@ -679,6 +681,31 @@ impl Daemon {
                 if let Some(suppressed) = g.drop_log.admit(now, label) {
                     warn!(group = %g.cfg.name, src = %r.src, reason = label, suppressed, "dropped advert: {reason}");
                 }
+            }
+        }
+    }
+
+    /// A packet no group takes (too short to carry a VRID, or a VRID no
+    /// group has) is still a drop: count it, rate-limited log it, under every
+    /// group on the link and family it arrived on (SPEC §1: counted per
+    /// reason, logged rate-limited).
+    fn count_unmatched(
+        &mut self,
+        ifindex: u32,
+        family: Family,
+        src: IpAddr,
+        reason: DropReason,
+        now: Time,
+    ) {
+        let label = reason.label();
+        for g in self
+            .groups
+            .iter_mut()
+            .filter(|g| g.ifindex == Some(ifindex) && g.cfg.family == family)
+        {
+            *g.counters.dropped.entry(label).or_default() += 1;
+            if let Some(suppressed) = g.drop_log.admit(now, label) {
+                warn!(group = %g.cfg.name, src = %src, reason = label, suppressed, "dropped advert: {reason}");
             }
         }
     }
