@@ -99,3 +99,77 @@ fn regress_secret_file_directory_and_oversized_are_rejected() {
     std::fs::write(t.0.join("ok.key"), vec![b'k'; 64]).unwrap();
     load_bounded(t.group(&hmac_group("file:../ok.key"))).expect("a normal key file loads");
 }
+
+fn warnings_of(dir: &Path) -> Vec<String> {
+    load_bounded(dir)
+        .expect("config loads")
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect()
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A group file with a secret in clear that every user can read (0644) is
+/// warned about; 0600 / 0640 is not; a secret seeded from the environment
+/// is not in the file, so no warning.
+#[test]
+fn secret_in_a_world_readable_group_file_is_warned_about() {
+    let t = TempDir::new("perm");
+    let body = "vrid = 51\ninterface = \"eth0\"\nversion = 2\nvirtual_ips = [\"192.0.2.100/24\"]\n\
+                [auth]\ntype = \"pass\"\nsecret = \"secret12\"\n";
+    let dir = t.group(body);
+    let file = dir.join("groups.d/g.toml");
+    chmod(&file, 0o644);
+    let w = warnings_of(dir);
+    assert!(
+        w.iter().any(|w| w.contains("g.toml:7:10")
+            && w.contains("readable by every user")
+            && w.contains("0644")),
+        "{w:?}"
+    );
+    assert!(!w.iter().any(|w| w.contains("secret12")), "{w:?}");
+    for mode in [0o600, 0o640] {
+        chmod(&file, mode);
+        assert!(
+            !warnings_of(dir)
+                .iter()
+                .any(|w| w.contains("readable by every user")),
+            "mode {mode:o}"
+        );
+    }
+    chmod(&file, 0o644);
+    let seeded = body.replace("\"secret12\"", "\"${VRRP_SECRET:-x}\"");
+    std::fs::write(&file, seeded).unwrap();
+    assert!(
+        !warnings_of(dir)
+            .iter()
+            .any(|w| w.contains("readable by every user"))
+    );
+}
+
+/// A `file:` key readable by every user is warned about too.
+#[test]
+fn world_readable_key_file_is_warned_about() {
+    let t = TempDir::new("keyperm");
+    let key = t.0.join("k.key");
+    std::fs::write(&key, b"0123456789abcdef").unwrap();
+    chmod(&key, 0o644);
+    let dir = t.group(&hmac_group("file:../k.key"));
+    chmod(&dir.join("groups.d/g.toml"), 0o600);
+    let w = warnings_of(dir);
+    assert!(
+        w.iter().any(|w| w.contains("k.key holds a secret")),
+        "{w:?}"
+    );
+    chmod(&key, 0o600);
+    assert!(
+        !warnings_of(dir)
+            .iter()
+            .any(|w| w.contains("holds a secret"))
+    );
+}
