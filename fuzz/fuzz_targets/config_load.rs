@@ -62,11 +62,11 @@ fuzz_target!(|data: &[u8]| {
     }
     // A key file next to the group file for `file:` secrets.
     let _ = std::fs::write(groups.join("key"), b"0123456789abcdef\n");
-    if std::fs::write(groups.join("fuzz.toml"), data).is_ok() {
-        if let Ok(loaded) = load(&dir, &env(), &Host) {
-            let _ = render_seeded(&loaded.config);
-            let _ = serde_json::to_string(&loaded.config);
-        }
+    if std::fs::write(groups.join("fuzz.toml"), data).is_ok()
+        && let Ok(loaded) = load(&dir, &env(), &Host)
+    {
+        let _ = render_seeded(&loaded.config);
+        let _ = serde_json::to_string(&loaded.config);
     }
     let _ = std::fs::remove_dir_all(&dir);
 });

@@ -22,7 +22,8 @@ use vrrpd::convert::{convert_file, write};
 static N: AtomicU64 = AtomicU64::new(0);
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -38,14 +39,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let conf = dir.join("keepalived.conf");
-    if std::fs::write(&conf, data).is_ok() {
-        if let Ok(conv) = convert_file(&conf) {
-            let out = dir.join("out");
-            if write(&conv, &out).is_ok() {
-                let env: HashMap<String, String> = HashMap::new();
-                let _ = load(&out, &env, &UnknownHost);
-            }
-        }
+    let out = dir.join("out");
+    if std::fs::write(&conf, data).is_ok()
+        && let Ok(conv) = convert_file(&conf)
+        && write(&conv, &out).is_ok()
+    {
+        let env: HashMap<String, String> = HashMap::new();
+        let _ = load(&out, &env, &UnknownHost);
     }
     let _ = std::fs::remove_dir_all(&dir);
 });
