@@ -108,6 +108,10 @@ fn init_logging(format: LogFormat, level: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // On a write error (a full disk under the log file) tracing-subscriber
+        // would report it with eprintln!, which panics when stderr itself is
+        // what fails: the daemon must keep running without its log.
+        .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),

@@ -706,6 +706,49 @@ fn parse_vip(
     }
 }
 
+/// Warn when `path`, which holds the secret of `key`, can be read by users
+/// other than its owner and group (mode o+r, e.g. 0644).
+fn warn_if_readable_by_others(ctx: &mut FileCtx<'_>, span: &Range<usize>, path: &Path, key: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o004 != 0
+    {
+        ctx.warn(
+            span,
+            format!(
+                "`{key}`: {} holds a secret and is readable by every user (mode {:04o}); \
+                 chmod o-r it (0600 or 0640)",
+                path.display(),
+                meta.permissions().mode() & 0o7777
+            ),
+        );
+    }
+}
+
+/// Longest key file read for a `file:` secret.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// Read a `file:` secret: a regular file (never a FIFO, device or directory,
+/// which could block or never end: `file:/dev/zero`) of at most
+/// [`MAX_KEY_FILE`] bytes.
+fn read_key_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_KEY_FILE {
+        return Err(std::io::Error::other(format!(
+            "longer than {MAX_KEY_FILE} bytes"
+        )));
+    }
+    Ok(buf)
+}
+
 fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret> {
     let s = ctx.string(key, v)?;
     let bytes = if let Some(hex) = s.strip_prefix("hex:") {
@@ -724,7 +767,8 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
     } else if let Some(path) = s.strip_prefix("file:") {
         // A relative path is relative to the config file's directory.
         let path = resolve_relative(ctx.file, Path::new(path));
-        match std::fs::read(&path) {
+        warn_if_readable_by_others(ctx, &v.span(), &path, key);
+        match read_key_file(&path) {
             Ok(mut b) => {
                 if b.ends_with(b"\n") {
                     b.pop();
@@ -743,6 +787,13 @@ fn parse_secret(ctx: &mut FileCtx<'_>, key: &str, v: &Val<'_>) -> Option<Secret>
             }
         }
     } else {
+        // The secret is written in this file unless it all came from the
+        // environment (`${NAME}`).
+        let raw = ctx.text.get(v.span()).unwrap_or_default();
+        if !raw.contains("${") {
+            let file = ctx.file.to_path_buf();
+            warn_if_readable_by_others(ctx, &v.span(), &file, key);
+        }
         s.into_bytes()
     };
     if bytes.is_empty() {

@@ -1360,10 +1360,10 @@ impl Mapper {
             t.push_str("\n[auth]\n");
             match a {
                 Auth::Pass(s) => {
-                    let _ = writeln!(t, "type = \"pass\"\nsecret = {}", q(&s));
+                    let _ = writeln!(t, "type = \"pass\"\nsecret = {}", q_password(&s));
                 }
                 Auth::Ah(s) => {
-                    let _ = writeln!(t, "type = \"ah\"\nsecret = {}", q(&s));
+                    let _ = writeln!(t, "type = \"ah\"\nsecret = {}", q_password(&s));
                 }
                 Auth::Hmac {
                     keys,
@@ -1471,6 +1471,22 @@ fn fmt_ms(ms: u64) -> String {
 }
 
 /// keepalived's `${_ENV NAME}` → vrrpd's `${NAME}`; any other `${` → `$${`.
+/// A keepalived `auth_pass` as a vrrpd secret. keepalived takes the
+/// password literally, while vrrpd reads `hex:` and `file:` prefixes: such a
+/// password is written as `hex:` of its bytes so it keeps its meaning.
+fn q_password(s: &str) -> String {
+    if s.starts_with("hex:") || s.starts_with("file:") {
+        let mut hex = String::from("\"hex:");
+        for b in s.as_bytes() {
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex.push('"');
+        hex
+    } else {
+        q(s)
+    }
+}
+
 fn seedable(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;

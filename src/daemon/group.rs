@@ -173,6 +173,24 @@ impl Group {
         Ok(())
     }
 
+    /// Follow a new primary address of the interface (no `unicast_source`
+    /// configured): adverts go out from it and the tie-break uses it.
+    /// Whether anything changed.
+    pub fn change_source(&mut self, source: IpAddr) -> bool {
+        if self.source == Some(source) || self.cfg.unicast_source.is_some() {
+            return false;
+        }
+        let (Some(inst), Some(tx)) = (self.inst.as_mut(), self.tx.as_mut()) else {
+            return false;
+        };
+        if tx.set_source(source).is_err() {
+            return false;
+        }
+        inst.set_primary_address(source);
+        self.source = Some(source);
+        true
+    }
+
     /// Every VIP of the group, tracked then excluded.
     pub fn all_vips(&self) -> impl Iterator<Item = &config::VirtualIp> {
         self.cfg

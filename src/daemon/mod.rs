@@ -27,7 +27,7 @@ use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
 use crate::proto::instance::{Action, Input, Reason, ReleaseReason, RxAdvert, State};
-use crate::proto::receive::{RxPacket, peek_vrid};
+use crate::proto::receive::{DropReason, RxPacket, peek_vrid};
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
@@ -386,28 +386,39 @@ impl Daemon {
         self.drain(gi).await;
     }
 
+    /// The group's advert source: `unicast_source`, else the interface's
+    /// IPv4 primary / IPv6 link-local address, never one of our VIPs (a VIP
+    /// becomes the subnet's primary when the real primary is deleted; a
+    /// secondary real address is then the better source).
     async fn source_address(&self, gi: usize, ifindex: u32) -> Option<IpAddr> {
         let g = &self.groups[gi];
         if let Some(s) = g.cfg.unicast_source {
             return Some(s);
         }
+        let addrs: Vec<_> = self
+            .io
+            .nl
+            .addresses(ifindex)
+            .await
+            .ok()?
+            .into_iter()
+            .filter(|a| {
+                !self
+                    .groups
+                    .iter()
+                    .any(|g| g.all_vips().any(|v| v.address == a.addr))
+            })
+            .collect();
         match g.cfg.family {
-            Family::V4 => self
-                .io
-                .nl
-                .ipv4_primary(ifindex)
-                .await
-                .ok()
-                .flatten()
+            Family::V4 => crate::net::ifaces::primary_v4(&addrs)
+                .or_else(|| {
+                    addrs.iter().find_map(|a| match a.addr {
+                        IpAddr::V4(v4) => Some(v4),
+                        IpAddr::V6(_) => None,
+                    })
+                })
                 .map(IpAddr::V4),
-            Family::V6 => self
-                .io
-                .nl
-                .ipv6_link_local(ifindex)
-                .await
-                .ok()
-                .flatten()
-                .map(IpAddr::V6),
+            Family::V6 => crate::net::ifaces::link_local_v6(&addrs).map(IpAddr::V6),
         }
     }
 
@@ -644,8 +655,10 @@ impl Daemon {
             }
         };
         let family = Family::of(&r.src);
+        let now = self.now();
         let Some(vrid) = peek_vrid(r.protocol, r.payload) else {
             self.unknown_vrid_drops += 1;
+            self.count_unmatched(r.ifindex, family, r.src, DropReason::Truncated, now);
             return;
         };
         let Some(gi) = self
@@ -654,9 +667,9 @@ impl Daemon {
             .position(|g| g.listens(r.ifindex, family, vrid))
         else {
             self.unknown_vrid_drops += 1;
+            self.count_unmatched(r.ifindex, family, r.src, DropReason::VridUnknown, now);
             return;
         };
-        let now = self.now();
         let pkt = RxPacket {
             src: r.src,
             dst: r.dst,
@@ -697,6 +710,31 @@ impl Daemon {
         }
     }
 
+    /// A packet no group takes (too short to carry a VRID, or a VRID no
+    /// group has) is still a drop: count it, rate-limited log it, under every
+    /// group on the link and family it arrived on (SPEC §1: counted per
+    /// reason, logged rate-limited).
+    fn count_unmatched(
+        &mut self,
+        ifindex: u32,
+        family: Family,
+        src: IpAddr,
+        reason: DropReason,
+        now: Time,
+    ) {
+        let label = reason.label();
+        for g in self
+            .groups
+            .iter_mut()
+            .filter(|g| g.ifindex == Some(ifindex) && g.cfg.family == family)
+        {
+            *g.counters.dropped.entry(label).or_default() += 1;
+            if let Some(suppressed) = g.drop_log.admit(now, label) {
+                warn!(group = %g.cfg.name, src = %src, reason = label, suppressed, "dropped advert: {reason}");
+            }
+        }
+    }
+
     async fn on_net_event(&mut self, ev: NetEvent) {
         match ev {
             NetEvent::LinkChanged { ifindex, name, up } => {
@@ -719,7 +757,7 @@ impl Daemon {
                     }
                 }
             }
-            NetEvent::AddressAdded { ifindex, .. } => {
+            NetEvent::AddressAdded { ifindex, addr, .. } => {
                 for gi in 0..self.groups.len() {
                     let g = &self.groups[gi];
                     if g.inst.is_none()
@@ -728,8 +766,12 @@ impl Daemon {
                         self.bring_up(gi).await;
                     }
                 }
+                self.follow_primary(ifindex, Family::of(&addr)).await;
             }
-            NetEvent::AddressRemoved { ifindex, addr } => self.address_removed(ifindex, addr).await,
+            NetEvent::AddressRemoved { ifindex, addr } => {
+                self.address_removed(ifindex, addr).await;
+                self.follow_primary(ifindex, Family::of(&addr)).await;
+            }
             NetEvent::Overrun => {
                 warn!("netlink event overrun; re-reading interfaces");
                 let before = self.links.clone();
@@ -794,6 +836,30 @@ impl Daemon {
             if hit {
                 warn!(group = %self.groups[gi].name(), vip = %addr, "VIP removed behind our back while master; re-adding");
                 self.readd_missing_vips(gi).await;
+            }
+        }
+    }
+
+    /// An address of `family` came or went on `ifindex`: running groups
+    /// there without `unicast_source` follow the interface's (new) primary
+    /// address. With no usable address left they keep the old one.
+    async fn follow_primary(&mut self, ifindex: u32, family: Family) {
+        for gi in 0..self.groups.len() {
+            let g = &self.groups[gi];
+            if g.inst.is_none()
+                || g.ifindex != Some(ifindex)
+                || g.cfg.family != family
+                || g.cfg.unicast_source.is_some()
+            {
+                continue;
+            }
+            let Some(source) = self.source_address(gi, ifindex).await else {
+                continue;
+            };
+            let g = &mut self.groups[gi];
+            let old = g.source;
+            if g.change_source(source) {
+                info!(group = %g.name(), old = ?old, new = %source, "interface primary address changed; advertising from the new one");
             }
         }
     }

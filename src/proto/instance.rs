@@ -411,6 +411,12 @@ impl Instance {
         self.state
     }
 
+    /// The interface's primary address changed (the source of our adverts
+    /// and our side of the equal-priority tie-break, RFC 5798 §6.4.3).
+    pub fn set_primary_address(&mut self, addr: IpAddr) {
+        self.cfg.primary_address = addr;
+    }
+
     /// Base priority plus the trackers' delta. The owner (255) keeps 255
     /// while the delta is 0; otherwise the result is clamped to 1..=254, like
     /// keepalived.

@@ -97,6 +97,19 @@ impl TxEncoder {
         &self.cfg
     }
 
+    /// Send from another source address of the same family (the
+    /// interface's primary address changed); sequence state is kept.
+    pub fn set_source(&mut self, source: IpAddr) -> Result<(), EncodeError> {
+        if Family::of(&source) != self.cfg.family {
+            return Err(EncodeError::AddressFamily {
+                addr: source,
+                family: self.cfg.family,
+            });
+        }
+        self.cfg.source = source;
+        Ok(())
+    }
+
     /// Where each advert goes: the VRRP multicast group, or every unicast peer.
     pub fn destinations(&self) -> Vec<IpAddr> {
         if !self.cfg.unicast_peers.is_empty() {
