@@ -227,7 +227,7 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     let stats = ping.stop();
     show(&nodes);
     print!("{}", indent(&out));
-    if code != 0 || !(nodes[1].holds_vip() && !nodes[0].holds_vip()) {
+    if code != 0 || !nodes[1].holds_vip() || nodes[0].holds_vip() {
         return Err(format!("handover failed (exit {code}): {err}"));
     }
     report("handover", &stats);
@@ -254,7 +254,7 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
         )),
         None => return Err("lb-b did not exit within 5 s of SIGTERM".into()),
     }
-    if !(nodes[0].holds_vip() && !nodes[1].holds_vip()) {
+    if !nodes[0].holds_vip() || nodes[1].holds_vip() {
         return Err("after the release lb-a should hold the VIP alone".into());
     }
     report("SIGTERM release", &stats);
