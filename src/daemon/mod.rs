@@ -156,6 +156,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         handovers: Vec::new(),
         track_tx,
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
+        rx_route: Box::new([[0; 256]; 2]),
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
@@ -192,6 +193,11 @@ struct Daemon {
     track_tx: mpsc::UnboundedSender<TrackEvent>,
     /// `[[sync_group]]` coordinators.
     sync: sync::SyncGroups,
+    /// Receive routing cache: [family][vrid] -> group index + 1 (0: none),
+    /// checked with `Group::listens` on every use and cleared when groups
+    /// are added, started or reordered, so a lookup is O(1) instead of a
+    /// scan of every group per packet.
+    rx_route: Box<[[u16; 256]; 2]>,
 }
 
 fn wall_clock() -> Duration {
@@ -238,9 +244,18 @@ impl Daemon {
             let v6 = self.io.v6.clone();
             tokio::select! {
                 _ = tokio::time::sleep_until(sleep_to) => self.on_timers().await,
-                r = io::recv_v4(v4.as_deref(), &mut buf4) => self.on_received(r).await,
-                r = io::recv_v4(v4ah.as_deref(), &mut buf4ah) => self.on_received(r).await,
-                r = io::recv_v6(v6.as_deref(), &mut buf6) => self.on_received(r).await,
+                r = io::recv_v4(v4.as_deref(), &mut buf4) => {
+                    self.on_received(r).await;
+                    self.drain_burst(|b| v4.as_deref().map(|s| s.try_recv(b)), &mut buf4).await;
+                }
+                r = io::recv_v4(v4ah.as_deref(), &mut buf4ah) => {
+                    self.on_received(r).await;
+                    self.drain_burst(|b| v4ah.as_deref().map(|s| s.try_recv(b)), &mut buf4ah).await;
+                }
+                r = io::recv_v6(v6.as_deref(), &mut buf6) => {
+                    self.on_received(r).await;
+                    self.drain_burst(|b| v6.as_deref().map(|s| s.try_recv(b)), &mut buf6).await;
+                }
                 ev = events.next() => match ev {
                     Some(ev) => self.on_net_event(ev).await,
                     None => return Err(DaemonError::Io("netlink event stream closed".into())),
@@ -259,6 +274,29 @@ impl Daemon {
         self.run_stop_hooks().await;
         info!("vrrpd stopped");
         Ok(())
+    }
+
+    /// After one packet woke the loop, take what else is already queued on
+    /// that socket (many groups' adverts fall due together) before going
+    /// back to `select!`: the per-wake-up work (deadline of every group,
+    /// timer re-arm) is paid once per burst, not once per packet. Bounded so
+    /// timers and signals are never starved.
+    async fn drain_burst<F>(&mut self, mut try_recv: F, buf: &mut [u8])
+    where
+        F: FnMut(&mut [u8]) -> Option<std::io::Result<Received<'_>>>,
+    {
+        const BURST: usize = 64;
+        for _ in 0..BURST {
+            match try_recv(buf) {
+                Some(Ok(r)) => self.on_received(Ok(r)).await,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Some(Err(e)) => {
+                    self.on_received(Err(e)).await;
+                    return;
+                }
+                None => return,
+            }
+        }
     }
 
     fn next_deadline(&self) -> Option<Time> {
@@ -335,6 +373,8 @@ impl Daemon {
         if self.groups[gi].inst.is_some() {
             return;
         }
+        // A group starting to listen may come before a cached one.
+        self.rx_route.iter_mut().for_each(|r| r.fill(0));
         if self.scripts_pending(gi) {
             info!(group = %self.groups[gi].name(), "waiting for the first result of a weight-0 track_script");
             return;
@@ -538,8 +578,9 @@ impl Daemon {
         if let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref()) {
             tx.continue_ah_from(rx.ah_sequence());
         }
-        let Some(tx) = g.tx.as_mut() else { return };
-        for dst in tx.destinations() {
+        let mut i = 0;
+        while let Some(dst) = g.tx.as_ref().and_then(|t| t.destination(i)) {
+            i += 1;
             let ip_id = g.ip_id.wrapping_add(1);
             g.ip_id = ip_id;
             let tx = g.tx.as_mut().expect("checked");
@@ -661,14 +702,30 @@ impl Daemon {
             self.count_unmatched(r.ifindex, family, r.src, DropReason::Truncated, now);
             return;
         };
-        let Some(gi) = self
-            .groups
-            .iter()
-            .position(|g| g.listens(r.ifindex, family, vrid))
-        else {
-            self.unknown_vrid_drops += 1;
-            self.count_unmatched(r.ifindex, family, r.src, DropReason::VridUnknown, now);
-            return;
+        let fi = match family {
+            Family::V4 => 0,
+            Family::V6 => 1,
+        };
+        let cached = usize::from(self.rx_route[fi][usize::from(vrid)]).checked_sub(1);
+        let gi = match cached.filter(|&gi| {
+            self.groups
+                .get(gi)
+                .is_some_and(|g| g.listens(r.ifindex, family, vrid))
+        }) {
+            Some(gi) => gi,
+            None => {
+                let Some(gi) = self
+                    .groups
+                    .iter()
+                    .position(|g| g.listens(r.ifindex, family, vrid))
+                else {
+                    self.unknown_vrid_drops += 1;
+                    self.count_unmatched(r.ifindex, family, r.src, DropReason::VridUnknown, now);
+                    return;
+                };
+                self.rx_route[fi][usize::from(vrid)] = u16::try_from(gi + 1).unwrap_or(0);
+                gi
+            }
         };
         let pkt = RxPacket {
             src: r.src,
@@ -941,6 +998,8 @@ impl Daemon {
         }
         let new = loaded.config;
         let now = self.now();
+        // Groups are removed and reordered below.
+        self.rx_route.iter_mut().for_each(|r| r.fill(0));
         // Stop groups that vanished or changed.
         let mut gi = 0;
         while gi < self.groups.len() {

@@ -369,9 +369,28 @@ impl VrrpSocketV4 {
                 break (meta, ihl);
             }
         };
+        Ok(v4_received(buf, &meta, ihl))
+    }
+
+    /// Like [`recv`](Self::recv) without waiting: `WouldBlock` when nothing
+    /// is queued. The event loop drains a burst of adverts (many groups
+    /// falling due together) in one wake-up with it.
+    pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Received<'b>> {
+        let (meta, ihl) = loop {
+            let meta = recvmsg_meta(self.fd.get_ref().as_raw_fd(), buf)?;
+            if let Some(ihl) = v4_header_len(&buf[..meta.len]) {
+                break (meta, ihl);
+            }
+        };
+        Ok(v4_received(buf, &meta, ihl))
+    }
+}
+
+fn v4_received<'b>(buf: &'b [u8], meta: &RecvMeta, ihl: usize) -> Received<'b> {
+    {
         let data: &'b [u8] = &buf[..meta.len];
         let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
-        Ok(Received {
+        Received {
             ifindex: meta.ifindex.unwrap_or(0),
             src: IpAddr::V4(Ipv4Addr::new(data[12], data[13], data[14], data[15])),
             dst: IpAddr::V4(meta.v4_dst.unwrap_or(dst)),
@@ -380,7 +399,7 @@ impl VrrpSocketV4 {
             protocol: data[9],
             ipv4_header: Some(&data[..ihl]),
             payload: &data[ihl..],
-        })
+        }
     }
 }
 
@@ -521,8 +540,21 @@ impl VrrpSocketV6 {
     /// class from their control messages.
     pub async fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Received<'b>> {
         let meta = recv_meta(&self.rx, buf).await?;
+        Ok(v6_received(buf, &meta))
+    }
+
+    /// Like [`recv`](Self::recv) without waiting (see
+    /// [`VrrpSocketV4::try_recv`]).
+    pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Received<'b>> {
+        let meta = recvmsg_meta(self.rx.get_ref().as_raw_fd(), buf)?;
+        Ok(v6_received(buf, &meta))
+    }
+}
+
+fn v6_received<'b>(buf: &'b [u8], meta: &RecvMeta) -> Received<'b> {
+    {
         let data: &'b [u8] = &buf[..meta.len];
-        Ok(Received {
+        Received {
             ifindex: meta.ifindex.unwrap_or(0),
             src: IpAddr::V6(meta.v6_src.unwrap_or(Ipv6Addr::UNSPECIFIED)),
             dst: IpAddr::V6(meta.v6_dst.unwrap_or(Ipv6Addr::UNSPECIFIED)),
@@ -531,6 +563,6 @@ impl VrrpSocketV6 {
             protocol: IPPROTO_VRRP,
             ipv4_header: None,
             payload: data,
-        })
+        }
     }
 }

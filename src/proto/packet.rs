@@ -102,6 +102,149 @@ pub struct Parsed<'a> {
     pub trailer: &'a [u8],
 }
 
+/// The result of [`Advert::parse_view`]: an advert that passed every
+/// decode check, its address list still in the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdvertView<'a> {
+    pub version: Version,
+    pub vrid: u8,
+    pub priority: u8,
+    /// Centiseconds, as in [`Advert::interval_cs`].
+    pub interval_cs: u16,
+    pub addresses: AddressList<'a>,
+    pub auth_type: u8,
+    pub auth_data: [u8; 8],
+    pub checksum: ChecksumForm,
+    pub pdu_len: usize,
+    pub trailer: &'a [u8],
+}
+
+/// The address list of a received advert, read in place (no allocation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AddressList<'a> {
+    family: Family,
+    bytes: &'a [u8],
+}
+
+impl<'a> AddressList<'a> {
+    pub fn len(&self) -> usize {
+        self.bytes.len() / addr_len(self.family)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> + 'a {
+        let family = self.family;
+        self.bytes
+            .chunks_exact(addr_len(family))
+            .map(move |c| match family {
+                Family::V4 => IpAddr::V4(Ipv4Addr::new(c[0], c[1], c[2], c[3])),
+                Family::V6 => {
+                    let mut o = [0u8; 16];
+                    o.copy_from_slice(c);
+                    IpAddr::V6(Ipv6Addr::from(o))
+                }
+            })
+    }
+
+    pub fn to_vec(&self) -> Vec<IpAddr> {
+        self.iter().collect()
+    }
+
+    /// Same addresses, in any order (RFC 3768 §7.1 list check).
+    pub fn same_set(&self, expected: &[IpAddr]) -> bool {
+        self.len() == expected.len() && expected.iter().all(|x| self.iter().any(|a| a == *x))
+    }
+}
+
+/// An owned address list that keeps up to two addresses inline (one VIP,
+/// or IPv6's link-local + one global): receiving such an advert allocates
+/// nothing; longer lists spill to the heap.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Addresses {
+    len: usize,
+    inline: [Option<IpAddr>; 2],
+    spill: Vec<IpAddr>,
+}
+
+impl Addresses {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.inline
+            .iter()
+            .flatten()
+            .copied()
+            .chain(self.spill.iter().copied())
+    }
+
+    pub fn to_vec(&self) -> Vec<IpAddr> {
+        self.iter().collect()
+    }
+}
+
+impl From<AddressList<'_>> for Addresses {
+    fn from(l: AddressList<'_>) -> Self {
+        let len = l.len();
+        let mut a = Addresses {
+            len,
+            ..Addresses::default()
+        };
+        if len <= a.inline.len() {
+            for (slot, addr) in a.inline.iter_mut().zip(l.iter()) {
+                *slot = Some(addr);
+            }
+        } else {
+            a.spill = l.to_vec();
+        }
+        a
+    }
+}
+
+impl std::fmt::Debug for Addresses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq<Vec<IpAddr>> for Addresses {
+    fn eq(&self, other: &Vec<IpAddr>) -> bool {
+        self.len == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == *b)
+    }
+}
+
+impl Serialize for Addresses {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl std::fmt::Debug for AddressList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq<Vec<IpAddr>> for AddressList<'_> {
+    fn eq(&self, other: &Vec<IpAddr>) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == *b)
+    }
+}
+
+impl Serialize for AddressList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// Why a VRRP message could not be decoded (RFC 5798 §7.1, RFC 3768 §7.1).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum DecodeError {
@@ -274,6 +417,30 @@ impl Advert {
     /// it arrived with (for the pseudo-header checksum). Bytes after the
     /// message are returned as `trailer`.
     pub fn parse(payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<Parsed<'_>, DecodeError> {
+        let v = Self::parse_view(payload, src, dst)?;
+        Ok(Parsed {
+            advert: Advert {
+                version: v.version,
+                vrid: v.vrid,
+                priority: v.priority,
+                interval_cs: v.interval_cs,
+                addresses: v.addresses.to_vec(),
+                auth_type: v.auth_type,
+                auth_data: v.auth_data,
+            },
+            checksum: v.checksum,
+            pdu_len: v.pdu_len,
+            trailer: v.trailer,
+        })
+    }
+
+    /// Like [`Advert::parse`] with every check, but the address list stays
+    /// in the packet: nothing is allocated (the receive hot path).
+    pub fn parse_view(
+        payload: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+    ) -> Result<AdvertView<'_>, DecodeError> {
         let family = Family::of(&src);
         if family != Family::of(&dst) {
             return Err(DecodeError::FamilyMismatch { src, dst });
@@ -341,31 +508,22 @@ impl Advert {
         }
         let alen = addr_len(family);
         let addrs_end = field::ADDRESSES + usize::from(count) * alen;
-        let addresses = payload[field::ADDRESSES..addrs_end]
-            .chunks_exact(alen)
-            .map(|c| match family {
-                Family::V4 => IpAddr::V4(Ipv4Addr::new(c[0], c[1], c[2], c[3])),
-                Family::V6 => {
-                    let mut o = [0u8; 16];
-                    o.copy_from_slice(c);
-                    IpAddr::V6(Ipv6Addr::from(o))
-                }
-            })
-            .collect();
+        let addresses = AddressList {
+            family,
+            bytes: &payload[field::ADDRESSES..addrs_end],
+        };
         let mut auth_data = [0u8; 8];
         if version == Version::V2 {
             auth_data.copy_from_slice(&payload[addrs_end..addrs_end + V2_AUTH_LEN]);
         }
-        Ok(Parsed {
-            advert: Advert {
-                version,
-                vrid: payload[field::VRID],
-                priority: payload[field::PRIORITY],
-                interval_cs,
-                addresses,
-                auth_type,
-                auth_data,
-            },
+        Ok(AdvertView {
+            version,
+            vrid: payload[field::VRID],
+            priority: payload[field::PRIORITY],
+            interval_cs,
+            addresses,
+            auth_type,
+            auth_data,
             checksum,
             pdu_len,
             trailer: &payload[pdu_len..],

@@ -13,7 +13,9 @@ use super::auth::{
     AH_LEN, AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, AhError, AhHeader, AhSequence,
     AuthConfig, HmacError, HmacMode, HmacReplayTable, ah_icv, ct_eq, hmac_verify,
 };
-use super::packet::{Advert, ChecksumForm, DecodeError, IPPROTO_AH, IPPROTO_VRRP, Ipv4Datagram};
+use super::packet::{
+    Addresses, Advert, ChecksumForm, DecodeError, IPPROTO_AH, IPPROTO_VRRP, Ipv4Datagram,
+};
 use super::{Family, Version};
 
 /// What the group expects of received adverts.
@@ -70,7 +72,8 @@ pub struct ValidAdvert {
     pub src: IpAddr,
     pub priority: u8,
     pub interval_cs: u16,
-    pub addresses: Vec<IpAddr>,
+    /// Inline for one or two addresses: validating allocates nothing then.
+    pub addresses: Addresses,
     /// Which checksum form the sender used (SPEC §1: count per peer).
     pub checksum: ChecksumForm,
     /// hmac receive-only / permissive: what would have dropped it (to log and
@@ -324,8 +327,9 @@ impl RxValidator {
         } else {
             (None, pkt.payload)
         };
-        let parsed = Advert::parse(vrrp, pkt.src, pkt.dst).map_err(|e| DropReason::from(&e))?;
-        let adv = &parsed.advert;
+        let parsed =
+            Advert::parse_view(vrrp, pkt.src, pkt.dst).map_err(|e| DropReason::from(&e))?;
+        let adv = &parsed;
         if adv.version != p.version {
             return Err(DropReason::Version);
         }
@@ -413,7 +417,7 @@ impl RxValidator {
         if p.version == Version::V2
             && adv.priority != 255
             && let Some(expected) = &p.expected_addresses
-            && !same_set(expected, &adv.addresses)
+            && !adv.addresses.same_set(expected)
         {
             return Err(DropReason::AddressListMismatch);
         }
@@ -428,13 +432,9 @@ impl RxValidator {
             src: pkt.src,
             priority: adv.priority,
             interval_cs: adv.interval_cs,
-            addresses: adv.addresses.clone(),
+            addresses: adv.addresses.into(),
             checksum: parsed.checksum,
             auth_warning,
         })
     }
-}
-
-fn same_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
-    a.len() == b.len() && a.iter().all(|x| b.contains(x))
 }

@@ -121,6 +121,18 @@ impl TxEncoder {
         }
     }
 
+    /// The `i`-th of [`destinations`](Self::destinations), without
+    /// allocating (the send path runs per advert).
+    pub fn destination(&self, i: usize) -> Option<IpAddr> {
+        if !self.cfg.unicast_peers.is_empty() {
+            return self.cfg.unicast_peers.get(i).copied();
+        }
+        (i == 0).then_some(match self.cfg.family {
+            Family::V4 => IpAddr::V4(VRRP_MCAST_V4),
+            Family::V6 => IpAddr::V6(VRRP_MCAST_V6),
+        })
+    }
+
     /// Continue the AH sequence from what the group has received (keepalived
     /// keeps one counter per instance: a new master continues from the last
     /// received seq + 1). Never moves it backwards.
