@@ -3,11 +3,9 @@
 //! outage a client sees, preemption back, and a lossless release on SIGTERM.
 //! Everything it creates is removed when it ends, however it ends.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::lab::{Lan, Netns, PingStats, Pinger, Proc, netns_available, wait_until};
+use crate::lab::{Lan, Netns, Node, PingStats, Pinger, netns_available, wait_until};
 
 const VIP: &str = "192.0.2.100";
 const INTERVAL: &str = "100ms";
@@ -27,66 +25,21 @@ virtual_ips = ["{VIP}/24"]
     )
 }
 
-struct Node {
-    name: &'static str,
-    ns: Netns,
-    dir: PathBuf,
-    daemon: Option<Proc>,
-}
-
-impl Node {
-    fn start(&mut self, exe: &Path) -> Result<(), String> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("vrrpd.log"))
-            .map_err(|e| format!("log file: {e}"))?;
-        let mut c = self.ns.cmd(&exe.to_string_lossy());
-        c.args(["run", "--config"])
-            .arg(&self.dir)
-            .env("VRRPD_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log);
-        self.daemon = Some(Proc::spawn(c));
-        Ok(())
-    }
-
-    fn holds_vip(&self) -> bool {
-        self.ns.has_address("eth0", VIP)
-    }
-
-    /// The state-change lines this node's daemon logged since `from` bytes.
-    fn transitions(&self, from: usize) -> (Vec<String>, usize) {
-        let text = std::fs::read_to_string(self.dir.join("vrrpd.log")).unwrap_or_default();
-        let lines = text
-            .get(from..)
-            .unwrap_or("")
-            .lines()
-            .filter(|l| l.contains("state change ") && l.contains(" -> "))
-            .map(|l| {
-                let tail = l.split("state change").nth(1).unwrap_or(l);
-                format!("  {:>6}: state change{tail}", self.name)
-            })
-            .collect();
-        (lines, text.len())
-    }
-}
-
-/// Run `vrrpd ARGS --socket <node's socket>`: (exit code, stdout, stderr).
-fn cli(exe: &Path, node: &Node, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(exe)
-        .args(args)
-        .arg("--socket")
-        .arg(node.dir.join("vrrpd.sock"))
-        .output();
-    match out {
-        Ok(o) => (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        ),
-        Err(e) => (-1, String::new(), e.to_string()),
-    }
+/// The state-change lines `node`'s daemon logged since `from` bytes of its
+/// log, labelled with the node's name; and the log's length now.
+fn transitions(node: &Node, from: usize) -> (Vec<String>, usize) {
+    let text = node.log_text();
+    let lines = text
+        .get(from..)
+        .unwrap_or("")
+        .lines()
+        .filter(|l| l.contains("state change ") && l.contains(" -> "))
+        .map(|l| {
+            let tail = l.split("state change").nth(1).unwrap_or(l);
+            format!("  {:>6}: state change{tail}", node.name)
+        })
+        .collect();
+    (lines, text.len())
 }
 
 fn indent(text: &str) -> String {
@@ -110,14 +63,6 @@ pub fn run() -> Result<(), String> {
     if !netns_available("vrrpd demo") {
         return Err("the demo creates network namespaces: run it as root".into());
     }
-    let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
-    let work = std::env::temp_dir().join(format!("vrrpd-demo-{}", std::process::id()));
-    let result = demo(&exe, &work);
-    let _ = std::fs::remove_dir_all(&work);
-    result
-}
-
-fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     let started = Instant::now();
     let mut lan = Lan::new();
     let client = Netns::new("vdc");
@@ -128,29 +73,12 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
         ("lb-a", "192.0.2.1", "192.0.2.2", 150, "02:00:00:00:00:01"),
         ("lb-b", "192.0.2.2", "192.0.2.1", 100, "02:00:00:00:00:02"),
     ] {
-        let ns = Netns::new("vdn");
-        lan.attach(&ns, "eth0", Some(mac));
-        ns.ip(&["addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
-        let dir = work.join(name);
-        std::fs::create_dir_all(dir.join("groups.d")).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("groups.d/web.toml"), group_file(prio, addr, peer))
-            .map_err(|e| e.to_string())?;
-        // Both daemons share this host's filesystem: one control socket each.
-        let sock = dir.join("vrrpd.sock");
-        std::fs::write(
-            dir.join("vrrpd.toml"),
-            format!(
-                "router_id = {name:?}\ncontrol_socket = {:?}\n",
-                sock.display().to_string()
-            ),
-        )
-        .map_err(|e| e.to_string())?;
-        nodes.push(Node {
-            name,
-            ns,
-            dir,
-            daemon: None,
-        });
+        // Each node gets its own config directory and control socket (they
+        // share this host's filesystem); both go when the node is dropped.
+        let node = Node::new(&mut lan, name, &[&format!("{addr}/24")], mac);
+        node.write_group("web", &group_file(prio, addr, peer));
+        node.write_daemon_config(&format!("router_id = {name:?}\n"));
+        nodes.push(node);
     }
     say("vrrpd demo: two proxies lb-a (priority 150) and lb-b (priority 100), one client,");
     say(&format!(
@@ -159,7 +87,7 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     let mut offsets = [0usize; 2];
     let mut show = |nodes: &[Node]| {
         for (i, n) in nodes.iter().enumerate() {
-            let (lines, off) = n.transitions(offsets[i]);
+            let (lines, off) = transitions(n, offsets[i]);
             offsets[i] = off;
             for l in lines {
                 println!("{l}");
@@ -169,10 +97,10 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
 
     say("1. Election: both daemons start as backup; the higher priority wins.");
     for n in nodes.iter_mut() {
-        n.start(exe)?;
+        n.start();
     }
     if !wait_until(Duration::from_secs(5), || {
-        nodes[0].holds_vip() && !nodes[1].holds_vip()
+        nodes[0].holds(VIP) && !nodes[1].holds(VIP)
     }) {
         show(&nodes);
         return Err("lb-a did not become the only VIP holder within 5 s".into());
@@ -180,7 +108,7 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     std::thread::sleep(Duration::from_millis(300));
     show(&nodes);
     say("   -> lb-a holds the VIP. `vrrpd status` on lb-a:");
-    print!("{}", indent(&cli(exe, &nodes[0], &["status"]).1));
+    print!("{}", indent(&nodes[0].cli(&["status"]).1));
     say("");
 
     say("2. Failover: cut lb-a's link while the client pings the VIP every millisecond.");
@@ -188,7 +116,7 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     std::thread::sleep(Duration::from_millis(500));
     nodes[0].ns.ip(&["link", "set", "eth0", "down"]);
     let cut = Instant::now();
-    let moved = wait_until(Duration::from_secs(5), || nodes[1].holds_vip());
+    let moved = wait_until(Duration::from_secs(5), || nodes[1].holds(VIP));
     let took = cut.elapsed();
     std::thread::sleep(Duration::from_millis(500));
     let stats = ping.stop();
@@ -207,7 +135,7 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     let ping = Pinger::start(&client, VIP, Duration::from_millis(1));
     nodes[0].ns.ip(&["link", "set", "eth0", "up"]);
     let back = wait_until(Duration::from_secs(5), || {
-        nodes[0].holds_vip() && !nodes[1].holds_vip()
+        nodes[0].holds(VIP) && !nodes[1].holds(VIP)
     });
     std::thread::sleep(Duration::from_millis(300));
     let stats = ping.stop();
@@ -222,26 +150,24 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
     say("   lb-a advertises priority 0 but serves the VIP until it sees lb-b as master.");
     let ping = Pinger::start(&client, VIP, Duration::from_millis(1));
     std::thread::sleep(Duration::from_millis(300));
-    let (code, out, err) = cli(exe, &nodes[0], &["handover", "--timeout", "5s"]);
+    let (code, out, err) = nodes[0].cli(&["handover", "--timeout", "5s"]);
     std::thread::sleep(Duration::from_millis(300));
     let stats = ping.stop();
     show(&nodes);
     print!("{}", indent(&out));
-    let handed = nodes[1].holds_vip() && !nodes[0].holds_vip();
+    let handed = nodes[1].holds(VIP) && !nodes[0].holds(VIP);
     if code != 0 || !handed {
         return Err(format!("handover failed (exit {code}): {err}"));
     }
     report("handover", &stats);
     say("   `vrrpd status` on lb-a (it stays backup: no preemption back after a handover):");
-    print!("{}", indent(&cli(exe, &nodes[0], &["status"]).1));
+    print!("{}", indent(&nodes[0].cli(&["status"]).1));
     say("");
 
     say("5. Stop: SIGTERM to lb-b (a container stop); lb-a takes over the same way.");
     let ping = Pinger::start(&client, VIP, Duration::from_millis(1));
     std::thread::sleep(Duration::from_millis(300));
-    if let Some(d) = nodes[1].daemon.as_ref() {
-        d.signal(libc::SIGTERM);
-    }
+    nodes[1].signal(libc::SIGTERM);
     let status = nodes[1]
         .daemon
         .as_mut()
@@ -255,17 +181,14 @@ fn demo(exe: &Path, work: &Path) -> Result<(), String> {
         )),
         None => return Err("lb-b did not exit within 5 s of SIGTERM".into()),
     }
-    let back = nodes[0].holds_vip() && !nodes[1].holds_vip();
+    let back = nodes[0].holds(VIP) && !nodes[1].holds(VIP);
     if !back {
         return Err("after the release lb-a should hold the VIP alone".into());
     }
     report("SIGTERM release", &stats);
     say("");
 
-    if let Some(d) = nodes[0].daemon.as_mut() {
-        d.signal(libc::SIGTERM);
-        let _ = d.wait_timeout(Duration::from_secs(5));
-    }
+    nodes[0].stop(libc::SIGTERM, Duration::from_secs(5));
     say(&format!(
         "Done in {:.1} s. Namespaces, links and addresses are removed now.",
         started.elapsed().as_secs_f64()

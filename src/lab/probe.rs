@@ -149,6 +149,8 @@ pub struct Outage {
     pub gap: Duration,
     /// The longest silence between any two replies, whatever caused it.
     pub raw_gap: Duration,
+    /// Replies later than 10 ms (held in a queue while no one answered).
+    pub late: u64,
     pub around: String,
 }
 
@@ -172,10 +174,15 @@ pub fn client_outage(replies: &[PingReply]) -> Outage {
         (Some(f), Some(l)) => (l.seq + 1 - f.seq).saturating_sub(replies.len() as u64),
         _ => 0,
     };
+    let late = replies
+        .iter()
+        .filter(|r| r.rtt > Duration::from_millis(10))
+        .count() as u64;
     Outage {
         lost_inside,
         gap: Duration::from_secs_f64(gap.max(0.0)),
         raw_gap: Duration::from_secs_f64(raw.max(0.0)),
+        late,
         around,
     }
 }

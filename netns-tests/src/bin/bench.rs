@@ -343,35 +343,15 @@ struct Outage {
 }
 
 fn outage_of(replies: &[PingReply]) -> Outage {
-    let mut gap = 0f64;
-    let mut raw = 0f64;
-    for (i, w) in replies.windows(2).enumerate() {
-        let (prev, cur) = (&w[0], &w[1]);
-        let d = cur.at - prev.at;
-        raw = raw.max(d);
-        let prompt_next = cur.seq == prev.seq + 1 && cur.rtt <= Duration::from_millis(10);
-        if !prompt_next && d > gap {
-            gap = d;
-            if std::env::var_os("BENCH_DEBUG").is_some() {
-                for r in &replies[i.saturating_sub(2)..(i + 4).min(replies.len())] {
-                    eprintln!("    {:.6} seq={} rtt={:?}", r.at, r.seq, r.rtt);
-                }
-            }
-        }
+    let o = client_outage(replies);
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        eprint!("{}", o.around);
     }
-    let lost = match (replies.first(), replies.last()) {
-        (Some(f), Some(l)) => (l.seq + 1 - f.seq).saturating_sub(replies.len() as u64),
-        _ => 0,
-    };
-    let late = replies
-        .iter()
-        .filter(|r| r.rtt > Duration::from_millis(10))
-        .count() as u64;
     Outage {
-        gap_ms: gap * 1000.0,
-        raw_ms: raw * 1000.0,
-        lost,
-        late,
+        gap_ms: o.gap.as_secs_f64() * 1000.0,
+        raw_ms: o.raw_gap.as_secs_f64() * 1000.0,
+        lost: o.lost_inside,
+        late: o.late,
     }
 }
 
