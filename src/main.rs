@@ -127,16 +127,22 @@ fn main() -> ExitCode {
             // As a container's PID 1: fork a minimal init that reaps orphans
             // and forwards signals; must happen while single-threaded.
             vrrpd::privileges::init_if_pid1();
-            // A first look at the configuration only to set up logging; the
-            // daemon loads it for real with the kernel's interfaces in view.
-            match config::load(&config, &ProcessEnv, &UnknownHost) {
-                Ok(l) => init_logging(l.config.daemon.log_format, &l.config.daemon.log_level),
+            // This load sets up logging; the daemon reuses it and checks it
+            // once more with the kernel's interfaces in view.
+            let preloaded = match config::load(&config, &ProcessEnv, &UnknownHost) {
+                Ok(l) => {
+                    init_logging(l.config.daemon.log_format, &l.config.daemon.log_level);
+                    l
+                }
                 Err(e) => {
                     eprintln!("{e}");
                     return ExitCode::from(e.exit_code() as u8);
                 }
-            }
-            match daemon::run(RunOptions { config }) {
+            };
+            match daemon::run(RunOptions {
+                config,
+                preloaded: Some(preloaded),
+            }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("vrrpd: {e}");

@@ -58,6 +58,9 @@ impl DaemonError {
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub config: PathBuf,
+    /// The configuration as the caller already loaded it without a view of
+    /// the kernel (saves running the seed program once more).
+    pub preloaded: Option<config::Loaded>,
 }
 
 /// Interface addresses as the kernel has them, minus every configured VIP
@@ -95,6 +98,16 @@ pub async fn load_config(
     nl: Option<&Netlink>,
 ) -> Result<config::Loaded, ConfigErrors> {
     let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
+    recheck_with_kernel(path, first, nl).await
+}
+
+/// Load again with the kernel's interfaces in view (the owner-address rule),
+/// knowing the VIPs from a first load.
+async fn recheck_with_kernel(
+    path: &Path,
+    first: config::Loaded,
+    nl: Option<&Netlink>,
+) -> Result<config::Loaded, ConfigErrors> {
     let Some(nl) = nl else { return Ok(first) };
     let vips: Vec<IpAddr> = first
         .config
@@ -122,9 +135,11 @@ pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
 async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     privileges::require_capabilities(privileges::DAEMON_CAPS)?;
     let nl = Netlink::new().map_err(|e| DaemonError::Io(format!("netlink: {e}")))?;
-    let loaded = load_config(&opts.config, Some(&nl))
-        .await
-        .map_err(DaemonError::Config)?;
+    let loaded = match opts.preloaded {
+        Some(first) => recheck_with_kernel(&opts.config, first, Some(&nl)).await,
+        None => load_config(&opts.config, Some(&nl)).await,
+    }
+    .map_err(DaemonError::Config)?;
     for w in &loaded.warnings {
         warn!("{w}");
     }
