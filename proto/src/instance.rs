@@ -188,6 +188,10 @@ pub enum Input {
     SyncStepDown,
     /// Sync group: a fellow member became Master.
     SyncTakeOver,
+    /// BFD (SPEC §1): the session to `peer` failed its detection time after
+    /// having been Up. A backup whose current master is `peer` acts as if
+    /// its Master_Down_Timer had expired.
+    PeerDown { peer: IpAddr },
 }
 
 /// RFC 5798 §6.4 states.
@@ -246,6 +250,9 @@ pub enum Reason {
     SyncGroupBackup,
     /// A fellow sync group member became Master ([`Input::SyncTakeOver`]).
     SyncGroupMaster,
+    /// BFD detected the master's death before the Master_Down_Timer did
+    /// ([`Input::PeerDown`]).
+    BfdPeerDown,
 }
 
 impl Reason {
@@ -282,6 +289,7 @@ impl fmt::Display for Reason {
             Reason::SyncGroupRecovered => f.write_str("sync_group_recovered"),
             Reason::SyncGroupBackup => f.write_str("sync_group_backup"),
             Reason::SyncGroupMaster => f.write_str("sync_group_master"),
+            Reason::BfdPeerDown => f.write_str("bfd_peer_down"),
         }
     }
 }
@@ -576,6 +584,17 @@ impl Instance {
             }
             Input::SyncStepDown => self.on_sync_step_down(now),
             Input::SyncTakeOver => self.on_sync_take_over(now),
+            Input::PeerDown { peer } => {
+                // SPEC §1: as if the Master_Down_Timer had expired, but only
+                // for the master we are listening to; BFD to any other peer
+                // says nothing about this group's master.
+                if self.state == State::Backup
+                    && self.master_down_timer.is_some()
+                    && self.master_address == Some(peer)
+                {
+                    self.become_master(now, Reason::BfdPeerDown);
+                }
+            }
         }
     }
 

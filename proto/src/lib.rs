@@ -3,6 +3,7 @@
 //! and what must happen leaves as values.
 
 pub mod auth;
+pub mod bfd;
 pub mod frames;
 pub mod instance;
 pub mod packet;
