@@ -826,15 +826,21 @@ pub fn split_command(s: &str) -> (Vec<String>, bool) {
             '{' | '}' if !in_word => break,
             '\\' => {
                 in_word = true;
-                if let Some(n) = chars.next() {
+                if let Some(n) = unescape(&mut chars) {
                     cur.push(n);
                 }
             }
             '"' | '\'' => {
                 in_word = true;
-                for n in chars.by_ref() {
+                while let Some(n) = chars.next() {
                     if n == c {
                         break;
+                    }
+                    if n == '\\' {
+                        if let Some(e) = unescape(&mut chars) {
+                            cur.push(e);
+                        }
+                        continue;
                     }
                     cur.push(n);
                 }
@@ -856,9 +862,95 @@ pub fn split_command(s: &str) -> (Vec<String>, bool) {
     (words, shell)
 }
 
+/// The character after a `\\` in a script, as keepalived's
+/// `alloc_strvec_quoted_escaped` reads it (inside quotes too): `\\n`, `\\t`,
+/// `\\r`, `\\a`, `\\b`, `\\f`, `\\v`, `\\E` (escape), `\\xHH`, `\\cX`
+/// (control), `\\NNN` (octal), else the character itself.
+fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<char> {
+    let c = chars.next()?;
+    let simple = match c {
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'E' => Some('\u{1b}'),
+        'f' => Some('\u{c}'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\u{b}'),
+        _ => None,
+    };
+    if simple.is_some() {
+        return simple;
+    }
+    if c == 'x' && chars.peek().is_some_and(char::is_ascii_hexdigit) {
+        let mut v: u32 = 0;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(16)) {
+            v = (v << 4 | d) & 0xff;
+            chars.next();
+        }
+        return char::from_u32(v);
+    }
+    if c == 'c'
+        && let Some(&n) = chars.peek()
+    {
+        chars.next();
+        return char::from_u32(u32::from(n) & 0x1f);
+    }
+    if let Some(d) = c.to_digit(8) {
+        let mut v = d;
+        for _ in 0..2 {
+            match chars.peek().and_then(|d| d.to_digit(8)) {
+                Some(d) => {
+                    v = v << 3 | d;
+                    chars.next();
+                }
+                None => break,
+            }
+        }
+        return char::from_u32(v & 0xff);
+    }
+    Some(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decomment_follows_keepalived() {
+        assert_eq!(decomment("  auth_pass Kp!9x2Lm").unwrap(), "auth_pass Kp");
+        assert_eq!(decomment("priority 100#main").unwrap(), "priority 100");
+        assert_eq!(
+            decomment(r#"script "[ ! -f /x ]" # c"#).unwrap(),
+            r#"script "[ ! -f /x ]""#
+        );
+        assert_eq!(decomment(r"a\#b").unwrap(), "a#b");
+        assert_eq!(decomment(r#""a\#b""#).unwrap(), r#""a\#b""#);
+        assert_eq!(decomment("$X=a \\").unwrap(), "$X=a\\");
+        assert!(decomment(r#"script "open"#).is_err());
+    }
+
+    #[test]
+    fn definitions_and_references() {
+        assert_eq!(definition("$A=1"), Some(("A".into(), "1")));
+        assert_eq!(definition("$_B2 =  x y"), Some(("_B2".into(), "x y")));
+        assert_eq!(definition("$1=x"), None);
+        assert_eq!(definition("$A x"), None);
+        assert_eq!(reference("A b"), Some(("A", 1)));
+        assert_eq!(reference("{A}b"), Some(("A", 3)));
+        assert_eq!(reference("Ab,"), Some(("Ab", 2)));
+        assert_eq!(reference("A.b"), None);
+        assert_eq!(reference("{_RANDOM 1 9}"), Some(("_RANDOM", 13)));
+        assert_eq!(reference("(cmd)"), None);
+    }
+
+    #[test]
+    fn split_command_escapes_like_keepalived() {
+        assert_eq!(
+            split_command(r#""a\tb" 'c\x41' d\061"#).0,
+            vec!["a\tb".to_string(), "cA".into(), "d1".into()]
+        );
+    }
 
     #[test]
     fn fnmatch_basics() {
