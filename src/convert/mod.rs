@@ -11,22 +11,40 @@
 //! Mapping choices (keep the README's "Migrating from keepalived" in step):
 //! - `state MASTER` becomes `start_state = "master"` only at priority 255;
 //!   below that vrrpd starts as backup and elects by priority (a note says so).
+//!   Any other state word is BACKUP with a warning (keepalived compares
+//!   case-sensitively).
 //! - The VRRP version is written explicitly: the instance's `version`, else
 //!   global_defs `vrrp_version`, else keepalived's default 2. An IPv6 instance
 //!   is always version 3 (keepalived does the same).
 //! - keepalived's positive tracker weights add to the priority while the
 //!   check *succeeds*; vrrpd's weights apply while it *fails*. So a positive
 //!   weight W becomes base priority + W and weight -W (the effective priority
-//!   is the same in every state); the base is capped at 254 with a note.
+//!   is the same in every state) while base + ΣW <= 254. Above that keepalived
+//!   caps at 254: one positive weight is compensated (base 254, weight
+//!   -(254 - base)); several are written as -W and the note gives the exact
+//!   difference in the states that differ.
+//! - An instance without VIPs but with a notify script is a hook-only group
+//!   (`virtual_ips = []`); without `interface` it takes global_defs
+//!   `default_interface`, else eth0 (keepalived's default).
+//! - What keepalived ignores with a warning is dropped with a warning: a
+//!   repeated VIP, peer or tracker, a repeated `notify*` line (the first
+//!   wins), a `/mask` on unicast addresses. A repeated `vrrp_instance` name is
+//!   skipped as keepalived skips it.
+//! - vrrp_script `interval`/`timeout` are whole seconds in keepalived (0.5 is
+//!   1 s): that value is written, with a warning naming what vrrpd could do.
 //! - `authentication` is ignored by keepalived with VRRPv3 and when
 //!   `auth_hmac` is present; both are reported as not mapped then.
 //! - `auth_hmac`'s default `time_window` is keepalived's max(3 × advert_int,
 //!   5s), written explicitly (vrrpd's own default is 5s).
-//! - Commands (`script`, `notify*`) are split into argv the way keepalived
-//!   splits them (blanks, quotes, backslash). A command that uses shell syntax
-//!   becomes `["/bin/sh", "-c", "..."]` with a warning.
+//! - Commands (`script`, `notify*`) are split into argv the way keepalived 2.x
+//!   splits them (blanks, quotes, backslash escapes): the first word is the
+//!   script; after a notify script come the user and group (not mapped: no
+//!   per-hook user in the config schema yet). A command that uses shell
+//!   syntax becomes `["/bin/sh", "-c", "..."]` with a warning.
 //! - `${_ENV NAME}` becomes vrrpd's `${NAME}`; any other `${` is escaped as
 //!   `$${` so vrrpd's seeding leaves it alone.
+//! - The files are [`output`] values serialized with `toml` (no hand-written
+//!   TOML).
 
 pub mod output;
 pub mod syntax;
