@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::lab::{Lan, Netns, Node, PingStats, Pinger, netns_available, wait_until};
+use vrrpd_lab::{Lan, Netns, Node, PingStats, Pinger, netns_available, wait_until};
 
 const VIP: &str = "192.0.2.100";
 const INTERVAL: &str = "100ms";

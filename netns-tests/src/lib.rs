@@ -1,6 +1,6 @@
 //! Harness for tests that run real daemons in network namespaces (root only).
-//! The lab itself lives in the `vrrpd` library so `vrrpd demo` uses the same
-//! code.
+//! The lab itself is the `vrrpd-lab` crate, so `vrrpd demo` and the bench use
+//! the same code.
 
-pub use vrrpd::lab::*;
-pub use vrrpd::require_netns;
+pub use vrrpd_lab::require_netns;
+pub use vrrpd_lab::*;

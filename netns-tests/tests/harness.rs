@@ -31,3 +31,24 @@ fn lan_connects_members_and_cleans_up_on_drop() {
         );
     }
 }
+
+/// Every namespace the lab makes mirrors a proxy host: no IPv4 or IPv6
+/// forwarding, whatever the host's own setting (a forwarding old master hides
+/// lost packets from the client).
+#[test]
+fn lab_namespaces_do_not_forward() {
+    require_netns!();
+    let mut lan = Lan::new();
+    let a = Netns::new("vtf");
+    lan.attach(&a, "eth0", None);
+    for key in [
+        "net.ipv4.ip_forward",
+        "net.ipv6.conf.all.forwarding",
+        "net.ipv6.conf.eth0.forwarding",
+    ] {
+        let mut c = a.cmd("sysctl");
+        c.args(["-n", key]);
+        let v = must(&mut c);
+        assert_eq!(v.trim(), "0", "{key} is {} in a lab namespace", v.trim());
+    }
+}

@@ -515,14 +515,21 @@ impl Daemon {
             Action::AddVips => self.add_vips(gi).await,
             Action::RemoveVips => self.remove_vips(gi).await,
             Action::Announce => {
+                // The first round goes out now, before the advert the core
+                // queues after it: an old master that is releasing drops its
+                // VIPs when it hears that advert, so clients must already
+                // have been pointed here (SPEC §4, lossless planned moves).
                 let g = &mut self.groups[gi];
-                if g.cfg.garp_repeat > 0 {
-                    g.announce = Some(group::AnnounceSchedule {
-                        remaining: g.cfg.garp_repeat,
-                        next_at: now,
-                    });
-                }
                 g.refresh_at = g.cfg.garp_refresh.map(|r| now + r);
+                if g.cfg.garp_repeat > 0 {
+                    g.announce = (g.cfg.garp_repeat > 1).then(|| group::AnnounceSchedule {
+                        remaining: g.cfg.garp_repeat - 1,
+                        next_at: now + g.cfg.garp_interval,
+                    });
+                    if g.vips_held {
+                        self.announce_once(gi).await;
+                    }
+                }
             }
             Action::StateChanged {
                 from,

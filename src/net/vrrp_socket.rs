@@ -37,10 +37,8 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockFilter, Socket, Typ
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-/// IP protocol number of VRRP.
-pub const IPPROTO_VRRP: u8 = 112;
-/// IP protocol number of IPsec AH (VRRPv2 `auth_type AH`).
-pub const IPPROTO_AH: u8 = 51;
+use crate::proto::packet::Ipv4Datagram;
+pub use crate::proto::packet::{IPPROTO_AH, IPPROTO_VRRP};
 /// VRRP IPv4 multicast group (RFC 5798 §5.1.1.2).
 pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// VRRP IPv6 multicast group (RFC 5798 §5.1.2.2).
@@ -363,53 +361,45 @@ impl VrrpSocketV4 {
     /// Receive one datagram into `buf` (use [`RECV_BUF_LEN`] bytes, reused).
     /// Datagrams too short for their IPv4 header are skipped.
     pub async fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Received<'b>> {
-        let (meta, ihl) = loop {
+        let meta = loop {
             let meta = recv_meta(&self.fd, buf).await?;
-            if let Some(ihl) = v4_header_len(&buf[..meta.len]) {
-                break (meta, ihl);
+            if v4_received(buf, &meta).is_some() {
+                break meta;
             }
         };
-        Ok(v4_received(buf, &meta, ihl))
+        Ok(v4_received(buf, &meta).expect("parsed just above"))
     }
 
     /// Like [`recv`](Self::recv) without waiting: `WouldBlock` when nothing
     /// is queued. The event loop drains a burst of adverts (many groups
     /// falling due together) in one wake-up with it.
     pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Received<'b>> {
-        let (meta, ihl) = loop {
+        let meta = loop {
             let meta = recvmsg_meta(self.fd.get_ref().as_raw_fd(), buf)?;
-            if let Some(ihl) = v4_header_len(&buf[..meta.len]) {
-                break (meta, ihl);
+            if v4_received(buf, &meta).is_some() {
+                break meta;
             }
         };
-        Ok(v4_received(buf, &meta, ihl))
+        Ok(v4_received(buf, &meta).expect("parsed just above"))
     }
 }
 
-fn v4_received<'b>(buf: &'b [u8], meta: &RecvMeta, ihl: usize) -> Received<'b> {
-    {
-        let data: &'b [u8] = &buf[..meta.len];
-        let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
-        Received {
-            ifindex: meta.ifindex.unwrap_or(0),
-            src: IpAddr::V4(Ipv4Addr::new(data[12], data[13], data[14], data[15])),
-            dst: IpAddr::V4(meta.v4_dst.unwrap_or(dst)),
-            ttl_or_hop_limit: data[8],
-            tos_or_tclass: data[1],
-            protocol: data[9],
-            ipv4_header: Some(&data[..ihl]),
-            payload: &data[ihl..],
-        }
-    }
-}
-
-/// The IPv4 header length of `data`, if it holds a whole IPv4 header.
-fn v4_header_len(data: &[u8]) -> Option<usize> {
-    if data.len() < 20 || data[0] >> 4 != 4 {
-        return None;
-    }
-    let ihl = usize::from(data[0] & 0x0f) * 4;
-    (ihl >= 20 && data.len() >= ihl).then_some(ihl)
+/// The received datagram, parsed by the core's IPv4 parser (the one the
+/// golden and hostile-packet tests exercise), or `None` for one that is not a
+/// well-formed IPv4 datagram (the kernel rarely hands such a thing to a raw
+/// socket; it is skipped like any other non-VRRP bytes).
+fn v4_received<'b>(buf: &'b [u8], meta: &RecvMeta) -> Option<Received<'b>> {
+    let d = Ipv4Datagram::parse(&buf[..meta.len]).ok()?;
+    Some(Received {
+        ifindex: meta.ifindex.unwrap_or(0),
+        src: IpAddr::V4(d.header.src),
+        dst: IpAddr::V4(meta.v4_dst.unwrap_or(d.header.dst)),
+        ttl_or_hop_limit: d.header.ttl,
+        tos_or_tclass: d.header.tos,
+        protocol: d.header.protocol,
+        ipv4_header: Some(d.header_bytes),
+        payload: d.payload,
+    })
 }
 
 fn short_write(n: usize, want: usize) -> io::Result<()> {

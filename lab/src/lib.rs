@@ -53,7 +53,7 @@ pub fn netns_available(test: &str) -> bool {
 #[macro_export]
 macro_rules! require_netns {
     () => {
-        if !$crate::lab::netns_available(module_path!()) {
+        if !$crate::netns_available(module_path!()) {
             return;
         }
     };
@@ -97,6 +97,17 @@ impl Netns {
         must(Command::new("ip").args(["netns", "add", &name]));
         let ns = Netns { name };
         ns.ip(&["link", "set", "lo", "up"]);
+        // A proxy host does not forward. A new namespace inherits the host's
+        // IPv4 forwarding (1 on a Docker host), and an old master that
+        // forwards passes stray packets on to the new one, hiding losses
+        // (ARCHITECTURE §3). Interfaces created later take `default`.
+        for key in [
+            "net.ipv4.ip_forward=0",
+            "net.ipv6.conf.all.forwarding=0",
+            "net.ipv6.conf.default.forwarding=0",
+        ] {
+            ns.sysctl(key);
+        }
         ns
     }
 

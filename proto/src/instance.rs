@@ -47,7 +47,9 @@
 //!   and restarts the Adver_Timer.
 //! * Release (RFC 5798 §6.4.3 "Shutdown", made make-before-break by SPEC §4):
 //!   the master keeps its VIPs and sends priority 0 at once and every
-//!   interval; any advert with a non-zero priority ends it (the VIPs go).
+//!   interval; the first advert with a non-zero priority names the taker,
+//!   and [`super::timers::RELEASE_GRACE`] later the VIPs go (packets sent
+//!   before clients heard the taker's announcement still reach us).
 //!   With no taker within our own Master_Down_Interval, a shutdown releases
 //!   anyway and a handover is abandoned ([`Action::HandoverFailed`], still
 //!   master). A finished shutdown goes to Init (RFC: Shutdown → Initialize)
@@ -321,7 +323,11 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Release {
     reason: ReleaseReason,
+    /// No taker by then: give up (shutdown) or stay master (handover).
+    /// Once a taker is heard: the end of the grace.
     deadline: Time,
+    /// The new master's first advert, heard while releasing.
+    taker: Option<RxAdvert>,
 }
 
 /// What armed the Master_Down_Timer, to name the reason when it fires.
@@ -587,7 +593,7 @@ impl Instance {
         if let Some(rel) = self.release
             && due(rel.deadline)
         {
-            self.release_timed_out(now, rel.reason);
+            self.release_timed_out(now, rel);
         }
         // RFC 5798 §6.4.2 / RFC 3768 §6.4.2: Master_Down_Timer fires.
         if self.state == State::Backup
@@ -734,19 +740,18 @@ impl Instance {
 
     /// RFC 5798 §6.4.3 / RFC 3768 §6.4.3: an ADVERTISEMENT in Master.
     fn master_rx(&mut self, now: Time, adv: RxAdvert) {
-        if let Some(rel) = self.release {
+        if let Some(rel) = &mut self.release {
             // SPEC §4: while releasing, any other router advertising a
-            // non-zero priority is the new master: now break.
-            if adv.priority > 0 {
-                self.release = None;
-                match rel.reason {
-                    ReleaseReason::Shutdown => self.finish_shutdown(),
-                    ReleaseReason::Handover => {
-                        self.learn_and_backup(now, adv, Reason::Released(rel.reason));
-                        self.preempt_held = true;
-                        self.actions.push_back(Action::HandoverComplete);
-                    }
-                }
+            // non-zero priority is the new master. Break only after
+            // RELEASE_GRACE: the new master announced its VIPs just before
+            // that advert, and packets clients sent to us before they heard
+            // the announcement are still arriving. A proxy host does not
+            // forward them, so without the grace each one is lost.
+            if adv.priority > 0 && rel.taker.is_none() {
+                rel.taker = Some(adv);
+                rel.deadline = now + timers::RELEASE_GRACE;
+                // Nothing more to say: the taker knows.
+                self.adver_timer = None;
             }
             return;
         }
@@ -881,7 +886,11 @@ impl Instance {
                         self.effective_priority(),
                         self.advert_interval(),
                     );
-                self.release = Some(Release { reason, deadline });
+                self.release = Some(Release {
+                    reason,
+                    deadline,
+                    taker: None,
+                });
                 self.send_advert();
                 self.adver_timer = Some(now + self.advert_interval());
             }
@@ -903,9 +912,21 @@ impl Instance {
         self.actions.push_back(Action::Released);
     }
 
-    fn release_timed_out(&mut self, now: Time, reason: ReleaseReason) {
+    fn release_timed_out(&mut self, now: Time, rel: Release) {
         self.release = None;
-        match reason {
+        if let Some(adv) = rel.taker {
+            // The grace after the new master's advert is over: now break.
+            match rel.reason {
+                ReleaseReason::Shutdown => self.finish_shutdown(),
+                ReleaseReason::Handover => {
+                    self.learn_and_backup(now, adv, Reason::Released(rel.reason));
+                    self.preempt_held = true;
+                    self.actions.push_back(Action::HandoverComplete);
+                }
+            }
+            return;
+        }
+        match rel.reason {
             ReleaseReason::Shutdown => self.finish_shutdown(),
             ReleaseReason::Handover => {
                 // SPEC §3/§4: no peer took over; stay master and say so.
@@ -920,6 +941,11 @@ impl Instance {
 
     /// RFC 5798 §6.4.1 / §6.4.2 "transition to Master": send an
     /// ADVERTISEMENT, announce the VIPs, set the Adver_Timer.
+    ///
+    /// The RFC lists the advert first; here the VIPs are added and announced
+    /// before it. The advert is what tells a releasing old master to let go
+    /// (SPEC §4), so by the time it arrives we must already answer for the
+    /// VIPs and clients must already have been pointed at us.
     fn become_master(&mut self, now: Time, reason: Reason) {
         self.transition(State::Master, reason);
         self.master_down_timer = None;
@@ -928,12 +954,12 @@ impl Instance {
         self.preempt_held = false;
         self.sync_hold = false;
         self.master_adver_interval = self.advert_interval();
-        self.send_advert();
         if !self.vips_held {
             self.vips_held = true;
             self.actions.push_back(Action::AddVips);
         }
         self.actions.push_back(Action::Announce);
+        self.send_advert();
         self.adver_timer = Some(now + self.advert_interval());
     }
 
