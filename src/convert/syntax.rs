@@ -177,6 +177,12 @@ struct Def {
 /// How often one line may be expanded again (a definition that refers to
 /// itself would grow for ever).
 const MAX_EXPANSIONS: usize = 32;
+/// Longest line after expanding definitions (keepalived stops at its buffer
+/// size too): `$A=$A $A` doubles on every pass.
+const MAX_LINE_LEN: usize = 64 * 1024;
+/// Most lines multi-line definitions may produce in one read (a value that
+/// expands into two copies of itself doubles on every level).
+const MAX_EXPANDED_LINES: usize = 100_000;
 
 #[derive(Default)]
 struct Reader {
@@ -190,6 +196,8 @@ struct Reader {
     defs: HashMap<String, Def>,
     /// The multi-line definition still being read.
     open_def: Option<String>,
+    /// Lines produced by multi-line definitions so far.
+    expanded_lines: usize,
 }
 
 impl Reader {
@@ -370,8 +378,14 @@ impl Reader {
                 line = lines.remove(0);
                 continue;
             }
-            if depth >= MAX_EXPANSIONS {
-                return Err(err(loc, "multi-line definitions nest too deep"));
+            self.expanded_lines += lines.len();
+            if depth >= MAX_EXPANSIONS || self.expanded_lines > MAX_EXPANDED_LINES {
+                return Err(err(
+                    loc,
+                    format!(
+                        "multi-line definitions expand too far here (more than {MAX_EXPANSIONS} levels or {MAX_EXPANDED_LINES} lines)"
+                    ),
+                ));
             }
             for l in lines {
                 self.expand(l, loc, depth + 1, out)?;
@@ -443,8 +457,20 @@ impl Reader {
                 return Ok(Some(lines));
             }
             out.push_str(value.first().map(String::as_str).unwrap_or(""));
+            if out.len() > MAX_LINE_LEN {
+                return Err(err(
+                    loc,
+                    format!("line longer than {MAX_LINE_LEN} bytes after expanding definitions"),
+                ));
+            }
         }
         out.push_str(&line[i..]);
+        if out.len() > MAX_LINE_LEN {
+            return Err(err(
+                loc,
+                format!("line longer than {MAX_LINE_LEN} bytes after expanding definitions"),
+            ));
+        }
         Ok(found.then(|| vec![out]))
     }
 
@@ -942,6 +968,38 @@ mod tests {
         assert_eq!(reference("A.b"), None);
         assert_eq!(reference("{_RANDOM 1 9}"), Some(("_RANDOM", 13)));
         assert_eq!(reference("(cmd)"), None);
+    }
+
+    fn read_text(text: &str) -> Result<Parsed, SyntaxError> {
+        let dir = std::env::temp_dir().join(format!(
+            "vrrpd-syntax-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("k.conf");
+        std::fs::write(&f, text).unwrap();
+        let r = parse_file_with(
+            &f,
+            &ReadOptions {
+                config_id: Some("x".into()),
+            },
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    }
+
+    #[test]
+    fn self_doubling_definitions_are_bounded_errors() {
+        // One line doubling on every pass.
+        let e = read_text("$A=$A $A\nvrrp_instance $A\n").unwrap_err();
+        assert!(e.to_string().contains("k.conf:2"), "{e}");
+        // A multi-line value holding two copies of itself.
+        let e = read_text("$B=x \\\n$B \\\n$B\n\nvrrp_instance V {\n$B\n}\n").unwrap_err();
+        assert!(e.to_string().contains("expand"), "{e}");
+        // A long but finite expansion is fine.
+        let p = read_text("$C=a b c\nvrrp_instance $C {\n}\n").unwrap();
+        assert_eq!(p.stmts[0].args.len(), 3);
     }
 
     #[test]
