@@ -358,7 +358,7 @@ vrrp_instance VI_1 {
 }
 
 #[test]
-fn duplicates_keepalived_ignores_are_written_once_with_a_warning() {
+fn duplicates_are_written_once_with_a_warning() {
     let conf = "\
 vrrp_script chk {
     script /usr/bin/true

@@ -1047,7 +1047,7 @@ impl Mapper {
                                     &p.key.loc,
                                     "unicast_peer",
                                     ReportKind::Warning,
-                                    format!("{a} is listed twice; written once"),
+                                    format!("{a} is listed twice; written once (keepalived 2.2.7 keeps the repeat and sends it every advert twice; vrrpd would reject it)"),
                                 );
                             } else {
                                 g.peers.push(a);
@@ -1456,6 +1456,17 @@ impl Mapper {
         for (excluded, list) in [(false, &g.vips), (true, &g.excluded)] {
             for v in list {
                 if let Some(first) = seen.get(&v.addr) {
+                    // keepalived 2.2.7 keeps a repeated VIP in its list (its
+                    // adverts carry it twice and it expects as many back);
+                    // vrrpd rejects the repeat, so it is written once.
+                    let message = if excluded {
+                        format!("{} is already listed at {first}; written once", v.addr)
+                    } else {
+                        format!(
+                            "{} is already listed at {first}; written once. keepalived 2.2.7 keeps the repeat: its adverts carry the address twice and it discards adverts with a different count (\"expected N VIPs but received M\"), so remove the repeat from the keepalived nodes' file too before mixing them with vrrpd",
+                            v.addr
+                        )
+                    };
                     self.report(
                         &v.loc,
                         if excluded {
@@ -1464,10 +1475,7 @@ impl Mapper {
                             "virtual_ipaddress"
                         },
                         ReportKind::Warning,
-                        format!(
-                            "{} is already listed at {first}; keepalived ignores the repeat, so it is written once",
-                            v.addr
-                        ),
+                        message,
                     );
                     continue;
                 }
