@@ -314,18 +314,21 @@ vrrp_instance useless {
     );
 }
 
+/// keepalived 2.2.7 stops on an instance without `interface` ("Unknown
+/// interface!", even with `default_interface`); convert carries it over on
+/// `default_interface`, else eth0, and warns.
 #[test]
-fn instances_without_interface_take_keepalived_default_interface() {
+fn instances_without_interface_take_the_default_interface_with_a_warning() {
     let body = "vrrp_instance VI_1 {\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.100/24\n }\n}\n";
     let (conv, cfg) = convert_load(body, None);
     assert_eq!(only(&cfg).interface, "eth0");
-    assert!(report(&conv, ReportKind::Note, "interface", 1).contains("eth0"));
+    assert!(report(&conv, ReportKind::Warning, "interface", 1).contains("eth0"));
     let (conv, cfg) = convert_load(
         &format!("global_defs {{\n default_interface bond0\n}}\n{body}"),
         None,
     );
     assert_eq!(only(&cfg).interface, "bond0");
-    assert!(report(&conv, ReportKind::Note, "interface", 4).contains("default_interface"));
+    assert!(report(&conv, ReportKind::Warning, "interface", 4).contains("default_interface"));
 }
 
 #[test]
@@ -521,9 +524,11 @@ fn weight_inversion_at_the_254_cap_is_exact_or_stated_precisely() {
 
 #[test]
 fn words_after_a_notify_script_are_its_user_and_group() {
+    // root exists on every host; the other name on none. keepalived drops a
+    // notify script whose user does not exist, and so does the conversion.
     let (conv, cfg) = convert_load(
         &instance(
-            " notify_master /usr/local/bin/promote.sh keepalived_script keepalived\n notify_backup \"/usr/local/bin/demote.sh --now\" nobody",
+            " notify_master /usr/local/bin/promote.sh root root\n notify_backup \"/usr/local/bin/demote.sh --now\" root\n notify_fault /usr/local/bin/ctl fault-no-such-user-vrrpd",
         ),
         None,
     );
@@ -533,12 +538,15 @@ fn words_after_a_notify_script_are_its_user_and_group() {
         n.backup.as_deref().unwrap(),
         ["/usr/local/bin/demote.sh", "--now"]
     );
+    assert_eq!(n.fault, None);
     let m = report(&conv, ReportKind::NotMapped, "notify_master", 4);
+    assert!(m.contains("user \"root\" and group \"root\""), "{m}");
+    assert!(report(&conv, ReportKind::NotMapped, "notify_backup", 5).contains("user \"root\""));
+    let m = report(&conv, ReportKind::NotMapped, "notify_fault", 6);
     assert!(
-        m.contains("user \"keepalived_script\" and group \"keepalived\""),
+        m.contains("no user \"fault-no-such-user-vrrpd\"") && m.contains("ignores the script"),
         "{m}"
     );
-    assert!(report(&conv, ReportKind::NotMapped, "notify_backup", 5).contains("user \"nobody\""));
 }
 
 #[test]

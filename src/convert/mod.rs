@@ -25,7 +25,8 @@
 //!   difference in the states that differ.
 //! - An instance without VIPs but with a notify script is a hook-only group
 //!   (`virtual_ips = []`); without `interface` it takes global_defs
-//!   `default_interface`, else eth0 (keepalived's default).
+//!   `default_interface`, else eth0, with a warning (keepalived 2.2.7 itself
+//!   refuses such an instance: "Unknown interface!").
 //! - What keepalived ignores with a warning is dropped with a warning: a
 //!   repeated VIP, peer or tracker, a repeated `notify*` line (the first
 //!   wins), a `/mask` on unicast addresses. A repeated `vrrp_instance` name is
@@ -497,6 +498,32 @@ impl Mapper {
                 .get(1)
                 .map(|g| format!(" and group {g:?}"))
                 .unwrap_or_default();
+            // keepalived drops a notify script whose user or group does not
+            // exist ("Invalid user/group for notify script ... ignoring").
+            // On this host that is known; mapping the script anyway would
+            // add a hook keepalived never ran (e.g. `proxy-ctl` without the
+            // `fault` argument the author meant).
+            let missing = match (
+                account_exists("/etc/passwd", &extra[0]),
+                extra.get(1).and_then(|g| account_exists("/etc/group", g)),
+            ) {
+                (Some(false), _) => Some(format!("user {:?}", extra[0])),
+                (_, Some(false)) => Some(format!("group {:?}", extra[1])),
+                _ => None,
+            };
+            if let Some(missing) = missing {
+                self.report(
+                    &loc,
+                    &s.key.text,
+                    ReportKind::NotMapped,
+                    format!(
+                        "keepalived 2.x reads {:?} after the script as the user{} to run {script:?} as, and this host has no {missing} (/etc/passwd, /etc/group): keepalived ignores the script then (\"Invalid user/group\"), and so does the conversion. If the words were meant as arguments, quote the whole command",
+                        extra.join(" "),
+                        if extra.len() > 1 { " and group" } else { "" },
+                    ),
+                );
+                return None;
+            }
             self.report(
                 &loc,
                 &s.key.text,
@@ -1197,16 +1224,19 @@ impl Mapper {
             }
             if g.interface.is_none() {
                 // keepalived's default_interface (global_defs), default eth0.
+                // keepalived 2.2.7 itself stops with "Unknown interface!" on
+                // such an instance (checked against its binary), so this is
+                // a choice, and said as loudly as one.
                 let (name, from) = match &self.globals.default_interface {
                     Some(i) => (i.clone(), "global_defs default_interface"),
-                    None => ("eth0".to_string(), "keepalived's default, eth0"),
+                    None => ("eth0".to_string(), "keepalived's default_interface default"),
                 };
                 self.report(
                     &loc,
                     "interface",
-                    ReportKind::Note,
+                    ReportKind::Warning,
                     format!(
-                        "{}: no interface: written as interface = {name:?} ({from}), as keepalived does",
+                        "{}: no interface: written as interface = {name:?} ({from}). keepalived 2.2.7 refuses such an instance (\"Unknown interface!\", and stops), so check that this is the interface meant",
                         g.src_name
                     ),
                 );
@@ -1745,6 +1775,14 @@ impl Mapper {
         }
         (raised as u8, track_if, track_sc)
     }
+}
+
+/// Whether `name` is an account in `file` (`/etc/passwd`, `/etc/group`:
+/// `name:...` lines); `None` when the file cannot be read. Accounts only known
+/// to NSS (LDAP, ...) are not seen: the report says which files were read.
+fn account_exists(file: &str, name: &str) -> Option<bool> {
+    let text = std::fs::read_to_string(file).ok()?;
+    Some(text.lines().any(|l| l.split(':').next() == Some(name)))
 }
 
 /// A valid, unique group name for a keepalived instance name.
