@@ -145,6 +145,48 @@ fn backup_priority_zero_sets_master_down_timer_to_skew_time() {
 }
 
 #[test]
+fn taking_over_from_a_released_master_announces_before_its_first_advert() {
+    // SPEC §4: the advert is what makes a releasing old master let go, so
+    // the VIPs must answer here and clients must have been told first.
+    let mut i = started(100);
+    i.handle(secs_f(1.0), adv("192.0.2.1", 200));
+    i.handle(secs_f(1.5), adv("192.0.2.1", 0));
+    i.handle_timeout(secs_f(1.5 + 0.609375));
+    let acts: Vec<_> = drain(&mut i)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::StateChanged { .. }))
+        .collect();
+    assert_eq!(
+        acts,
+        vec![
+            Action::AddVips,
+            Action::Announce,
+            Action::SendAdvert { priority: 100 }
+        ]
+    );
+}
+
+#[test]
+fn taking_over_from_a_silent_master_advertises_first() {
+    // RFC 5798 §6.4.2 order: at a simultaneous start the better router
+    // must hear our advert before its own Master_Down_Timer fires.
+    let mut i = started(100);
+    i.handle_timeout(secs_f(3.609375));
+    let acts: Vec<_> = drain(&mut i)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::StateChanged { .. }))
+        .collect();
+    assert_eq!(
+        acts,
+        vec![
+            Action::SendAdvert { priority: 100 },
+            Action::AddVips,
+            Action::Announce
+        ]
+    );
+}
+
+#[test]
 fn master_priority_zero_advert_sends_advert_at_once_and_resets_adver_timer() {
     // RFC 5798 §6.4.3.
     let mut i = master(150);
@@ -341,28 +383,6 @@ fn shutdown_during_handover_turns_it_into_a_shutdown() {
     let acts = drain(&mut i);
     assert_eq!(acts.last(), Some(&Action::Released));
     assert!(acts.contains(&Action::RemoveVips));
-}
-
-#[test]
-fn new_master_adds_and_announces_its_vips_before_its_first_advert() {
-    // SPEC §4: the advert is what makes a releasing old master let go, so
-    // the VIPs must answer here and clients must have been told first.
-    let mut i = started(100);
-    i.handle(secs_f(1.0), adv("192.0.2.1", 200));
-    i.handle(secs_f(1.5), adv("192.0.2.1", 0));
-    i.handle_timeout(secs_f(1.5 + 0.609375));
-    let acts: Vec<_> = drain(&mut i)
-        .into_iter()
-        .filter(|a| !matches!(a, Action::StateChanged { .. }))
-        .collect();
-    assert_eq!(
-        acts,
-        vec![
-            Action::AddVips,
-            Action::Announce,
-            Action::SendAdvert { priority: 100 }
-        ]
-    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! Matrix: IPv4 unicast, IPv4 multicast, IPv6 multicast × 20 ms, 100 ms and
 //! 1 s adverts × SIGTERM and handover. Each case asserts zero probes lost
 //! between the first and the last reply. The gap figures are printed; the
-//! 2 ms goal lives in the bench (`bench --planned`), not here.
+//! 2 ms goal lives in the bench (`bench --scenario outage`), not here.
 
 use std::time::Duration;
 
@@ -122,7 +122,7 @@ fn planned_move_loses_nothing(mode: Mode, interval_ms: u64, how: Move) {
         o.raw_gap.as_secs_f64() * 1e3
     );
     assert!(
-        stats.sent > 300 && stats.received > 300,
+        stats.sent > 100 && stats.received > 100,
         "the client barely pinged: {stats:?}"
     );
     assert_eq!(

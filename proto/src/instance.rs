@@ -942,10 +942,14 @@ impl Instance {
     /// RFC 5798 §6.4.1 / §6.4.2 "transition to Master": send an
     /// ADVERTISEMENT, announce the VIPs, set the Adver_Timer.
     ///
-    /// The RFC lists the advert first; here the VIPs are added and announced
-    /// before it. The advert is what tells a releasing old master to let go
-    /// (SPEC §4), so by the time it arrives we must already answer for the
-    /// VIPs and clients must already have been pointed at us.
+    /// Taking over from a master that released (priority 0: a planned move,
+    /// SPEC §4), the VIPs are added and announced *before* the advert: that
+    /// advert is what makes the old master let go, so by then we answer for
+    /// the VIPs and clients have been pointed here; the old master's
+    /// [`timers::RELEASE_GRACE`] covers packets still in flight to it.
+    /// Otherwise the advert goes first, as the RFC orders it: at a
+    /// simultaneous start a better router must hear it before its own
+    /// Master_Down_Timer fires, and adding VIPs takes a netlink round trip.
     fn become_master(&mut self, now: Time, reason: Reason) {
         self.transition(State::Master, reason);
         self.master_down_timer = None;
@@ -954,12 +958,18 @@ impl Instance {
         self.preempt_held = false;
         self.sync_hold = false;
         self.master_adver_interval = self.advert_interval();
+        let planned = reason == Reason::PriorityZeroReceived;
+        if !planned {
+            self.send_advert();
+        }
         if !self.vips_held {
             self.vips_held = true;
             self.actions.push_back(Action::AddVips);
         }
         self.actions.push_back(Action::Announce);
-        self.send_advert();
+        if planned {
+            self.send_advert();
+        }
         self.adver_timer = Some(now + self.advert_interval());
     }
 

@@ -515,10 +515,10 @@ impl Daemon {
             Action::AddVips => self.add_vips(gi).await,
             Action::RemoveVips => self.remove_vips(gi).await,
             Action::Announce => {
-                // The first round goes out now, before the advert the core
-                // queues after it: an old master that is releasing drops its
-                // VIPs when it hears that advert, so clients must already
-                // have been pointed here (SPEC §4, lossless planned moves).
+                // The first round goes out now, right after the VIPs were
+                // added, not at the next timer wake-up: a releasing old
+                // master lets go RELEASE_GRACE after our advert, and clients
+                // must have been pointed here by then (SPEC §4).
                 let g = &mut self.groups[gi];
                 g.refresh_at = g.cfg.garp_refresh.map(|r| now + r);
                 if g.cfg.garp_repeat > 0 {
@@ -635,6 +635,41 @@ impl Daemon {
             }
         }
         self.groups[gi].vips_held = true;
+        self.await_ipv6_vips_local(gi).await;
+    }
+
+    /// Wait (bounded) until the kernel delivers every IPv6 VIP of the group
+    /// locally, so that the announcement that follows never points clients
+    /// at an address whose packets would still be dropped (SPEC §4:
+    /// lossless planned moves on hosts that do not forward).
+    async fn await_ipv6_vips_local(&mut self, gi: usize) {
+        const LIMIT: Duration = Duration::from_millis(100);
+        let v6: Vec<_> = self.groups[gi]
+            .all_vips()
+            .filter_map(|v| match v.address {
+                IpAddr::V6(a) => Some(a),
+                IpAddr::V4(_) => None,
+            })
+            .collect();
+        let start = tokio::time::Instant::now();
+        for addr in v6 {
+            loop {
+                match self.io.nl.delivers_locally(addr).await {
+                    Ok(true) => break,
+                    Ok(false) if start.elapsed() < LIMIT => {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    Ok(false) => {
+                        warn!(group = %self.groups[gi].name(), vip = %addr, "IPv6 VIP not yet delivered locally after {LIMIT:?}; announcing anyway");
+                        return;
+                    }
+                    Err(e) => {
+                        debug!(group = %self.groups[gi].name(), vip = %addr, "route lookup failed: {e}");
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     async fn remove_vips(&mut self, gi: usize) {
