@@ -44,6 +44,7 @@ fn sample_report() -> StatusReport {
         ],
     };
     StatusReport {
+        bfd: Vec::new(),
         router_id: "lb1".into(),
         groups: vec![
             group("public", 51, State::Master, 150),

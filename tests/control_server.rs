@@ -24,6 +24,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 fn report(fault: bool) -> StatusReport {
     StatusReport {
+        bfd: Vec::new(),
         router_id: "lb1".into(),
         groups: vec![GroupStatus {
             name: "public".into(),

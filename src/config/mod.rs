@@ -187,6 +187,19 @@ pub struct GroupConfig {
     /// The sync group this group belongs to (from vrrpd.toml), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_group: Option<String>,
+    /// `[bfd]`: a BFD session to each unicast peer (SPEC §1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdConfig>,
+}
+
+/// `[bfd]` (SPEC §2.2): RFC 5880 asynchronous mode to every unicast peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BfdConfig {
+    #[serde(serialize_with = "ser_duration")]
+    pub min_tx: Duration,
+    #[serde(serialize_with = "ser_duration")]
+    pub min_rx: Duration,
+    pub multiplier: u8,
 }
 
 impl GroupConfig {

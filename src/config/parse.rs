@@ -50,7 +50,9 @@ const GROUP_KEYS: &[&str] = &[
     "track_interface",
     "track_script",
     "notify",
+    "bfd",
 ];
+const BFD_KEYS: &[&str] = &["min_tx", "min_rx", "multiplier"];
 const VIP_KEYS: &[&str] = &["address", "interface"];
 const AUTH_KEYS: &[&str] = &[
     "type",
@@ -1252,6 +1254,11 @@ fn parse_group(
         None => Some(None),
     };
 
+    let bfd = match t.get("bfd") {
+        Some(v) => parse_bfd(ctx, v, !peers.is_empty()).map(Some),
+        None => Some(None),
+    };
+
     // Trackers.
     let mut track_interfaces = Vec::new();
     let mut track_if_pos = Vec::new();
@@ -1419,6 +1426,7 @@ fn parse_group(
         track_scripts,
         notify,
         sync_group: None,
+        bfd: bfd?,
     };
     let meta = GroupMeta {
         vrid_pos: ctx.pos(vrid_v?.span().start),
@@ -1427,6 +1435,34 @@ fn parse_group(
         track_if_pos,
     };
     Some((group, meta))
+}
+
+/// `[bfd]`: intervals 1 ms..=60 s (RFC 5880 counts microseconds; below a
+/// millisecond the daemon's timers cannot keep up), multiplier 1..=255.
+fn parse_bfd(ctx: &mut FileCtx<'_>, v: &Val<'_>, unicast: bool) -> Option<BfdConfig> {
+    let t = ctx.table(v, "[bfd]", BFD_KEYS)?;
+    if !unicast {
+        ctx.err(
+            &v.span(),
+            "[bfd] needs `unicast_peers`: a session runs to each unicast peer (SPEC §1)",
+        );
+        return None;
+    }
+    let interval = |ctx: &mut FileCtx<'_>, key: &str| match t.get(key) {
+        Some(x) => ctx.duration_in(key, x, Duration::from_millis(1), Duration::from_secs(60)),
+        None => Some(Duration::from_millis(10)),
+    };
+    let min_tx = interval(ctx, "min_tx");
+    let min_rx = interval(ctx, "min_rx");
+    let multiplier = match t.get("multiplier") {
+        Some(x) => ctx.integer("multiplier", x, 1, 255).map(|n| n as u8),
+        None => Some(3),
+    };
+    Some(BfdConfig {
+        min_tx: min_tx?,
+        min_rx: min_rx?,
+        multiplier: multiplier?,
+    })
 }
 
 /// `path` as is if absolute, else relative to the directory holding `file`.

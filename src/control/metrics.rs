@@ -182,6 +182,25 @@ pub fn render(report: &StatusReport) -> String {
         let v = g.counters.master_changes;
         sample(&mut out, "vrrpd_master_changes_total", &labels, v);
     }
+
+    header(
+        &mut out,
+        "vrrpd_bfd_session_up",
+        "gauge",
+        "Whether the BFD session to the peer is Up (1) or not (0).",
+    );
+    for b in &report.bfd {
+        let labels = [
+            ("peer", b.peer.as_str()),
+            ("interface", b.interface.as_str()),
+        ];
+        sample(
+            &mut out,
+            "vrrpd_bfd_session_up",
+            &labels,
+            u64::from(b.state == "up"),
+        );
+    }
     out
 }
 

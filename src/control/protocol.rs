@@ -61,6 +61,22 @@ pub struct HandoverResult {
 pub struct StatusReport {
     pub router_id: String,
     pub groups: Vec<GroupStatus>,
+    /// BFD sessions (SPEC §1 `[bfd]`); absent when no group runs BFD.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bfd: Vec<BfdSessionStatus>,
+}
+
+/// One BFD session in the status report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdSessionStatus {
+    pub peer: String,
+    pub interface: String,
+    /// "admin_down", "down", "init" or "up".
+    pub state: String,
+    /// The remote's view, from its last packet.
+    pub remote_state: String,
+    /// Why the session last left Up (RFC 5880 §4.1 diagnostic), snake_case.
+    pub diag: String,
 }
 
 /// One group in the status report.

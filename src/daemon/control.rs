@@ -31,6 +31,7 @@ impl Daemon {
             groups: (0..self.groups.len())
                 .map(|gi| GroupStatus::from_group(&self.groups[gi], self.tracker_status(gi)))
                 .collect(),
+            bfd: self.bfd.status(&self.links),
         }
     }
 

@@ -5,6 +5,7 @@
 //! to the state machines and carries out the actions they return. Nothing
 //! polls.
 
+mod bfd;
 mod control;
 mod group;
 mod hooks;
@@ -172,6 +173,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         track_tx,
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
         rx_route: Box::new([[0; 256]; 2]),
+        bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
@@ -213,6 +215,8 @@ struct Daemon {
     /// are added, started or reordered, so a lookup is O(1) instead of a
     /// scan of every group per packet.
     rx_route: Box<[[u16; 256]; 2]>,
+    /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
+    bfd: bfd::Bfd,
 }
 
 fn wall_clock() -> Duration {
@@ -246,6 +250,7 @@ impl Daemon {
         let mut buf4 = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let mut buf4ah = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let mut buf6 = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
+        let (mut bfd4, mut bfd6) = ([0u8; 512], [0u8; 512]);
         loop {
             if self.shutdown_deadline.is_some() && self.all_released() {
                 break;
@@ -257,6 +262,7 @@ impl Daemon {
             let v4 = self.io.v4.clone();
             let v4ah = self.io.v4ah.clone();
             let v6 = self.io.v6.clone();
+            let bfd_rx = self.bfd.rx_sockets();
             tokio::select! {
                 _ = tokio::time::sleep_until(sleep_to) => self.on_timers().await,
                 r = io::recv_v4(v4.as_deref(), &mut buf4) => {
@@ -270,6 +276,19 @@ impl Daemon {
                 r = io::recv_v6(v6.as_deref(), &mut buf6) => {
                     self.on_received(r).await;
                     self.drain_burst(|b| v6.as_deref().map(|s| s.try_recv(b)), &mut buf6).await;
+                }
+                (r, v6) = bfd::recv(bfd_rx.clone(), &mut bfd4, &mut bfd6) => {
+                    let buf = if v6 { &mut bfd6[..] } else { &mut bfd4[..] };
+                    self.on_bfd_datagram(r, buf).await;
+                    // A flood of forged packets must not delay the real
+                    // ones behind a wake-up each: take a bounded burst.
+                    let sock = if v6 { &bfd_rx.1 } else { &bfd_rx.0 };
+                    if let Some(sock) = sock {
+                        for _ in 0..64 {
+                            let Ok(r) = sock.try_recv(buf) else { break };
+                            self.on_bfd_datagram(r, buf).await;
+                        }
+                    }
                 }
                 ev = events.next() => match ev {
                     Some(ev) => self.on_net_event(ev).await,
@@ -316,6 +335,9 @@ impl Daemon {
 
     fn next_deadline(&self) -> Option<Time> {
         let mut t = self.groups.iter().filter_map(|g| g.poll_timeout()).min();
+        if let Some(b) = self.bfd.sessions.poll_timeout() {
+            t = Some(t.map_or(b, |t| t.min(b)));
+        }
         if let Some(s) = self.shutdown_deadline {
             t = Some(t.map_or(s, |t| t.min(s)));
         }
@@ -439,6 +461,41 @@ impl Daemon {
         inst.handle(now, Input::Startup);
         info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
         self.drain(gi).await;
+        self.bfd_sync();
+    }
+
+    // ---- BFD ----------------------------------------------------------------
+
+    fn bfd_sync(&mut self) {
+        let now = self.now();
+        self.bfd.sync(now, &self.groups);
+        self.bfd.flush(now);
+    }
+
+    /// Carry out what the sessions decided: packets out, and a failed
+    /// peer's groups told (the instance decides whether to take over).
+    async fn bfd_settle(&mut self) {
+        let now = self.now();
+        self.bfd.flush(now);
+        for (gi, input) in self.bfd.events(&self.groups) {
+            if let Some(i) = self.groups[gi].inst.as_mut() {
+                i.handle(now, input);
+            }
+            self.drain(gi).await;
+        }
+    }
+
+    async fn on_bfd_datagram(&mut self, r: crate::net::bfd_socket::BfdReceived, buf: &[u8]) {
+        let now = self.now();
+        let bytes = &buf[..r.len.min(buf.len())];
+        if let Err(e) = self
+            .bfd
+            .sessions
+            .handle_datagram(now, r.ifindex, r.src, r.ttl, bytes)
+        {
+            self.bfd.log_drop(now, r.src, &e);
+        }
+        self.bfd_settle().await;
     }
 
     /// The group's advert source: `unicast_source`, else the interface's
@@ -702,6 +759,10 @@ impl Daemon {
 
     async fn on_timers(&mut self) {
         let now = self.now();
+        if self.bfd.sessions.poll_timeout().is_some_and(|t| t <= now) {
+            self.bfd.sessions.handle_timeout(now);
+            self.bfd_settle().await;
+        }
         if self.shutdown_deadline.is_some_and(|d| now >= d) {
             warn!("shutdown release timed out; removing VIPs now");
             for g in &mut self.groups {
@@ -1019,6 +1080,11 @@ impl Daemon {
     }
 
     async fn final_cleanup(&mut self) {
+        // Tell BFD peers this is on purpose (RFC 5880 §6.8.16), so none
+        // takes our going for a failure.
+        let now = self.now();
+        self.bfd.sessions.admin_down_all(now);
+        self.bfd.flush(now);
         for gi in 0..self.groups.len() {
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
@@ -1097,6 +1163,7 @@ impl Daemon {
             self.sync = sync::SyncGroups::new(&new.daemon.sync_groups);
         }
         self.config = new;
+        self.bfd_sync();
         info!("configuration reloaded");
         Ok(())
     }

@@ -13,6 +13,7 @@
 //! and the netlink connections spawn their driver task on the current
 //! runtime, so constructors must run inside one.
 
+pub mod bfd_socket;
 pub mod events;
 pub mod ifaces;
 pub mod packet_socket;
