@@ -168,16 +168,16 @@ fn bfd_hostile_packets_cause_no_false_takeover() {
             n += 1;
             let mut pkt = [0u8; 24];
             pkt[0] = 0x20; // version 1
-            pkt[1] = 0xc0 | if n % 3 == 0 { 0x01 } else { 0 }; // Up, some multipoint
-            pkt[2] = if n % 5 == 0 { 0 } else { 3 };
+            pkt[1] = 0xc0 | if n.is_multiple_of(3) { 0x01 } else { 0 }; // Up, some multipoint
+            pkt[2] = if n.is_multiple_of(5) { 0 } else { 3 };
             pkt[3] = 24;
             pkt[4..8].copy_from_slice(&n.to_be_bytes());
             pkt[8..12].copy_from_slice(&n.wrapping_mul(2_654_435_761).to_be_bytes());
             pkt[12..16].copy_from_slice(&10_000u32.to_be_bytes());
             pkt[16..20].copy_from_slice(&10_000u32.to_be_bytes());
-            s.set_ttl(if n % 2 == 0 { 255 } else { 64 }).expect("ttl");
+            s.set_ttl(if n.is_multiple_of(2) { 255 } else { 64 }).expect("ttl");
             let _ = s.send_to(&pkt, "192.0.2.2:3784");
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
