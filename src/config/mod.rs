@@ -378,6 +378,12 @@ fn ser_family<S: Serializer>(f: &Family, s: S) -> Result<S::Ok, S::Error> {
 pub trait HostView {
     /// The interface's addresses, or `None` if there is no such interface.
     fn interface_addresses(&self, name: &str) -> Option<Vec<IpAddr>>;
+    /// The interface holding `addr` as a host address, on any interface
+    /// (SPEC §2.3: a non-owner must not name any address of the host).
+    /// Default: unknown.
+    fn address_interface(&self, _addr: IpAddr) -> Option<String> {
+        None
+    }
     /// Whether `None` from [`HostView::interface_addresses`] means the interface
     /// is missing (and deserves a warning). Default: yes.
     fn knows_interfaces(&self) -> bool {

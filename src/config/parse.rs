@@ -1717,6 +1717,15 @@ pub(crate) fn load_paths(
                     "{} is {}'s own address: that needs priority = 255 (address owner), priority is {}",
                     vip.address, vip.interface, g.priority
                 )));
+            } else if g.priority < 255
+                && let Some(other) = host.address_interface(vip.address)
+            {
+                // SPEC §2.3: a backup would delete it; vrrpd never does, so
+                // the group could never work as configured either.
+                errors.push(pos.diag(format!(
+                    "{} is an address of this host (on {other}): only the address owner (priority = 255) may name it, priority is {}",
+                    vip.address, g.priority
+                )));
             }
         }
     }

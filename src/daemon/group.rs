@@ -192,6 +192,15 @@ impl Group {
     }
 
     /// Every VIP of the group, tracked then excluded.
+    /// Is `src` (an advert source or unicast peer) one of our IPv4 VIPs on
+    /// the group's interface, i.e. that peer is the address owner?
+    pub fn names_vip_of_peer(&self, src: IpAddr) -> bool {
+        src.is_ipv4()
+            && self
+                .all_vips()
+                .any(|v| v.address == src && v.interface == self.cfg.interface)
+    }
+
     pub fn all_vips(&self) -> impl Iterator<Item = &config::VirtualIp> {
         self.cfg
             .virtual_ips

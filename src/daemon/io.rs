@@ -24,6 +24,12 @@ pub struct Io {
     macs: HashMap<u32, [u8; 6]>,
     /// (family, ifindex, protocol) memberships already joined.
     joined: HashSet<(Family, u32, u8)>,
+    /// (ifindex, address) of every VIP this run added. The kernel's IFA_PROTO
+    /// mark is what removal trusts; this set only stands in for it on a
+    /// kernel that reports no IFA_PROTO (older than 5.18).
+    pub added: HashSet<(u32, IpAddr)>,
+    /// Interfaces whose `accept_local` we set, with the value to restore.
+    accept_local: HashMap<String, String>,
 }
 
 fn uses_ah(cfg: &GroupConfig) -> bool {
@@ -41,6 +47,8 @@ impl Io {
             packet: HashMap::new(),
             macs: HashMap::new(),
             joined: HashSet::new(),
+            added: HashSet::new(),
+            accept_local: HashMap::new(),
         }
     }
 
@@ -131,6 +139,33 @@ impl Io {
         match vip {
             IpAddr::V4(v4) => sender.send(&frames::gratuitous_arp(mac, v4)).await,
             IpAddr::V6(v6) => sender.send(&frames::unsolicited_na(mac, v6)).await,
+        }
+    }
+
+    /// Let the kernel deliver IPv4 packets whose source is one of this
+    /// host's addresses on `ifname` (`accept_local = 1`; restored on exit by
+    /// [`Io::restore_sysctls`]). Needed once a peer's own address is one of
+    /// our VIPs (the address owner's, RFC 5798 §1): while we hold it, the
+    /// kernel would drop the owner's adverts as martians (their source is
+    /// then "local"), and a healed or restarted owner would never be heard.
+    pub fn ensure_accept_local(&mut self, ifname: &str) -> io::Result<bool> {
+        if self.accept_local.contains_key(ifname) {
+            return Ok(false);
+        }
+        let old = crate::net::sysctl::read_if("ipv4", ifname, "accept_local")?;
+        if old != "1" {
+            crate::net::sysctl::write_if("ipv4", ifname, "accept_local", "1")?;
+        }
+        self.accept_local.insert(ifname.to_string(), old);
+        Ok(true)
+    }
+
+    /// Put back every sysctl [`Io::ensure_accept_local`] changed.
+    pub fn restore_sysctls(&mut self) {
+        for (ifname, old) in self.accept_local.drain() {
+            if old != "1" {
+                let _ = crate::net::sysctl::write_if("ipv4", &ifname, "accept_local", &old);
+            }
         }
     }
 

@@ -11,7 +11,7 @@ mod hooks;
 mod io;
 mod sync;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -63,9 +63,10 @@ pub struct RunOptions {
     pub preloaded: Option<config::Loaded>,
 }
 
-/// Interface addresses as the kernel has them, minus every configured VIP
-/// (a VIP left behind by a crashed run must not look like the interface's
-/// own address).
+/// Interface addresses as the kernel has them, minus those vrrpd added (a VIP
+/// left behind by a crashed run carries our IFA_PROTO mark and must not look
+/// like the host's own address). Everything else is the host's (SPEC §2.3:
+/// the own-address rule uses the kernel's view).
 struct KernelHost {
     addrs: HashMap<String, Vec<IpAddr>>,
 }
@@ -74,16 +75,32 @@ impl HostView for KernelHost {
     fn interface_addresses(&self, name: &str) -> Option<Vec<IpAddr>> {
         self.addrs.get(name).cloned()
     }
+    fn address_interface(&self, addr: IpAddr) -> Option<String> {
+        let mut names: Vec<&String> = self
+            .addrs
+            .iter()
+            .filter(|(_, a)| a.contains(&addr))
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        names.first().map(|n| n.to_string())
+    }
 }
 
-async fn kernel_host(nl: &Netlink, vips: &[IpAddr]) -> KernelHost {
+/// `ours`: (ifindex, address) pairs this run added (stands in for the
+/// IFA_PROTO mark on kernels that do not report it).
+async fn kernel_host(nl: &Netlink, ours: &HashSet<(u32, IpAddr)>) -> KernelHost {
     let mut addrs: HashMap<String, Vec<IpAddr>> = HashMap::new();
     let links = nl.dump_links().await.unwrap_or_default();
     let all = nl.dump_addresses().await.unwrap_or_default();
     for l in &links {
         let list = all
             .iter()
-            .filter(|a| a.ifindex == l.index && !vips.contains(&a.addr))
+            .filter(|a| {
+                a.ifindex == l.index
+                    && !a.added_by_vrrpd()
+                    && !(a.protocol.is_none() && ours.contains(&(a.ifindex, a.addr)))
+            })
             .map(|a| a.addr)
             .collect();
         addrs.insert(l.name.clone(), list);
@@ -92,31 +109,32 @@ async fn kernel_host(nl: &Netlink, vips: &[IpAddr]) -> KernelHost {
 }
 
 /// Load the configuration the way `run`, `check` and reload see it: the
-/// owner-address rule is checked against the kernel's interfaces.
+/// own-address rules are checked against the kernel's interfaces.
 pub async fn load_config(
     path: &Path,
     nl: Option<&Netlink>,
 ) -> Result<config::Loaded, ConfigErrors> {
-    let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
-    recheck_with_kernel(path, first, nl).await
+    load_config_with(path, nl, &HashSet::new()).await
 }
 
-/// Load again with the kernel's interfaces in view (the owner-address rule),
-/// knowing the VIPs from a first load.
+async fn load_config_with(
+    path: &Path,
+    nl: Option<&Netlink>,
+    ours: &HashSet<(u32, IpAddr)>,
+) -> Result<config::Loaded, ConfigErrors> {
+    let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
+    recheck_with_kernel(path, first, nl, ours).await
+}
+
+/// Load again with the kernel's interfaces in view (the own-address rules).
 async fn recheck_with_kernel(
     path: &Path,
     first: config::Loaded,
     nl: Option<&Netlink>,
+    ours: &HashSet<(u32, IpAddr)>,
 ) -> Result<config::Loaded, ConfigErrors> {
     let Some(nl) = nl else { return Ok(first) };
-    let vips: Vec<IpAddr> = first
-        .config
-        .groups
-        .iter()
-        .flat_map(|g| g.virtual_ips.iter().chain(g.excluded_ips.iter()))
-        .map(|v| v.address)
-        .collect();
-    let host = kernel_host(nl, &vips).await;
+    let host = kernel_host(nl, ours).await;
     config::load(path, &ProcessEnv, &host)
 }
 
@@ -136,7 +154,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     privileges::require_capabilities(privileges::DAEMON_CAPS)?;
     let nl = Netlink::new().map_err(|e| DaemonError::Io(format!("netlink: {e}")))?;
     let loaded = match opts.preloaded {
-        Some(first) => recheck_with_kernel(&opts.config, first, Some(&nl)).await,
+        Some(first) => recheck_with_kernel(&opts.config, first, Some(&nl), &HashSet::new()).await,
         None => load_config(&opts.config, Some(&nl)).await,
     }
     .map_err(DaemonError::Config)?;
@@ -286,6 +304,7 @@ impl Daemon {
             self.poll_handovers();
         }
         self.final_cleanup().await;
+        self.io.restore_sysctls();
         self.run_stop_hooks().await;
         info!("vrrpd stopped");
         Ok(())
@@ -351,32 +370,27 @@ impl Daemon {
     }
 
     /// SPEC §4: VIPs a crashed run left behind are removed before any group
-    /// starts.
+    /// starts. Only addresses carrying vrrpd's IFA_PROTO mark go: an
+    /// unmarked one was on the interface before vrrpd added anything and
+    /// belongs to the host (SPEC §1).
     async fn remove_stale_vips(&mut self, cfg: &Config) {
         for g in &cfg.groups {
             if g.priority == 255 {
-                // The owner's VIPs are its own addresses.
+                // The owner goes master at once and re-adds them: removing
+                // first would only make clients miss a beat.
                 continue;
             }
             for vip in g.virtual_ips.iter().chain(g.excluded_ips.iter()) {
                 let Some(ifindex) = self.ifindex_of(&vip.interface) else {
                     continue;
                 };
-                let present = self
-                    .io
-                    .nl
-                    .addresses(ifindex)
-                    .await
-                    .map(|a| a.iter().any(|a| a.addr == vip.address))
-                    .unwrap_or(false);
-                if present {
-                    match self.io.nl.del_address(ifindex, vip.address).await {
-                        Ok(()) => {
-                            warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
-                        }
-                        Err(e) => {
-                            error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
-                        }
+                match self.io.nl.del_vip(ifindex, vip.address, false).await {
+                    Ok(true) => {
+                        warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
                     }
                 }
             }
@@ -414,6 +428,19 @@ impl Daemon {
             return;
         }
         g.link_up = up;
+        if g.cfg.priority < 255
+            && let Some(peer) = g
+                .cfg
+                .unicast_peers
+                .iter()
+                .copied()
+                .find(|p| g.names_vip_of_peer(*p))
+        {
+            // The owner's adverts come from our VIP: see ensure_accept_local.
+            if let Err(e) = self.io.ensure_accept_local(&name) {
+                warn!(group = %self.groups[gi].name(), %peer, interface = %name, "cannot set accept_local: {e}");
+            }
+        }
         if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
             error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
             self.groups[gi].inst = None;
@@ -442,9 +469,11 @@ impl Daemon {
     }
 
     /// The group's advert source: `unicast_source`, else the interface's
-    /// IPv4 primary / IPv6 link-local address, never one of our VIPs (a VIP
-    /// becomes the subnet's primary when the real primary is deleted; a
-    /// secondary real address is then the better source).
+    /// IPv4 primary / IPv6 link-local address, never an address vrrpd added
+    /// (a VIP becomes the subnet's primary when the real primary is deleted;
+    /// a secondary real address is then the better source). The host's own
+    /// addresses stay candidates even when a group names them as VIPs: the
+    /// address owner's VIP is its primary address (RFC 5798 §1).
     async fn source_address(&self, gi: usize, ifindex: u32) -> Option<IpAddr> {
         let g = &self.groups[gi];
         if let Some(s) = g.cfg.unicast_source {
@@ -458,10 +487,8 @@ impl Daemon {
             .ok()?
             .into_iter()
             .filter(|a| {
-                !self
-                    .groups
-                    .iter()
-                    .any(|g| g.all_vips().any(|v| v.address == a.addr))
+                !a.added_by_vrrpd()
+                    && !(a.protocol.is_none() && self.io.added.contains(&(a.ifindex, a.addr)))
             })
             .collect();
         match g.cfg.family {
@@ -618,18 +645,29 @@ impl Daemon {
                 error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
                 continue;
             };
-            if let Err(e) = self
+            match self
                 .io
                 .nl
-                .add_address(ifindex, vip.address, vip.prefix_len)
+                .add_vip(ifindex, vip.address, vip.prefix_len)
                 .await
             {
-                error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
+                Ok(crate::net::VipAdd::Added) => {
+                    self.io.added.insert((ifindex, vip.address));
+                }
+                Ok(crate::net::VipAdd::HostOwned) => {
+                    // SPEC §1: the address owner's VIP is its own address.
+                    debug!(group = %self.groups[gi].name(), vip = %vip, "VIP is the host's own address; left as it is");
+                }
+                Err(e) => {
+                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
+                }
             }
         }
         self.groups[gi].vips_held = true;
     }
 
+    /// Remove the group's VIPs: only what vrrpd added (SPEC §1), so the
+    /// address owner keeps its own address on backup, fault, reload and stop.
     async fn remove_vips(&mut self, gi: usize) {
         self.groups[gi].vips_held = false;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
@@ -637,8 +675,15 @@ impl Daemon {
             let Some(ifindex) = self.ifindex_of(&vip.interface) else {
                 continue;
             };
-            if let Err(e) = self.io.nl.del_address(ifindex, vip.address).await {
-                error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
+            let key = (ifindex, vip.address);
+            let this_run = self.io.added.contains(&key);
+            match self.io.nl.del_vip(ifindex, vip.address, this_run).await {
+                Ok(_) => {
+                    self.io.added.remove(&key);
+                }
+                Err(e) => {
+                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
+                }
             }
         }
     }
@@ -754,6 +799,19 @@ impl Daemon {
         let Some(rx) = g.rx.as_mut() else { return };
         match rx.validate(&pkt, wall_clock()) {
             Ok(v) => {
+                if g.cfg.priority < 255 && g.names_vip_of_peer(v.src) {
+                    let ifname = g.cfg.interface.clone();
+                    match self.io.ensure_accept_local(&ifname) {
+                        Ok(true) => {
+                            info!(group = %self.groups[gi].name(), peer = %v.src, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            warn!(group = %self.groups[gi].name(), interface = %ifname, "cannot set accept_local: {e}")
+                        }
+                    }
+                }
+                let g = &mut self.groups[gi];
                 g.counters.adverts_received += 1;
                 let form = match v.checksum {
                     crate::proto::packet::ChecksumForm::Message => "message",
@@ -999,15 +1057,16 @@ impl Daemon {
     }
 
     async fn reload_config(&mut self) -> Result<(), String> {
-        let loaded = match load_config(&self.config_path, Some(&self.io.nl)).await {
-            Ok(l) => l,
-            Err(errs) => {
-                for e in &errs.errors {
-                    error!("reload rejected, keeping the running configuration: {e}");
+        let loaded =
+            match load_config_with(&self.config_path, Some(&self.io.nl), &self.io.added).await {
+                Ok(l) => l,
+                Err(errs) => {
+                    for e in &errs.errors {
+                        error!("reload rejected, keeping the running configuration: {e}");
+                    }
+                    return Err(errs.to_string());
                 }
-                return Err(errs.to_string());
-            }
-        };
+            };
         for w in &loaded.warnings {
             warn!("{w}");
         }
