@@ -160,6 +160,13 @@ pub struct GroupConfig {
     pub garp_repeat: u8,
     #[serde(serialize_with = "ser_duration")]
     pub garp_interval: Duration,
+    /// keepalived `garp_master_delay`: a second burst of `garp_repeat` this
+    /// long after becoming master; `None` = off (`"0s"`). Default 5 s.
+    #[serde(
+        serialize_with = "ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub garp_master_delay: Option<Duration>,
     /// Periodic re-announce while master; `None` = off (`"0s"`).
     #[serde(
         serialize_with = "ser_opt_duration",

@@ -43,6 +43,7 @@ const GROUP_KEYS: &[&str] = &[
     "min_ttl",
     "garp_repeat",
     "garp_interval",
+    "garp_master_delay",
     "garp_refresh",
     "virtual_ips",
     "excluded_ips",
@@ -1206,7 +1207,20 @@ fn parse_group(
     };
     let garp_repeat = match t.get("garp_repeat") {
         Some(v) => ctx.integer("garp_repeat", v, 0, 255).map(|n| n as u8),
-        None => Some(3),
+        // keepalived's default (garp_master_repeat 5).
+        None => Some(5),
+    };
+    let garp_master_delay = match t.get("garp_master_delay") {
+        Some(v) => ctx
+            .duration_in(
+                "garp_master_delay",
+                v,
+                Duration::ZERO,
+                Duration::from_secs(3600),
+            )
+            .map(|d| (!d.is_zero()).then_some(d)),
+        // keepalived's default (garp_master_delay 5).
+        None => Some(Some(Duration::from_secs(5))),
     };
     let garp_interval = match t.get("garp_interval") {
         Some(v) => ctx.duration_in("garp_interval", v, Duration::ZERO, Duration::from_secs(10)),
@@ -1369,6 +1383,7 @@ fn parse_group(
         min_ttl: min_ttl?,
         garp_repeat: garp_repeat?,
         garp_interval: garp_interval?,
+        garp_master_delay: garp_master_delay?,
         garp_refresh: garp_refresh?,
         virtual_ips: vips,
         excluded_ips: excluded,

@@ -227,6 +227,7 @@ struct Instance {
     garp_repeat: Option<u8>,
     garp_refresh_ms: Option<u64>,
     garp_interval_ms: Option<u64>,
+    garp_master_delay_ms: Option<u64>,
     vips: Vec<Vip>,
     excluded: Vec<Vip>,
     legacy_auth: Option<(Auth, Loc)>,
@@ -251,6 +252,7 @@ struct Globals {
     garp_repeat: Option<u8>,
     garp_refresh_ms: Option<u64>,
     garp_interval_ms: Option<u64>,
+    garp_master_delay_ms: Option<u64>,
 }
 
 #[derive(Default)]
@@ -456,6 +458,11 @@ impl Mapper {
                 "vrrp_garp_interval" => {
                     if let Some(ms) = self.secs(s) {
                         self.globals.garp_interval_ms = Some(ms);
+                    }
+                }
+                "vrrp_garp_master_delay" => {
+                    if let Some(ms) = self.secs(s) {
+                        self.globals.garp_master_delay_ms = Some(ms);
                     }
                 }
                 "vrrp_strict" => self.unmapped(
@@ -908,11 +915,11 @@ impl Mapper {
                 "garp_master_repeat" => g.garp_repeat = self.int(s, 0, 255).map(|n| n as u8),
                 "garp_master_refresh" => g.garp_refresh_ms = self.secs(s),
                 "garp_interval" => g.garp_interval_ms = self.secs(s),
-                "garp_master_delay" | "garp_lower_prio_repeat" | "garp_lower_prio_delay" => self
-                    .unmapped(
-                        s,
-                        "vrrpd sends garp_repeat announcements on becoming master and every garp_refresh",
-                    ),
+                "garp_master_delay" => g.garp_master_delay_ms = self.secs(s),
+                "garp_lower_prio_repeat" | "garp_lower_prio_delay" => self.unmapped(
+                    s,
+                    "vrrpd re-announces with one garp_repeat burst, at most once per advert interval, when it hears a lower-priority master",
+                ),
                 "dont_track_primary" => self.unmapped(
                     s,
                     "vrrpd always goes to FAULT while the group's interface is down",
@@ -1289,6 +1296,9 @@ impl Mapper {
         }
         if let Some(ms) = g.garp_refresh_ms.or(self.globals.garp_refresh_ms) {
             let _ = writeln!(t, "garp_refresh = {}", q(&fmt_ms(ms)));
+        }
+        if let Some(ms) = g.garp_master_delay_ms.or(self.globals.garp_master_delay_ms) {
+            let _ = writeln!(t, "garp_master_delay = {}", q(&fmt_ms(ms)));
         }
 
         // VIPs.

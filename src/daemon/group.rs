@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{self, ChecksumMode, GroupConfig, StartState};
+use crate::proto::announce::{AnnounceConfig, AnnounceSchedule};
 use crate::proto::auth::{self, AntiReplay, HmacMode};
 use crate::proto::instance::{Instance, InstanceConfig, State};
 use crate::proto::packet::ChecksumForm;
@@ -24,13 +25,6 @@ pub struct Counters {
     pub master_changes: u64,
     /// Which v3/IPv4 checksum form peers used: "message" / "pseudo_header".
     pub checksum_forms: BTreeMap<&'static str, u64>,
-}
-
-/// A burst of gratuitous ARPs / unsolicited NAs still to send.
-#[derive(Clone, Copy, Debug)]
-pub struct AnnounceSchedule {
-    pub remaining: u8,
-    pub next_at: Time,
 }
 
 /// Rate limit for "dropped advert" log lines: at most one line per reason
@@ -65,6 +59,16 @@ impl DropLogLimiter {
     }
 }
 
+/// The group's announcement settings for the core's schedule.
+pub fn announce_config(cfg: &GroupConfig) -> AnnounceConfig {
+    AnnounceConfig {
+        repeat: cfg.garp_repeat,
+        interval: cfg.garp_interval,
+        master_delay: cfg.garp_master_delay,
+        refresh: cfg.garp_refresh,
+    }
+}
+
 /// One group as the daemon runs it.
 pub struct Group {
     pub cfg: GroupConfig,
@@ -77,8 +81,8 @@ pub struct Group {
     pub link_up: bool,
     /// Whether the VIPs are on the host by our doing.
     pub vips_held: bool,
-    pub announce: Option<AnnounceSchedule>,
-    pub refresh_at: Option<Time>,
+    /// Gratuitous ARP / NA timers (garp_repeat, garp_master_delay, refresh).
+    pub announce: AnnounceSchedule,
     pub counters: Counters,
     pub drop_log: DropLogLimiter,
     pub since: SystemTime,
@@ -91,6 +95,7 @@ pub struct Group {
 
 impl Group {
     pub fn new(cfg: GroupConfig) -> Group {
+        let announce = AnnounceSchedule::new(announce_config(&cfg));
         Group {
             cfg,
             inst: None,
@@ -100,8 +105,7 @@ impl Group {
             source: None,
             link_up: false,
             vips_held: false,
-            announce: None,
-            refresh_at: None,
+            announce,
             counters: Counters::default(),
             drop_log: DropLogLimiter::default(),
             since: SystemTime::now(),
@@ -221,14 +225,11 @@ impl Group {
 
     /// The earliest instant this group needs the loop's attention.
     pub fn poll_timeout(&self) -> Option<Time> {
-        let mut t = self.inst.as_ref().and_then(|i| i.poll_timeout());
-        for extra in [self.announce.map(|a| a.next_at), self.refresh_at] {
-            t = match (t, extra) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+        let t = self.inst.as_ref().and_then(|i| i.poll_timeout());
+        match (t, self.announce.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        t
     }
 }
 

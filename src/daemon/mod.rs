@@ -87,6 +87,12 @@ impl HostView for KernelHost {
     }
 }
 
+/// Added by vrrpd: it carries our IFA_PROTO mark, or (on a kernel that
+/// reports no IFA_PROTO) this run added it.
+fn added_by_us(a: &crate::net::IfAddr, this_run: &HashSet<(u32, IpAddr)>) -> bool {
+    a.added_by_vrrpd() || (a.protocol.is_none() && this_run.contains(&(a.ifindex, a.addr)))
+}
+
 /// `ours`: (ifindex, address) pairs this run added (stands in for the
 /// IFA_PROTO mark on kernels that do not report it).
 async fn kernel_host(nl: &Netlink, ours: &HashSet<(u32, IpAddr)>) -> KernelHost {
@@ -96,11 +102,7 @@ async fn kernel_host(nl: &Netlink, ours: &HashSet<(u32, IpAddr)>) -> KernelHost 
     for l in &links {
         let list = all
             .iter()
-            .filter(|a| {
-                a.ifindex == l.index
-                    && !a.added_by_vrrpd()
-                    && !(a.protocol.is_none() && ours.contains(&(a.ifindex, a.addr)))
-            })
+            .filter(|a| a.ifindex == l.index && !added_by_us(a, ours))
             .map(|a| a.addr)
             .collect();
         addrs.insert(l.name.clone(), list);
@@ -486,10 +488,7 @@ impl Daemon {
             .await
             .ok()?
             .into_iter()
-            .filter(|a| {
-                !a.added_by_vrrpd()
-                    && !(a.protocol.is_none() && self.io.added.contains(&(a.ifindex, a.addr)))
-            })
+            .filter(|a| !added_by_us(a, &self.io.added))
             .collect();
         match g.cfg.family {
             Family::V4 => crate::net::ifaces::primary_v4(&addrs)
@@ -541,15 +540,11 @@ impl Daemon {
             Action::SendAdvert { priority } => self.send_advert(gi, priority).await,
             Action::AddVips => self.add_vips(gi).await,
             Action::RemoveVips => self.remove_vips(gi).await,
-            Action::Announce => {
-                let g = &mut self.groups[gi];
-                if g.cfg.garp_repeat > 0 {
-                    g.announce = Some(group::AnnounceSchedule {
-                        remaining: g.cfg.garp_repeat,
-                        next_at: now,
-                    });
-                }
-                g.refresh_at = g.cfg.garp_refresh.map(|r| now + r);
+            Action::Announce => self.groups[gi].announce.on_master(now),
+            Action::Reannounce => {
+                // RFC 9568 §6.4.3: a lower-priority master was heard.
+                info!(group = %self.groups[gi].name(), "another master with a lower priority was heard: advertising and re-announcing the VIPs");
+                self.groups[gi].announce.reannounce(now);
             }
             Action::StateChanged {
                 from,
@@ -573,8 +568,7 @@ impl Daemon {
                     g.counters.master_changes += 1;
                 }
                 if to != State::Master {
-                    g.announce = None;
-                    g.refresh_at = None;
+                    g.announce.stop();
                 }
                 // Taking over without the old master's priority-0 release:
                 // its AH counter may be ahead of the last seq we saw (the
@@ -724,23 +718,8 @@ impl Daemon {
             }
             self.drain(gi).await;
             let g = &mut self.groups[gi];
-            let mut burst = false;
-            if let Some(a) = g.announce.as_mut()
-                && a.next_at <= now
-            {
-                burst = true;
-                a.remaining -= 1;
-                a.next_at = now + g.cfg.garp_interval;
-                if a.remaining == 0 {
-                    g.announce = None;
-                }
-            }
-            if let (Some(at), Some(every)) = (g.refresh_at, g.cfg.garp_refresh)
-                && at <= now
-            {
-                burst = true;
-                g.refresh_at = Some(now + every);
-            }
+            let burst = g.announce.poll_timeout().is_some_and(|t| t <= now)
+                && g.announce.handle_timeout(now);
             if burst && g.vips_held {
                 self.announce_once(gi).await;
             }
@@ -997,13 +976,7 @@ impl Daemon {
     async fn readd_missing_vips(&mut self, gi: usize) {
         self.add_vips(gi).await;
         let now = self.now();
-        let g = &mut self.groups[gi];
-        if g.cfg.garp_repeat > 0 {
-            g.announce = Some(group::AnnounceSchedule {
-                remaining: g.cfg.garp_repeat,
-                next_at: now,
-            });
-        }
+        self.groups[gi].announce.reannounce(now);
     }
 
     // ---- signals ------------------------------------------------------------
