@@ -167,6 +167,8 @@ pub struct GroupConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub garp_master_delay: Option<Duration>,
+    /// The Router flag of unsolicited NAs (RFC 4861 §4.4, RFC 9568 §6.4.2).
+    pub ndisc_router: NdiscRouter,
     /// Periodic re-announce while master; `None` = off (`"0s"`).
     #[serde(
         serialize_with = "ser_opt_duration",
@@ -216,6 +218,18 @@ impl fmt::Display for VirtualIp {
             self.address, self.prefix_len, self.interface
         )
     }
+}
+
+/// `ndisc_router`: whether unsolicited NAs carry the Router flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NdiscRouter {
+    /// Set it when the VIP's interface forwards IPv6 (keepalived's rule).
+    Auto,
+    #[serde(rename = "true")]
+    On,
+    #[serde(rename = "false")]
+    Off,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -45,6 +45,7 @@ const GROUP_KEYS: &[&str] = &[
     "garp_interval",
     "garp_master_delay",
     "garp_refresh",
+    "ndisc_router",
     "virtual_ips",
     "excluded_ips",
     "auth",
@@ -1104,7 +1105,7 @@ fn parse_group(
         Some(v) => ctx.choice("start_state", v, &["backup", "master"]).map(|i| {
             if i == 1 {
                 if priority.is_some_and(|p| p < 255) {
-                    ctx.warn(&v.span(), "start_state = \"master\" with priority < 255: the group claims mastership at start-up before it has heard the peer");
+                    ctx.warn(&v.span(), "start_state = \"master\" with priority < 255: like keepalived, the group waits one advert interval for a master before taking over (only the owner, priority 255, is master at once)");
                 }
                 StartState::Master
             } else {
@@ -1209,6 +1210,19 @@ fn parse_group(
         Some(v) => ctx.integer("garp_repeat", v, 0, 255).map(|n| n as u8),
         // keepalived's default (garp_master_repeat 5).
         None => Some(5),
+    };
+    let ndisc_router = match t.get("ndisc_router") {
+        Some(v) => match v.get_ref() {
+            DeValue::Boolean(b) => Some(if *b {
+                NdiscRouter::On
+            } else {
+                NdiscRouter::Off
+            }),
+            _ => ctx
+                .choice("ndisc_router", v, &["auto", "true", "false"])
+                .map(|i| [NdiscRouter::Auto, NdiscRouter::On, NdiscRouter::Off][i]),
+        },
+        None => Some(NdiscRouter::Auto),
     };
     let garp_master_delay = match t.get("garp_master_delay") {
         Some(v) => ctx
@@ -1384,6 +1398,7 @@ fn parse_group(
         garp_repeat: garp_repeat?,
         garp_interval: garp_interval?,
         garp_master_delay: garp_master_delay?,
+        ndisc_router: ndisc_router?,
         garp_refresh: garp_refresh?,
         virtual_ips: vips,
         excluded_ips: excluded,
@@ -1711,6 +1726,17 @@ pub(crate) fn load_paths(
             addrs
         };
         check_if(&g.interface, &meta.interface_pos, &mut warnings);
+        // RFC 5798 §5.2.9: in IPv6 the first address is the link-local VIP;
+        // keepalived warns when it is not (peers still interoperate).
+        if let (Some(first), Some(pos)) = (g.virtual_ips.first(), meta.vip_pos.first())
+            && let IpAddr::V6(v6) = first.address
+            && (v6.segments()[0] & 0xffc0) != 0xfe80
+        {
+            warnings.push(pos.diag(format!(
+                "the first IPv6 VIP {} is not link-local: RFC 5798 §5.2.9 puts the link-local VIP first (keepalived warns too)",
+                first.address
+            )));
+        }
         for (ti, pos) in g.track_interfaces.iter().zip(&meta.track_if_pos) {
             check_if(&ti.name, pos, &mut warnings);
         }

@@ -25,6 +25,8 @@ pub struct Counters {
     pub master_changes: u64,
     /// Which v3/IPv4 checksum form peers used: "message" / "pseudo_header".
     pub checksum_forms: BTreeMap<&'static str, u64>,
+    /// v2 adverts accepted whose address list differs from ours.
+    pub address_list_mismatch: u64,
 }
 
 /// Rate limit for "dropped advert" log lines: at most one line per reason
@@ -166,7 +168,9 @@ impl Group {
             min_ttl: cfg.min_ttl,
             unicast_peers: cfg.unicast_peers.clone(),
             auth,
-            expected_addresses: None,
+            // v2: compare the address list (a mismatch is counted and logged).
+            expected_addresses: (cfg.version == crate::proto::Version::V2)
+                .then(|| cfg.virtual_ips.iter().map(|v| v.address).collect()),
             v2_interval_cs: cfg.advert_interval_cs,
         });
         self.inst = Some(inst);

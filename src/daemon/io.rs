@@ -115,8 +115,9 @@ impl Io {
         }
     }
 
-    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `vip`.
-    pub async fn announce(&mut self, ifindex: u32, vip: IpAddr) -> io::Result<()> {
+    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6, Router flag when
+    /// `router`) for `vip`.
+    pub async fn announce(&mut self, ifindex: u32, vip: IpAddr, router: bool) -> io::Result<()> {
         let mac = match self.macs.get(&ifindex) {
             Some(m) => *m,
             None => {
@@ -138,7 +139,11 @@ impl Io {
         };
         match vip {
             IpAddr::V4(v4) => sender.send(&frames::gratuitous_arp(mac, v4)).await,
-            IpAddr::V6(v6) => sender.send(&frames::unsolicited_na(mac, v6)).await,
+            IpAddr::V6(v6) => {
+                sender
+                    .send(&frames::unsolicited_na_flags(mac, v6, router))
+                    .await
+            }
         }
     }
 

@@ -689,7 +689,17 @@ impl Daemon {
             let Some(ifindex) = self.ifindex_of(&vip.interface) else {
                 continue;
             };
-            if let Err(e) = self.io.announce(ifindex, vip.address).await {
+            // SPEC §1 ndisc_router: "auto" follows the interface's IPv6
+            // forwarding, read at each announce (it may change at run time).
+            let router = vip.address.is_ipv6()
+                && match self.groups[gi].cfg.ndisc_router {
+                    config::NdiscRouter::Auto => {
+                        crate::net::sysctl::ipv6_forwarding(&vip.interface)
+                    }
+                    config::NdiscRouter::On => true,
+                    config::NdiscRouter::Off => false,
+                };
+            if let Err(e) = self.io.announce(ifindex, vip.address, router).await {
                 debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}");
             }
         }
@@ -792,6 +802,13 @@ impl Daemon {
                 }
                 let g = &mut self.groups[gi];
                 g.counters.adverts_received += 1;
+                if v.address_list_mismatch {
+                    // keepalived accepts these too; say so, rate-limited.
+                    g.counters.address_list_mismatch += 1;
+                    if let Some(suppressed) = g.drop_log.admit(now, "address_list_mismatch") {
+                        warn!(group = %g.cfg.name, src = %r.src, suppressed, "accepted a VRRPv2 advert whose address list differs from ours (as keepalived does); check both nodes' virtual_ips");
+                    }
+                }
                 let form = match v.checksum {
                     crate::proto::packet::ChecksumForm::Message => "message",
                     crate::proto::packet::ChecksumForm::PseudoHeader => "pseudo_header",
