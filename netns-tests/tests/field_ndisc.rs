@@ -72,7 +72,9 @@ fn na_flags(ndisc_router: &str, forwarding: bool) -> Vec<String> {
 }
 
 fn all(flags: &[String], router: bool) -> bool {
-    flags.iter().all(|f| f.contains("router") == router && f.contains("override"))
+    flags
+        .iter()
+        .all(|f| f.contains("router") == router && f.contains("override"))
 }
 
 #[test]

@@ -74,7 +74,7 @@ impl Io {
                 }
                 let sock = slot.as_ref().expect("just opened");
                 if !unicast && self.joined.insert((Family::V4, ifindex, proto)) {
-                    sock.join(ifindex)?;
+                    rejoin(|| sock.join(ifindex), || sock.leave(ifindex))?;
                 }
             }
             Family::V6 => {
@@ -83,7 +83,7 @@ impl Io {
                 }
                 let sock = self.v6.as_ref().expect("just opened");
                 if !unicast && self.joined.insert((Family::V6, ifindex, IPPROTO_VRRP)) {
-                    sock.join(ifindex)?;
+                    rejoin(|| sock.join(ifindex), || sock.leave(ifindex))?;
                 }
             }
         }
@@ -174,12 +174,33 @@ impl Io {
         }
     }
 
-    /// Forget per-interface caches (the interface was re-created).
-    #[allow(dead_code)]
+    /// The interface is gone: forget everything cached for its index (the
+    /// kernel dropped its multicast memberships with it, and an interface
+    /// created later may get the same index: it must be joined again).
     pub fn forget_interface(&mut self, ifindex: u32) {
         self.packet.remove(&ifindex);
         self.macs.remove(&ifindex);
         self.joined.retain(|(_, i, _)| *i != ifindex);
+    }
+
+    /// The link changed (maybe its MAC: `ip link set eth0 address ...`):
+    /// re-read the MAC before the next announcement.
+    pub fn forget_mac(&mut self, ifindex: u32) {
+        self.macs.remove(&ifindex);
+    }
+}
+
+/// Join, and if the socket still lists a membership for this index
+/// (EADDRINUSE: the interface was deleted and a new one got its index; the
+/// kernel keeps the socket's entry but the new device never joined), leave
+/// it and join again.
+fn rejoin(join: impl Fn() -> io::Result<()>, leave: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    match join() {
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            let _ = leave();
+            join()
+        }
+        r => r,
     }
 }
 

@@ -864,6 +864,8 @@ impl Daemon {
     async fn on_net_event(&mut self, ev: NetEvent) {
         match ev {
             NetEvent::LinkChanged { ifindex, name, up } => {
+                // Any link change may be a new MAC: GARPs must carry it.
+                self.io.forget_mac(ifindex);
                 let before = self.links.insert(name.clone(), (ifindex, up));
                 if before == Some((ifindex, up)) {
                     return;
@@ -872,6 +874,7 @@ impl Daemon {
             }
             NetEvent::LinkRemoved { ifindex, name } => {
                 self.links.remove(&name);
+                self.io.forget_interface(ifindex);
                 self.link_changed(&name, ifindex, false).await;
                 // The interface is gone: the group starts afresh when it
                 // comes back (with a new index).
