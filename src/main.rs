@@ -72,6 +72,10 @@ enum Cmd {
         /// Output directory (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// keepalived's config id: selects the `@ID` conditional lines
+        /// (default: this host's name up to the first `.`, as keepalived).
+        #[arg(long, value_name = "ID")]
+        config_id: Option<String>,
     },
     /// Run a self-contained pair in network namespaces: election, failover,
     /// lossless release (root).
@@ -160,7 +164,8 @@ fn main() -> ExitCode {
         Cmd::Convert {
             keepalived_conf,
             out,
-        } => convert(&keepalived_conf, &out),
+            config_id,
+        } => convert(&keepalived_conf, &out, config_id),
         Cmd::Demo => {
             init_logging(LogFormat::Text, "warn");
             match vrrpd::demo::run() {
@@ -208,8 +213,9 @@ fn check(path: &std::path::Path, print: bool) -> ExitCode {
     }
 }
 
-fn convert(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
-    let conv = match vrrpd::convert::convert_file(input) {
+fn convert(input: &std::path::Path, out: &std::path::Path, config_id: Option<String>) -> ExitCode {
+    let opts = vrrpd::convert::syntax::ReadOptions { config_id };
+    let conv = match vrrpd::convert::convert_file_with(input, &opts) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");

@@ -99,3 +99,55 @@ fn missing_input_exits_2() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no-such-file.conf"), "{stderr}");
 }
+
+#[test]
+fn config_id_selects_conditional_lines_through_the_binary() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keepalived-conf/corpus/k8s-one-file-three-nodes.conf");
+    for (id, prio) in [("cp1", "priority = 150"), ("cp3", "priority = 100")] {
+        let out = out_dir(&format!("id-{id}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_vrrpd"))
+            .arg("convert")
+            .arg(&f)
+            .arg("--out")
+            .arg(&out)
+            .args(["--config-id", id])
+            .env_remove("ENVIRONMENT_INIT")
+            .output()
+            .expect("run vrrpd");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert!(
+            err.contains(&format!("config id \"{id}\" (--config-id)")),
+            "{err}"
+        );
+        let g = std::fs::read_to_string(out.join("groups.d/VI_1.toml")).unwrap();
+        assert!(g.contains(prio), "{id}: {g}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+#[test]
+fn nothing_convertible_exits_2_and_writes_nothing() {
+    let dir = out_dir("none-src");
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n router_id x\n}\nvrrp_instance VI_1 {\n interface eth0\n}\n",
+    )
+    .unwrap();
+    let out = out_dir("none-out");
+    let (code, stderr) = run(&conf, &out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("keepalived.conf:4: vrrp_instance: not mapped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no vrrp_instance could be converted"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,7 +12,7 @@ use vrrpd::proto::instance::{
     Action, Input, Instance, InstanceConfig, InstanceConfigError, Reason, ReleaseReason, RxAdvert,
     State,
 };
-use vrrpd::proto::timers::{master_down_interval_cs, skew_time_cs};
+use vrrpd::proto::timers::{RELEASE_GRACE, master_down_interval_cs, skew_time_cs};
 
 const ME: &str = "192.0.2.2";
 
@@ -169,9 +169,51 @@ fn backup_priority_zero_sets_master_down_timer_to_skew_time() {
                 reason: Reason::PriorityZeroReceived,
                 priority: 100
             },
-            Action::SendAdvert { priority: 100 },
             Action::AddVips,
             Action::Announce,
+            Action::SendAdvert { priority: 100 },
+        ]
+    );
+}
+
+#[test]
+fn taking_over_from_a_released_master_announces_before_its_first_advert() {
+    // SPEC §4: the advert is what makes a releasing old master let go, so
+    // the VIPs must answer here and clients must have been told first.
+    let mut i = started(100);
+    i.handle(secs_f(1.0), adv("192.0.2.1", 200));
+    i.handle(secs_f(1.5), adv("192.0.2.1", 0));
+    i.handle_timeout(secs_f(1.5 + 0.609375));
+    let acts: Vec<_> = drain(&mut i)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::StateChanged { .. }))
+        .collect();
+    assert_eq!(
+        acts,
+        vec![
+            Action::AddVips,
+            Action::Announce,
+            Action::SendAdvert { priority: 100 }
+        ]
+    );
+}
+
+#[test]
+fn taking_over_from_a_silent_master_advertises_first() {
+    // RFC 5798 §6.4.2 order: at a simultaneous start the better router
+    // must hear our advert before its own Master_Down_Timer fires.
+    let mut i = started(100);
+    i.handle_timeout(secs_f(3.609375));
+    let acts: Vec<_> = drain(&mut i)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::StateChanged { .. }))
+        .collect();
+    assert_eq!(
+        acts,
+        vec![
+            Action::SendAdvert { priority: 100 },
+            Action::AddVips,
+            Action::Announce
         ]
     );
 }
@@ -365,10 +407,45 @@ fn shutdown_during_handover_turns_it_into_a_shutdown() {
     i.handle(secs_f(0.5), Input::Release(ReleaseReason::Handover));
     i.handle(secs_f(0.6), Input::Release(ReleaseReason::Shutdown));
     assert_eq!(i.releasing(), Some(ReleaseReason::Shutdown));
+    drain(&mut i);
     i.handle(secs_f(0.7), adv("192.0.2.1", 100));
+    assert!(drain(&mut i).is_empty(), "the VIPs stay for the grace");
+    i.handle_timeout(secs_f(0.7) + RELEASE_GRACE);
     let acts = drain(&mut i);
     assert_eq!(acts.last(), Some(&Action::Released));
     assert!(acts.contains(&Action::RemoveVips));
+}
+
+#[test]
+fn releasing_master_keeps_its_vips_for_the_grace_after_the_takers_advert() {
+    // SPEC §4: make-before-break, with a bounded overlap so that packets
+    // clients sent before they heard the taker's announcement are answered.
+    for reason in [ReleaseReason::Shutdown, ReleaseReason::Handover] {
+        let mut i = master(150);
+        i.handle(secs_f(0.5), Input::Release(reason));
+        assert_eq!(drain(&mut i), vec![Action::SendAdvert { priority: 0 }]);
+        let heard = secs_f(0.5) + Duration::from_millis(620);
+        i.handle(heard, adv("192.0.2.1", 100));
+        assert!(drain(&mut i).is_empty(), "{reason:?}: let go at once");
+        assert_eq!(i.state(), State::Master);
+        assert_eq!(i.poll_timeout(), Some(heard + RELEASE_GRACE));
+        // More adverts from the taker change nothing, and no priority-0
+        // advert goes out in the grace.
+        i.handle(heard + Duration::from_millis(10), adv("192.0.2.1", 100));
+        i.handle_timeout(heard + RELEASE_GRACE - Duration::from_millis(1));
+        assert!(
+            drain(&mut i).is_empty(),
+            "{reason:?}: acted inside the grace"
+        );
+        i.handle_timeout(heard + RELEASE_GRACE);
+        let acts = drain(&mut i);
+        assert!(acts.contains(&Action::RemoveVips), "{reason:?}: {acts:?}");
+        let end = match reason {
+            ReleaseReason::Shutdown => Action::Released,
+            ReleaseReason::Handover => Action::HandoverComplete,
+        };
+        assert_eq!(acts.last(), Some(&end));
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sim::{Lan, Prng, cfg, ms, secs_f, v3};
 use vrrpd::proto::Version;
 use vrrpd::proto::instance::{Action, Input, Reason, ReleaseReason, State};
-use vrrpd::proto::timers::{master_down_interval_cs, skew_time_cs};
+use vrrpd::proto::timers::{RELEASE_GRACE, master_down_interval_cs, skew_time_cs};
 
 const D: Duration = Duration::from_millis(1);
 const A: &str = "192.0.2.1";
@@ -212,8 +212,11 @@ fn priority_zero_release_takeover_after_exactly_skew_time() {
     assert_eq!((t - t0).as_millis() / 10, 61);
     let reason = lan.transitions(b).last().unwrap().3;
     assert_eq!(reason, Reason::PriorityZeroReceived);
-    // A saw B's advert and released; then it is done.
-    assert_eq!(lan.has_action(a, Action::Released), Some(t + D));
+    // A saw B's advert and released RELEASE_GRACE later; then it is done.
+    assert_eq!(
+        lan.has_action(a, Action::Released),
+        Some(t + D + RELEASE_GRACE)
+    );
     assert!(lan.inst(a).finished());
     assert_eq!(lan.holders(), vec![b]);
 }

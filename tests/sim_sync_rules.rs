@@ -10,6 +10,7 @@ use std::time::Duration;
 use sim::{Prng, secs_f, v3};
 use vrrpd::proto::instance::{Action, Input, Instance, Reason, ReleaseReason, RxAdvert, State};
 use vrrpd::proto::sync_group::SyncGroup;
+use vrrpd::proto::timers::RELEASE_GRACE;
 
 const ME: &str = "192.0.2.2";
 /// Before any start-up timer runs out (Advertisement_Interval 1 s).
@@ -237,6 +238,7 @@ fn sync_take_over_respects_a_handover_hold() {
     let mut i = master(150);
     i.handle(T, Input::Release(ReleaseReason::Handover));
     i.handle(T + secs_f(0.5), adv("192.0.2.1", 100));
+    i.handle_timeout(T + secs_f(0.5) + RELEASE_GRACE);
     assert!(drain(&mut i).contains(&Action::HandoverComplete));
     assert!(i.preempt_held());
     i.handle(T + secs_f(1.0), adv("192.0.2.1", 0));

@@ -213,6 +213,14 @@ impl Pair {
     fn elect(&mut self) -> Duration {
         let t0 = Instant::now();
         self.a.start();
+        // b starts once a's group runs: process start-up jitter on a loaded
+        // machine can exceed the 20 ms by which a's shorter Skew_Time wins
+        // a simultaneous start, and then RFC 5798 itself lets b be master
+        // until a's first advert arrives.
+        let a_running = wait_until(Duration::from_secs(5), || {
+            self.a.log_text().contains("group started")
+        });
+        self.check(a_running, "a's group never started");
         self.b.start();
         let limit = self.setup.master_down(150) + Duration::from_millis(1500);
         if !wait_until(limit, || self.a_is_sole_holder()) {

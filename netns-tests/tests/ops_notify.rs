@@ -142,3 +142,67 @@ fn notify_hooks_see_start_failover_recovery_handover_and_stop() {
     want_a.extend(calls(&[("stop", 150)]));
     expect_calls(&p, "a", &ra, &want_a, "stop of a");
 }
+
+/// SPEC §2.2: a group without VIPs (`virtual_ips = []` with `[notify]`, the
+/// cloud-failover pattern `vrrpd convert` carries over from keepalived) runs:
+/// it elects, calls its hooks on every transition, and fails over.
+#[test]
+fn hook_only_group_without_vips_elects_runs_hooks_and_fails_over() {
+    require_netns!();
+    let _g = lock(&SERIAL);
+    let mut p = Pair::build();
+    let hook_only = |prio: u8, me: &str, peer: &str, hook: &Path| {
+        format!(
+            "vrid = 51\ninterface = \"eth0\"\npriority = {prio}\nversion = 3\n\
+             advert_interval = \"100ms\"\nunicast_source = \"{me}\"\nunicast_peers = [\"{peer}\"]\n\
+             virtual_ips = []\n{}",
+            notify_toml(hook)
+        )
+    };
+    let (ha, ra) = install_hook(&p.a);
+    let (hb, rb) = install_hook(&p.b);
+    p.a.write_group("web", &hook_only(150, A, B, &ha));
+    p.b.write_group("web", &hook_only(100, B, A, &hb));
+    for n in [&p.a, &p.b] {
+        let out =
+            n.ns.cmd(&vrrpd_binary().to_string_lossy())
+                .args(["check", "--config"])
+                .arg(&n.dir)
+                .output()
+                .expect("run vrrpd check");
+        p.check(
+            out.status.success(),
+            &format!("check: {}", String::from_utf8_lossy(&out.stderr)),
+        );
+    }
+    p.a.start();
+    p.b.start();
+    let ok = wait_until(Duration::from_secs(5), || {
+        state_of(&p.a, "web") == "master" && state_of(&p.b, "web") == "backup"
+    });
+    p.check(ok, "hook-only group: a never became master with b backup");
+    let mut want_a = calls(&[("backup", 150), ("master", 150)]);
+    let mut want_b = calls(&[("backup", 100)]);
+    expect_calls(&p, "a", &ra, &want_a, "start");
+    expect_calls(&p, "b", &rb, &want_b, "start");
+    // Nothing was added to either interface.
+    p.check(
+        p.a.ns.addresses("eth0").len() == p.b.ns.addresses("eth0").len(),
+        "a hook-only group changed the interface's addresses",
+    );
+
+    // Failover: a stops, b takes over and runs its master hook.
+    let st = p.a.stop(libc::SIGTERM, Duration::from_secs(5));
+    p.check(
+        st.is_some_and(|s| s.success()),
+        &format!("a did not exit 0 on SIGTERM: {st:?}"),
+    );
+    let ok = wait_until(Duration::from_secs(3), || state_of(&p.b, "web") == "master");
+    p.check(ok, "b did not become master after a stopped");
+    want_a.extend(calls(&[("stop", 150)]));
+    want_b.extend(calls(&[("master", 100)]));
+    expect_calls(&p, "a", &ra, &want_a, "stop of a");
+    expect_calls(&p, "b", &rb, &want_b, "stop of a");
+    let st = p.b.stop(libc::SIGTERM, Duration::from_secs(5));
+    p.check(st.is_some_and(|s| s.success()), "b did not exit 0");
+}

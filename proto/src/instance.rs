@@ -48,7 +48,9 @@
 //!   and restarts the Adver_Timer.
 //! * Release (RFC 5798 §6.4.3 "Shutdown", made make-before-break by SPEC §4):
 //!   the master keeps its VIPs and sends priority 0 at once and every
-//!   interval; any advert with a non-zero priority ends it (the VIPs go).
+//!   interval; the first advert with a non-zero priority names the taker,
+//!   and [`super::timers::RELEASE_GRACE`] later the VIPs go (packets sent
+//!   before clients heard the taker's announcement still reach us).
 //!   With no taker within our own Master_Down_Interval, a shutdown releases
 //!   anyway and a handover is abandoned ([`Action::HandoverFailed`], still
 //!   master). A finished shutdown goes to Init (RFC: Shutdown → Initialize)
@@ -201,6 +203,10 @@ pub enum Input {
     SyncStepDown,
     /// Sync group: a fellow member became Master.
     SyncTakeOver,
+    /// BFD (SPEC §1): the session to `peer` failed its detection time after
+    /// having been Up. A backup whose current master is `peer` acts as if
+    /// its Master_Down_Timer had expired.
+    PeerDown { peer: IpAddr },
 }
 
 /// RFC 5798 §6.4 states.
@@ -259,6 +265,9 @@ pub enum Reason {
     SyncGroupBackup,
     /// A fellow sync group member became Master ([`Input::SyncTakeOver`]).
     SyncGroupMaster,
+    /// BFD detected the master's death before the Master_Down_Timer did
+    /// ([`Input::PeerDown`]).
+    BfdPeerDown,
 }
 
 impl Reason {
@@ -295,6 +304,7 @@ impl fmt::Display for Reason {
             Reason::SyncGroupRecovered => f.write_str("sync_group_recovered"),
             Reason::SyncGroupBackup => f.write_str("sync_group_backup"),
             Reason::SyncGroupMaster => f.write_str("sync_group_master"),
+            Reason::BfdPeerDown => f.write_str("bfd_peer_down"),
         }
     }
 }
@@ -340,7 +350,11 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Release {
     reason: ReleaseReason,
+    /// No taker by then: give up (shutdown) or stay master (handover).
+    /// Once a taker is heard: the end of the grace.
     deadline: Time,
+    /// The new master's first advert, heard while releasing.
+    taker: Option<RxAdvert>,
 }
 
 /// What armed the Master_Down_Timer, to name the reason when it fires.
@@ -596,6 +610,17 @@ impl Instance {
             }
             Input::SyncStepDown => self.on_sync_step_down(now),
             Input::SyncTakeOver => self.on_sync_take_over(now),
+            Input::PeerDown { peer } => {
+                // SPEC §1: as if the Master_Down_Timer had expired, but only
+                // for the master we are listening to; BFD to any other peer
+                // says nothing about this group's master.
+                if self.state == State::Backup
+                    && self.master_down_timer.is_some()
+                    && self.master_address == Some(peer)
+                {
+                    self.become_master(now, Reason::BfdPeerDown);
+                }
+            }
         }
     }
 
@@ -613,7 +638,7 @@ impl Instance {
         if let Some(rel) = self.release
             && due(rel.deadline)
         {
-            self.release_timed_out(now, rel.reason);
+            self.release_timed_out(now, rel);
         }
         // RFC 5798 §6.4.2 / RFC 3768 §6.4.2: Master_Down_Timer fires.
         if self.state == State::Backup
@@ -774,19 +799,18 @@ impl Instance {
 
     /// RFC 5798 §6.4.3 / RFC 3768 §6.4.3: an ADVERTISEMENT in Master.
     fn master_rx(&mut self, now: Time, adv: RxAdvert) {
-        if let Some(rel) = self.release {
+        if let Some(rel) = &mut self.release {
             // SPEC §4: while releasing, any other router advertising a
-            // non-zero priority is the new master: now break.
-            if adv.priority > 0 {
-                self.release = None;
-                match rel.reason {
-                    ReleaseReason::Shutdown => self.finish_shutdown(),
-                    ReleaseReason::Handover => {
-                        self.learn_and_backup(now, adv, Reason::Released(rel.reason));
-                        self.preempt_held = true;
-                        self.actions.push_back(Action::HandoverComplete);
-                    }
-                }
+            // non-zero priority is the new master. Break only after
+            // RELEASE_GRACE: the new master announced its VIPs just before
+            // that advert, and packets clients sent to us before they heard
+            // the announcement are still arriving. A proxy host does not
+            // forward them, so without the grace each one is lost.
+            if adv.priority > 0 && rel.taker.is_none() {
+                rel.taker = Some(adv);
+                rel.deadline = now + timers::RELEASE_GRACE;
+                // Nothing more to say: the taker knows.
+                self.adver_timer = None;
             }
             return;
         }
@@ -948,7 +972,11 @@ impl Instance {
                         self.effective_priority(),
                         self.advert_interval(),
                     );
-                self.release = Some(Release { reason, deadline });
+                self.release = Some(Release {
+                    reason,
+                    deadline,
+                    taker: None,
+                });
                 self.send_advert();
                 self.adver_timer = Some(now + self.advert_interval());
             }
@@ -970,9 +998,21 @@ impl Instance {
         self.actions.push_back(Action::Released);
     }
 
-    fn release_timed_out(&mut self, now: Time, reason: ReleaseReason) {
+    fn release_timed_out(&mut self, now: Time, rel: Release) {
         self.release = None;
-        match reason {
+        if let Some(adv) = rel.taker {
+            // The grace after the new master's advert is over: now break.
+            match rel.reason {
+                ReleaseReason::Shutdown => self.finish_shutdown(),
+                ReleaseReason::Handover => {
+                    self.learn_and_backup(now, adv, Reason::Released(rel.reason));
+                    self.preempt_held = true;
+                    self.actions.push_back(Action::HandoverComplete);
+                }
+            }
+            return;
+        }
+        match rel.reason {
             ReleaseReason::Shutdown => self.finish_shutdown(),
             ReleaseReason::Handover => {
                 // SPEC §3/§4: no peer took over; stay master and say so.
@@ -987,6 +1027,15 @@ impl Instance {
 
     /// RFC 5798 §6.4.1 / §6.4.2 "transition to Master": send an
     /// ADVERTISEMENT, announce the VIPs, set the Adver_Timer.
+    ///
+    /// Taking over from a master that released (priority 0: a planned move,
+    /// SPEC §4), the VIPs are added and announced *before* the advert: that
+    /// advert is what makes the old master let go, so by then we answer for
+    /// the VIPs and clients have been pointed here; the old master's
+    /// [`timers::RELEASE_GRACE`] covers packets still in flight to it.
+    /// Otherwise the advert goes first, as the RFC orders it: at a
+    /// simultaneous start a better router must hear it before its own
+    /// Master_Down_Timer fires, and adding VIPs takes a netlink round trip.
     fn become_master(&mut self, now: Time, reason: Reason) {
         self.transition(State::Master, reason);
         self.master_down_timer = None;
@@ -995,12 +1044,18 @@ impl Instance {
         self.preempt_held = false;
         self.sync_hold = false;
         self.master_adver_interval = self.advert_interval();
-        self.send_advert();
+        let planned = reason == Reason::PriorityZeroReceived;
+        if !planned {
+            self.send_advert();
+        }
         if !self.vips_held {
             self.vips_held = true;
             self.actions.push_back(Action::AddVips);
         }
         self.actions.push_back(Action::Announce);
+        if planned {
+            self.send_advert();
+        }
         self.adver_timer = Some(now + self.advert_interval());
     }
 

@@ -4,6 +4,7 @@
 
 pub mod announce;
 pub mod auth;
+pub mod bfd;
 pub mod frames;
 pub mod instance;
 pub mod packet;

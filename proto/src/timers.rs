@@ -11,6 +11,13 @@
 
 use std::time::Duration;
 
+/// How long a releasing master keeps its VIPs after hearing the new master
+/// (SPEC §4). The new master announces before that advert, so this only has
+/// to cover packets already in flight to us and clients still processing
+/// the announcement: milliseconds on a LAN. Both nodes answering for a
+/// moment is harmless; a gap is not, on a proxy host that does not forward.
+pub const RELEASE_GRACE: Duration = Duration::from_millis(50);
+
 use super::Version;
 
 /// One centisecond, the unit of the VRRPv3 advertisement interval field.

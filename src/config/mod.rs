@@ -33,6 +33,10 @@
 //!   characters, and unique ignoring case. Hidden files and non-`.toml` files
 //!   in groups.d are ignored. `--config .../vrrpd.toml` means its directory; a
 //!   single group file gets default daemon settings (so no sync groups).
+//! - `virtual_ips` may be empty (or left out) when `[notify]` sets a hook:
+//!   such a group elects and runs hooks only; its family comes from
+//!   `unicast_source` / `unicast_peers`, else IPv4. A config with no group
+//!   file at all is an error.
 //! - A VIP without `/len` is a host address (/32, /128). Loopback, multicast,
 //!   unspecified and broadcast addresses are rejected; a VIP may appear once
 //!   across `virtual_ips` and `excluded_ips`.
@@ -139,7 +143,8 @@ pub struct GroupConfig {
     pub priority: u8,
     #[serde(serialize_with = "ser_version")]
     pub version: Version,
-    /// The family of `virtual_ips` (all the same).
+    /// The family of `virtual_ips` (all the same); without VIPs, of the
+    /// unicast addresses, else IPv4.
     #[serde(serialize_with = "ser_family")]
     pub family: Family,
     /// Advert interval in centiseconds (v2: a multiple of 100). Default 100.
@@ -175,7 +180,8 @@ pub struct GroupConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub garp_refresh: Option<Duration>,
-    /// Tracked VIPs, carried in adverts, in config order. Never empty.
+    /// Tracked VIPs, carried in adverts, in config order. Empty only when
+    /// `[notify]` is set (a group that only runs hooks, SPEC §2.2).
     pub virtual_ips: Vec<VirtualIp>,
     /// Moved with the group, never advertised; may mix families.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -981,15 +981,28 @@ fn parse_group(
     };
     let iface_name = interface.clone().unwrap_or_default();
 
-    // virtual_ips: tracked, one family.
+    // virtual_ips: tracked, one family. Empty only in a group that runs
+    // notify hooks (SPEC §2.2: cloud failover by API).
     let mut vips = Vec::new();
     let mut vip_pos = Vec::new();
     let mut family = None;
-    if let Some(v) = t.required(ctx, "virtual_ips", &what)
+    let has_notify = t.get("notify").is_some_and(|n| match n.get_ref() {
+        DeValue::Table(nt) => nt.iter().next().is_some(),
+        _ => false,
+    });
+    let vips_v = if has_notify {
+        t.get("virtual_ips")
+    } else {
+        t.required(ctx, "virtual_ips", &what)
+    };
+    if let Some(v) = vips_v
         && let Some(items) = ctx.array("virtual_ips", v)
     {
-        if items.is_empty() {
-            ctx.err(&v.span(), "`virtual_ips` must hold at least one address");
+        if items.is_empty() && !has_notify {
+            ctx.err(
+                &v.span(),
+                "`virtual_ips` must hold at least one address (or set [notify]: a group without VIPs only runs its hooks)",
+            );
         }
         if items.len() > 255 {
             ctx.err(&v.span(), "`virtual_ips` holds more than 255 addresses (the advert's count field is one byte)");
@@ -1377,6 +1390,35 @@ fn parse_group(
         notify.any = nt.get("any").and_then(|x| ctx.argv("any", x));
     }
 
+    // A group without VIPs takes its family from its unicast addresses, else
+    // IPv4 (keepalived's default for an instance without addresses).
+    let family = match family {
+        Some(f) => Some(f),
+        None => {
+            let addrs: Vec<IpAddr> = unicast_source.iter().chain(peers.iter()).copied().collect();
+            let f = addrs.first().map(Family::of).unwrap_or(Family::V4);
+            if let Some(odd) = addrs.iter().find(|a| Family::of(a) != f)
+                && let Some(v) = t.get("unicast_peers")
+            {
+                ctx.err(
+                    &v.span(),
+                    format!(
+                        "unicast address {odd} is {}, but the group's other unicast addresses are {} (a group without VIPs takes its family from them)",
+                        family_name(Family::of(odd)),
+                        family_name(f)
+                    ),
+                );
+            }
+            if f == Family::V6 && version == Some(Version::V2) {
+                let sp = version_v.map(|v| v.span()).unwrap_or(0..0);
+                ctx.err(
+                    &sp,
+                    "version 2 is IPv4 only; IPv6 unicast addresses need version = 3",
+                );
+            }
+            Some(f)
+        }
+    };
     if ctx.errors.len() > errors_before {
         return None;
     }
@@ -1634,9 +1676,12 @@ pub(crate) fn load_paths(
         errors.append(&mut ctx.errors);
         warnings.append(&mut ctx.warnings);
     }
+    // SPEC §2.3: a config with no group at all is an error (a daemon that
+    // would run nothing is a broken deployment, not a quiet success).
     if inputs.group_files.is_empty() && errors.is_empty() {
         let p = paths.first().cloned().unwrap_or_default();
-        warnings.push(Pos::whole(&p).diag("no groups configured (groups.d/*.toml)"));
+        errors
+            .push(Pos::whole(&p).diag("no groups configured: add at least one groups.d/NAME.toml"));
     }
 
     // Duplicate VRID on one interface in multicast mode, same family.

@@ -11,23 +11,43 @@
 //! Mapping choices (keep the README's "Migrating from keepalived" in step):
 //! - `state MASTER` becomes `start_state = "master"` only at priority 255;
 //!   below that vrrpd starts as backup and elects by priority (a note says so).
+//!   Any other state word is BACKUP with a warning (keepalived compares
+//!   case-sensitively).
 //! - The VRRP version is written explicitly: the instance's `version`, else
 //!   global_defs `vrrp_version`, else keepalived's default 2. An IPv6 instance
 //!   is always version 3 (keepalived does the same).
 //! - keepalived's positive tracker weights add to the priority while the
 //!   check *succeeds*; vrrpd's weights apply while it *fails*. So a positive
 //!   weight W becomes base priority + W and weight -W (the effective priority
-//!   is the same in every state); the base is capped at 254 with a note.
+//!   is the same in every state) while base + ΣW <= 254. Above that keepalived
+//!   caps at 254: one positive weight is compensated (base 254, weight
+//!   -(254 - base)); several are written as -W and the note gives the exact
+//!   difference in the states that differ.
+//! - An instance without VIPs but with a notify script is a hook-only group
+//!   (`virtual_ips = []`); without `interface` it takes global_defs
+//!   `default_interface`, else eth0, with a warning (keepalived 2.2.7 itself
+//!   refuses such an instance: "Unknown interface!").
+//! - What keepalived ignores with a warning is dropped with a warning: a
+//!   repeated VIP, peer or tracker, a repeated `notify*` line (the first
+//!   wins), a `/mask` on unicast addresses. A repeated `vrrp_instance` name is
+//!   skipped as keepalived skips it.
+//! - vrrp_script `interval`/`timeout` are whole seconds in keepalived (0.5 is
+//!   1 s): that value is written, with a warning naming what vrrpd could do.
 //! - `authentication` is ignored by keepalived with VRRPv3 and when
 //!   `auth_hmac` is present; both are reported as not mapped then.
 //! - `auth_hmac`'s default `time_window` is keepalived's max(3 × advert_int,
 //!   5s), written explicitly (vrrpd's own default is 5s).
-//! - Commands (`script`, `notify*`) are split into argv the way keepalived
-//!   splits them (blanks, quotes, backslash). A command that uses shell syntax
-//!   becomes `["/bin/sh", "-c", "..."]` with a warning.
+//! - Commands (`script`, `notify*`) are split into argv the way keepalived 2.x
+//!   splits them (blanks, quotes, backslash escapes): the first word is the
+//!   script; after a notify script come the user and group (not mapped: no
+//!   per-hook user in the config schema yet). A command that uses shell
+//!   syntax becomes `["/bin/sh", "-c", "..."]` with a warning.
 //! - `${_ENV NAME}` becomes vrrpd's `${NAME}`; any other `${` is escaped as
 //!   `$${` so vrrpd's seeding leaves it alone.
+//! - The files are [`output`] values serialized with `toml` (no hand-written
+//!   TOML).
 
+pub mod output;
 pub mod syntax;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -100,12 +120,17 @@ impl Conversion {
     }
 }
 
-/// Errors that stop the conversion (exit code 2), each `file:line: message`.
+/// Errors that stop the conversion (exit code 2), each `file:line: message`,
+/// after the report lines found before them (what was not mapped explains
+/// why no group was left).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConvertErrors(pub Vec<SyntaxError>);
+pub struct ConvertErrors(pub Vec<SyntaxError>, pub Vec<Report>);
 
 impl fmt::Display for ConvertErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.1 {
+            writeln!(f, "{r}")?;
+        }
         for (i, e) in self.0.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
@@ -118,22 +143,50 @@ impl fmt::Display for ConvertErrors {
 
 impl std::error::Error for ConvertErrors {}
 
-/// Read and convert a keepalived config.
+/// Read and convert a keepalived config (config id: this host's name).
 pub fn convert_file(path: &Path) -> Result<Conversion, ConvertErrors> {
-    let parsed = syntax::parse_file(path).map_err(|e| ConvertErrors(vec![e]))?;
+    convert_file_with(path, &syntax::ReadOptions::default())
+}
+
+/// Read and convert a keepalived config; `opts.config_id` selects keepalived's
+/// `@ID` conditional lines (`vrrpd convert --config-id ID`).
+pub fn convert_file_with(
+    path: &Path,
+    opts: &syntax::ReadOptions,
+) -> Result<Conversion, ConvertErrors> {
+    let parsed =
+        syntax::parse_file_with(path, opts).map_err(|e| ConvertErrors(vec![e], Vec::new()))?;
     let mut m = Mapper {
         source: path.to_path_buf(),
         ..Mapper::default()
     };
-    for (loc, w) in parsed.warnings {
-        m.report(&loc, "include", ReportKind::Warning, w);
+    for (loc, w) in &parsed.warnings {
+        m.report(loc, "include", ReportKind::Warning, w.clone());
+    }
+    if let Some((first, _)) = parsed.conditionals.first() {
+        let read = parsed.conditionals.iter().filter(|c| c.1).count();
+        let from = if opts.config_id.is_some() {
+            "--config-id"
+        } else {
+            "this host's name, keepalived's default; set another with --config-id"
+        };
+        m.report(
+            first,
+            "@",
+            ReportKind::Note,
+            format!(
+                "conditional lines read for config id {:?} ({from}): {read} of {} read",
+                parsed.config_id,
+                parsed.conditionals.len()
+            ),
+        );
     }
     m.top(&parsed.stmts);
     let conv = m.finish();
     if m.errors.is_empty() {
         Ok(conv)
     } else {
-        Err(ConvertErrors(m.errors))
+        Err(ConvertErrors(m.errors, conv.reports))
     }
 }
 
@@ -234,8 +287,8 @@ struct Instance {
     hmac: Option<(Auth, Loc)>,
     track_if: Vec<TrackRef>,
     track_scripts: Vec<TrackRef>,
-    /// master, backup, fault, stop, any
-    notify: [Option<Vec<String>>; 5],
+    /// master, backup, fault, stop, any; with the line that set it.
+    notify: [Option<(Vec<String>, Loc)>; 5],
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +301,8 @@ struct SyncGroup {
 #[derive(Default)]
 struct Globals {
     router_id: Option<String>,
+    /// keepalived's `default_interface`: for instances without `interface`.
+    default_interface: Option<String>,
     version: Option<u8>,
     garp_repeat: Option<u8>,
     garp_refresh_ms: Option<u64>,
@@ -362,6 +417,54 @@ impl Mapper {
         }
     }
 
+    /// A vrrp_script `interval` / `timeout`: keepalived reads whole seconds
+    /// (`0.5` is 0, then raised to 1; `1.5` is 1), with a warning in its log.
+    /// The converted value is what keepalived really used, said out loud.
+    fn whole_secs(&mut self, s: &Stmt) -> Option<u64> {
+        let ms = self.secs(s)?;
+        let used = (ms / 1000).max(1) * 1000;
+        if used != ms {
+            let loc = s.loc().clone();
+            self.report(
+                &loc,
+                &s.key.text,
+                ReportKind::Warning,
+                format!(
+                    "keepalived reads whole seconds here: {} {} ran every {} in keepalived, so it is written as {} (vrrpd itself takes steps of 10ms: edit it to {} if that was meant)",
+                    s.key.text,
+                    s.args.first().map(|w| w.text.as_str()).unwrap_or(""),
+                    fmt_ms(used),
+                    fmt_ms(used),
+                    fmt_ms(ms.max(10)),
+                ),
+            );
+        }
+        Some(used)
+    }
+
+    /// `unicast_src_ip` / a `unicast_peer` address: keepalived ignores a
+    /// `/mask` on it, so it is dropped here too (with a note).
+    fn unicast_ip(&mut self, w: &Word, what: &str) -> Option<IpAddr> {
+        let Some((addr, mask)) = w.text.split_once('/') else {
+            return self.ip(w, what);
+        };
+        let bare = Word {
+            text: addr.to_string(),
+            ..w.clone()
+        };
+        let a = self.ip(&bare, what)?;
+        self.report(
+            &w.loc,
+            what,
+            ReportKind::Note,
+            format!(
+                "{}: the /{mask} is dropped (keepalived ignores it: this is one address)",
+                w.text
+            ),
+        );
+        Some(a)
+    }
+
     fn ip(&mut self, w: &Word, what: &str) -> Option<IpAddr> {
         match w.text.parse::<IpAddr>() {
             Ok(a) => Some(a),
@@ -372,36 +475,101 @@ impl Mapper {
         }
     }
 
-    /// A command from `keyword command...` (keepalived's splitting).
-    fn command(&mut self, s: &Stmt) -> Option<Vec<String>> {
-        if s.args.is_empty() {
+    /// A command from `keyword SCRIPT [WORDS...]`, split as keepalived 2.x
+    /// does (`alloc_strvec_quoted_escaped`): the line's first word after the
+    /// keyword is the script, itself split into argv (so `"prog arg"` is a
+    /// program with an argument). For notify scripts (`notify: true`) the
+    /// next words are the user and group to run it as; for a vrrp_script
+    /// keepalived ignores them. A script that uses shell syntax becomes
+    /// `["/bin/sh", "-c", SCRIPT]` with a warning.
+    fn command(&mut self, s: &Stmt, notify: bool) -> Option<Vec<String>> {
+        let (words, _) = syntax::split_command(&s.rest);
+        let Some(script) = words.first().cloned() else {
             self.error(s.loc(), format!("{}: missing command", s.key.text));
             return None;
-        }
-        let (mut words, mut shell) = syntax::split_command(&s.rest);
-        let mut text = s.rest.clone();
-        // `script "prog arg"`: one quoted word is itself a command line.
-        if words.len() == 1 && s.args.len() == 1 && s.args[0].quoted {
-            text = words[0].clone();
-            (words, shell) = syntax::split_command(&text);
-        }
-        if words.is_empty() {
+        };
+        let (argv, shell) = syntax::split_command(&script);
+        if argv.is_empty() {
             self.error(s.loc(), format!("{}: empty command", s.key.text));
             return None;
         }
+        let loc = s.loc().clone();
+        let extra = &words[1..];
+        if !extra.is_empty() && notify {
+            let group = extra
+                .get(1)
+                .map(|g| format!(" and group {g:?}"))
+                .unwrap_or_default();
+            // keepalived drops a notify script whose user or group does not
+            // exist ("Invalid user/group for notify script ... ignoring").
+            // On this host that is known; mapping the script anyway would
+            // add a hook keepalived never ran (e.g. `proxy-ctl` without the
+            // `fault` argument the author meant).
+            let missing = match (
+                account_exists("/etc/passwd", &extra[0]),
+                extra.get(1).and_then(|g| account_exists("/etc/group", g)),
+            ) {
+                (Some(false), _) => Some(format!("user {:?}", extra[0])),
+                (_, Some(false)) => Some(format!("group {:?}", extra[1])),
+                _ => None,
+            };
+            if let Some(missing) = missing {
+                self.report(
+                    &loc,
+                    &s.key.text,
+                    ReportKind::NotMapped,
+                    format!(
+                        "keepalived 2.x reads {:?} after the script as the user{} to run {script:?} as, and this host has no {missing} (/etc/passwd, /etc/group): keepalived ignores the script then (\"Invalid user/group\"), and so does the conversion. If the words were meant as arguments, quote the whole command",
+                        extra.join(" "),
+                        if extra.len() > 1 { " and group" } else { "" },
+                    ),
+                );
+                return None;
+            }
+            self.report(
+                &loc,
+                &s.key.text,
+                ReportKind::NotMapped,
+                format!(
+                    "keepalived 2.x runs {script:?} as user {:?}{group}: vrrpd has no per-hook user in this version, the hook runs as vrrpd's own user. If {:?} were meant as arguments, keepalived never passed them (it drops the script when there is no such user): quote the whole command",
+                    extra[0],
+                    extra.join(" ")
+                ),
+            );
+            if extra.len() > 2 {
+                self.report(
+                    &loc,
+                    &s.key.text,
+                    ReportKind::NotMapped,
+                    format!(
+                        "words {:?} after the user and group: keepalived ignores them",
+                        extra[2..].join(" ")
+                    ),
+                );
+            }
+        } else if !extra.is_empty() {
+            self.report(
+                &loc,
+                &s.key.text,
+                ReportKind::NotMapped,
+                format!(
+                    "words {:?} after the script: keepalived 2.x runs only {script:?} and ignores them, and so does the converted check (quote the whole command to pass arguments)",
+                    extra.join(" ")
+                ),
+            );
+        }
         if shell {
-            let loc = s.loc().clone();
             self.report(
                 &loc,
                 &s.key.text,
                 ReportKind::Warning,
                 format!(
-                    "{text:?} uses shell syntax: mapped to [\"/bin/sh\", \"-c\", ...], so it now runs through a shell (keepalived did not)"
+                    "{script:?} uses shell syntax: mapped to [\"/bin/sh\", \"-c\", ...], so it now runs through a shell (keepalived did not)"
                 ),
             );
-            return Some(vec!["/bin/sh".into(), "-c".into(), text]);
+            return Some(vec!["/bin/sh".into(), "-c".into(), script]);
         }
-        Some(words)
+        Some(argv)
     }
 
     fn top(&mut self, stmts: &[Stmt]) {
@@ -423,10 +591,6 @@ impl Mapper {
                         s,
                         "vrrpd tracks interfaces and scripts only; wrap this check in a vrrp_script",
                     ),
-                k if k.starts_with('$') => self.unmapped(
-                    s,
-                    "keepalived config variables are not expanded; vrrpd has ${NAME} from the environment",
-                ),
                 _ => self.unmapped(s, "no vrrpd equivalent"),
             }
         }
@@ -465,13 +629,27 @@ impl Mapper {
                         self.globals.garp_master_delay_ms = Some(ms);
                     }
                 }
+                "default_interface" => {
+                    if let Some(w) = self.value(s) {
+                        self.globals.default_interface = Some(w.text.clone());
+                    }
+                }
                 "vrrp_strict" => self.unmapped(
                     s,
                     "vrrpd always applies the RFC's receive checks; it installs no firewall rules",
                 ),
-                "enable_script_security" | "script_user" => self.unmapped(
+                "script_user" => self.unmapped(
                     s,
-                    "vrrpd runs notify and track programs as its own user, never through a shell",
+                    "vrrpd has no per-hook user in this version (the [notify] user/group of SPEC §2.2 is not in the config schema yet): notify and track programs run as vrrpd's own user; run vrrpd as that user or wrap the programs (e.g. `runuser -u USER --`)",
+                ),
+                "enable_script_security" => self.unmapped(
+                    s,
+                    "vrrpd never runs programs through a shell and has no per-hook user, so there is nothing to switch on; check yourself that the programs are not writable by other users",
+                ),
+                "vrrp_garp_master_refresh_repeat"
+                | "vrrp_garp_lower_prio_delay" | "vrrp_garp_lower_prio_repeat" => self.unmapped(
+                    s,
+                    "vrrpd re-announces with one garp_repeat burst, at most once per advert interval, when it hears a lower-priority master, and refreshes one round every garp_refresh",
                 ),
                 _ => self.unmapped(s, "no vrrpd equivalent in vrrpd.toml"),
             }
@@ -495,15 +673,15 @@ impl Mapper {
         };
         for s in b.children() {
             match s.key.text.as_str() {
-                "script" => sc.command = self.command(s),
+                "script" => sc.command = self.command(s, false),
                 "interval" => {
-                    if let Some(ms) = self.secs(s) {
-                        sc.interval_ms = ms.max(1000);
+                    if let Some(ms) = self.whole_secs(s) {
+                        sc.interval_ms = ms;
                     }
                 }
                 "timeout" => {
-                    if let Some(ms) = self.secs(s) {
-                        sc.timeout_ms = Some(ms.max(1000));
+                    if let Some(ms) = self.whole_secs(s) {
+                        sc.timeout_ms = Some(ms);
                     }
                 }
                 "rise" => {
@@ -522,10 +700,13 @@ impl Mapper {
                         sc.reverse = rev;
                     }
                 }
-                "user" => self.unmapped(s, "vrrpd runs track programs as its own user"),
+                "user" => self.unmapped(
+                    s,
+                    "vrrpd has no per-hook user in this version: track programs run as vrrpd's own user",
+                ),
                 "init_fail" => self.unmapped(
                     s,
-                    "vrrpd starts a script as passing until it has failed `fall` times",
+                    "vrrpd starts every script as passing until it has failed `fall` times (keepalived's init_fail starts it as failed, so the node comes up at the lower priority)",
                 ),
                 _ => self.unmapped(s, "unknown vrrp_script keyword"),
             }
@@ -803,6 +984,16 @@ impl Mapper {
                     continue;
                 }
             }
+            if let Some(first) = out.iter().find(|t| t.name == r.name) {
+                let first = first.loc.clone();
+                self.report(
+                    &r.loc,
+                    &b.key.text,
+                    ReportKind::Warning,
+                    format!("{:?} is already tracked at {first}; keepalived ignores the repeat, so it is written once", r.name),
+                );
+                continue;
+            }
             out.push(r);
         }
     }
@@ -812,6 +1003,15 @@ impl Mapper {
             self.error(b.loc(), "vrrp_instance: missing name");
             return;
         };
+        if let Some(first) = self.instances.iter().find(|i| i.src_name == name) {
+            let first = first.loc.clone();
+            let at = first.map(|l| format!(" at {l}")).unwrap_or_default();
+            self.unmapped(
+                b,
+                format!("vrrp_instance {name:?} is already defined{at}; keepalived skips this one"),
+            );
+            return;
+        }
         let mut g = Instance {
             src_name: name,
             loc: Some(b.loc().clone()),
@@ -821,11 +1021,26 @@ impl Mapper {
             let key = s.key.text.as_str();
             match key {
                 "state" => {
+                    // keepalived compares case-sensitively; anything else
+                    // is BACKUP with a warning, and BACKUP after MASTER is
+                    // ignored.
                     if let Some(w) = self.value(s) {
-                        match w.text.to_ascii_uppercase().as_str() {
+                        let w = w.clone();
+                        match w.text.as_str() {
                             "MASTER" => g.master = Some(w.loc.clone()),
-                            "BACKUP" => g.master = None,
-                            _ => self.errors.push(num_err(w, "state (MASTER|BACKUP)")),
+                            "BACKUP" if g.master.is_some() => self.report(
+                                &w.loc,
+                                "state",
+                                ReportKind::Warning,
+                                "state was already MASTER; keepalived ignores this BACKUP, and so does the conversion",
+                            ),
+                            "BACKUP" => {}
+                            other => self.report(
+                                &w.loc,
+                                "state",
+                                ReportKind::Warning,
+                                format!("unknown state {other:?} (keepalived reads MASTER or BACKUP, upper case): BACKUP, as keepalived does"),
+                            ),
                         }
                     }
                 }
@@ -855,13 +1070,22 @@ impl Mapper {
                 }
                 "unicast_src_ip" => {
                     if let Some(w) = self.value(s) {
-                        g.unicast_src = self.ip(&w.clone(), "unicast_src_ip");
+                        g.unicast_src = self.unicast_ip(&w.clone(), "unicast_src_ip");
                     }
                 }
                 "unicast_peer" => {
                     for p in s.children() {
-                        if let Some(a) = self.ip(&p.key.clone(), "unicast_peer") {
-                            g.peers.push(a);
+                        if let Some(a) = self.unicast_ip(&p.key.clone(), "unicast_peer") {
+                            if g.peers.contains(&a) {
+                                self.report(
+                                    &p.key.loc,
+                                    "unicast_peer",
+                                    ReportKind::Warning,
+                                    format!("{a} is listed twice; written once (keepalived 2.2.7 keeps the repeat and sends it every advert twice; vrrpd would reject it)"),
+                                );
+                            } else {
+                                g.peers.push(a);
+                            }
                         }
                         if !p.args.is_empty() {
                             let words: Vec<&str> = p.args.iter().map(|w| w.text.as_str()).collect();
@@ -910,19 +1134,29 @@ impl Mapper {
                         .iter()
                         .position(|k| *k == key)
                         .unwrap_or(4);
-                    g.notify[i] = self.command(s);
+                    if let Some((_, first)) = &g.notify[i] {
+                        let first = first.clone();
+                        self.report(
+                            s.loc(),
+                            key,
+                            ReportKind::Warning,
+                            format!("{key} is already set at {first}; keepalived keeps the first and ignores this one, and so does the conversion"),
+                        );
+                        continue;
+                    }
+                    g.notify[i] = self.command(s, true).map(|c| (c, s.loc().clone()));
                 }
                 "garp_master_repeat" => g.garp_repeat = self.int(s, 0, 255).map(|n| n as u8),
                 "garp_master_refresh" => g.garp_refresh_ms = self.secs(s),
                 "garp_interval" => g.garp_interval_ms = self.secs(s),
                 "garp_master_delay" => g.garp_master_delay_ms = self.secs(s),
-                "garp_lower_prio_repeat" | "garp_lower_prio_delay" => self.unmapped(
+                "garp_lower_prio_repeat" | "garp_lower_prio_delay" | "garp_master_refresh_repeat" => self.unmapped(
                     s,
                     "vrrpd re-announces with one garp_repeat burst, at most once per advert interval, when it hears a lower-priority master",
                 ),
                 "dont_track_primary" => self.unmapped(
                     s,
-                    "vrrpd always goes to FAULT while the group's interface is down",
+                    "vrrpd always goes to FAULT while the group's interface is down (keepalived with dont_track_primary stays in its state)",
                 ),
                 "use_vmac" | "vmac_xmit_base" => {
                     self.unmapped(s, "vrrpd does not create VMAC interfaces")
@@ -963,7 +1197,7 @@ impl Mapper {
         self.instances.push(g);
     }
 
-    /// Resolve names, trackers and defaults, and render the TOML.
+    /// Resolve names, trackers and defaults, and build the files.
     fn finish(&mut self) -> Conversion {
         let instances = std::mem::take(&mut self.instances);
         let mut taken: HashSet<String> = HashSet::new();
@@ -971,28 +1205,49 @@ impl Mapper {
         let mut groups = Vec::new();
         for mut g in instances {
             let Some(loc) = g.loc.clone() else { continue };
-            let mut missing = Vec::new();
-            if g.interface.is_none() {
-                missing.push("interface");
-            }
             if g.vrid.is_none() {
-                missing.push("virtual_router_id");
-            }
-            if g.vips.is_empty() {
-                missing.push("virtual_ipaddress");
-            }
-            if !missing.is_empty() {
                 self.report(
                     &loc,
                     "vrrp_instance",
                     ReportKind::NotMapped,
                     format!(
-                        "{}: no {} (vrrpd needs them)",
-                        g.src_name,
-                        missing.join(", ")
+                        "{}: no virtual_router_id (keepalived does not start it either)",
+                        g.src_name
                     ),
                 );
                 continue;
+            }
+            if g.vips.is_empty() && g.notify.iter().all(Option::is_none) {
+                self.report(
+                    &loc,
+                    "vrrp_instance",
+                    ReportKind::NotMapped,
+                    format!(
+                        "{}: no virtual_ipaddress and no notify script: the group would change nothing (vrrpd needs VIPs or a [notify] hook)",
+                        g.src_name
+                    ),
+                );
+                continue;
+            }
+            if g.interface.is_none() {
+                // keepalived's default_interface (global_defs), default eth0.
+                // keepalived 2.2.7 itself stops with "Unknown interface!" on
+                // such an instance (checked against its binary), so this is
+                // a choice, and said as loudly as one.
+                let (name, from) = match &self.globals.default_interface {
+                    Some(i) => (i.clone(), "global_defs default_interface"),
+                    None => ("eth0".to_string(), "keepalived's default_interface default"),
+                };
+                self.report(
+                    &loc,
+                    "interface",
+                    ReportKind::Warning,
+                    format!(
+                        "{}: no interface: written as interface = {name:?} ({from}). keepalived 2.2.7 refuses such an instance (\"Unknown interface!\", and stops), so check that this is the interface meant",
+                        g.src_name
+                    ),
+                );
+                g.interface = Some(name);
             }
             g.name = sanitize(&g.src_name, g.vrid.unwrap_or(0), &mut taken);
             if g.name != g.src_name {
@@ -1007,10 +1262,31 @@ impl Mapper {
                 );
             }
             by_src.insert(g.src_name.clone(), g.name.clone());
-            let text = self.render_group(&g, &loc);
-            groups.push((g.name.clone(), text));
+            let file = self.group_file(&g, &loc);
+            let head = format!(
+                "{}# vrrp_instance {} ({loc})\n",
+                header(&self.source),
+                g.src_name
+            );
+            groups.push((g.name.clone(), output::to_toml(&head, &file)));
         }
-        let daemon_toml = self.render_daemon(&by_src);
+        if groups.is_empty() {
+            self.errors.push(SyntaxError {
+                loc: None,
+                message: format!(
+                    "{}: no vrrp_instance could be converted, so vrrpd would have no group to run (see the items not mapped above)",
+                    self.source.display()
+                ),
+            });
+        }
+        let daemon = self.daemon_file(&by_src);
+        let daemon_toml = output::to_toml(
+            &format!(
+                "{}# Daemon-wide settings (SPEC §2.1). Every key is optional.\n",
+                header(&self.source)
+            ),
+            &daemon,
+        );
         let mut reports = std::mem::take(&mut self.reports);
         // Source order: by file (in reading order), then line.
         let order: Vec<PathBuf> = {
@@ -1031,12 +1307,11 @@ impl Mapper {
         }
     }
 
-    fn render_daemon(&mut self, by_src: &HashMap<String, String>) -> String {
-        let mut t = header(&self.source);
-        t.push_str("# Daemon-wide settings (SPEC §2.1). Every key is optional.\n");
-        if let Some(r) = &self.globals.router_id {
-            let _ = writeln!(t, "router_id = {}", q(r));
-        }
+    fn daemon_file(&mut self, by_src: &HashMap<String, String>) -> output::DaemonFile {
+        let mut d = output::DaemonFile {
+            router_id: self.globals.router_id.as_deref().map(seedable),
+            ..Default::default()
+        };
         let mut used: HashMap<String, String> = HashMap::new();
         let syncs = std::mem::take(&mut self.syncs);
         for sg in syncs {
@@ -1067,6 +1342,15 @@ impl Mapper {
                     continue;
                 }
                 if members.contains(name) {
+                    self.report(
+                        &m.loc,
+                        "group",
+                        ReportKind::Warning,
+                        format!(
+                            "sync group {:?}: {:?} listed twice; written once",
+                            sg.name, m.text
+                        ),
+                    );
                     continue;
                 }
                 used.insert(name.clone(), sg.name.clone());
@@ -1081,21 +1365,28 @@ impl Mapper {
                 );
                 continue;
             }
-            let _ = writeln!(
-                t,
-                "\n# vrrp_sync_group {} ({})\n[[sync_group]]\nname = {}\nmembers = [{}]",
-                sg.name,
-                sg.loc,
-                q(&sg.name),
-                members.iter().map(|m| q(m)).collect::<Vec<_>>().join(", ")
-            );
+            d.sync_group.push(output::SyncGroupFile {
+                name: seedable(&sg.name),
+                members,
+            });
         }
-        t
+        d
     }
 
-    fn render_group(&mut self, g: &Instance, loc: &Loc) -> String {
+    /// The family of a group: its first VIP's, else its unicast addresses',
+    /// else IPv4 (keepalived's default for an instance without addresses).
+    fn family_v6(g: &Instance) -> bool {
+        g.vips
+            .first()
+            .map(|v| v.addr)
+            .or(g.unicast_src)
+            .or(g.peers.first().copied())
+            .is_some_and(|a| a.is_ipv6())
+    }
+
+    fn group_file(&mut self, g: &Instance, loc: &Loc) -> output::GroupFile {
         let interface = g.interface.clone().unwrap_or_default();
-        let family_v6 = g.vips[0].addr.is_ipv6();
+        let family_v6 = Self::family_v6(g);
         // Version: instance, global_defs, keepalived's default 2; IPv6 needs 3.
         let mut version = g
             .version
@@ -1160,118 +1451,36 @@ impl Mapper {
             }
         }
 
-        // Trackers, with keepalived's positive weights turned around.
-        let mut base = i32::from(g.priority.unwrap_or(100));
-        let owner = base == 255;
-        let mut track_if: Vec<(String, i32)> = Vec::new();
-        let mut track_sc: Vec<(String, Script, i32)> = Vec::new();
-        let mut positive = 0i32;
-        let mut positive_locs = Vec::new();
-        for r in &g.track_if {
-            if r.reverse {
-                self.report(
-                    &r.loc,
-                    "track_interface",
-                    ReportKind::NotMapped,
-                    format!("{}: `reverse` weights are not supported", r.name),
-                );
-                continue;
-            }
-            let w = r.weight.unwrap_or(0);
-            if w > 0 {
-                positive += w;
-                positive_locs.push(r.loc.clone());
-            }
-            track_if.push((r.name.clone(), w));
-        }
-        for r in &g.track_scripts {
-            let Some(sc) = self.scripts.get(&r.name).cloned() else {
-                self.report(
-                    &r.loc,
-                    "track_script",
-                    ReportKind::NotMapped,
-                    format!("no vrrp_script named {:?}", r.name),
-                );
-                continue;
-            };
-            let Some(_) = sc.command else {
-                self.report(
-                    &r.loc,
-                    "track_script",
-                    ReportKind::NotMapped,
-                    format!("vrrp_script {:?} ({}) has no script", r.name, sc.loc),
-                );
-                continue;
-            };
-            if r.reverse || (r.weight.is_none() && sc.reverse) {
-                self.report(
-                    &r.loc,
-                    "track_script",
-                    ReportKind::NotMapped,
-                    format!("{}: `reverse` weights are not supported", r.name),
-                );
-                continue;
-            }
-            let w = r.weight.unwrap_or(sc.weight);
-            if w > 0 {
-                positive += w;
-                positive_locs.push(r.loc.clone());
-            }
-            track_sc.push((r.name.clone(), sc, w));
-        }
-        if positive > 0 {
-            if owner {
-                for l in &positive_locs {
-                    self.report(
-                        l,
-                        "weight",
-                        ReportKind::NotMapped,
-                        "a positive weight cannot raise an address owner (priority 255)",
-                    );
-                }
-                track_if.retain(|t| t.1 <= 0);
-                track_sc.retain(|t| t.2 <= 0);
-            } else {
-                let raised = (base + positive).min(254);
-                self.report(
-                    &positive_locs[0],
-                    "weight",
-                    ReportKind::Note,
-                    format!(
-                        "keepalived adds positive weights while a check passes, vrrpd adds weights while it fails: base priority {base} + {positive} = {raised}{}, each positive weight W written as -W",
-                        if base + positive > 254 { " (capped at 254)" } else { "" }
-                    ),
-                );
-                base = raised;
-                for t in &mut track_if {
-                    if t.1 > 0 {
-                        t.1 = -t.1;
-                    }
-                }
-                for t in &mut track_sc {
-                    if t.2 > 0 {
-                        t.2 = -t.2;
-                    }
-                }
-            }
-        }
+        let (base, track_if, track_sc) = self.trackers(g);
 
-        let mut t = header(&self.source);
-        let _ = writeln!(t, "# vrrp_instance {} ({loc})\n", g.src_name);
-        let _ = writeln!(t, "vrid = {}", g.vrid.unwrap_or(0));
-        let _ = writeln!(t, "interface = {}", q(&interface));
-        let _ = writeln!(t, "priority = {base}");
-        let _ = writeln!(t, "version = {version}");
-        let _ = writeln!(t, "advert_interval = {}", q(&fmt_ms(adv_ms)));
-        if g.nopreempt {
-            t.push_str("preempt = false\n");
-        }
-        if let Some(ms) = g.preempt_delay_ms {
-            let _ = writeln!(t, "preempt_delay = {}", q(&fmt_ms(ms)));
-        }
+        let mut f = output::GroupFile {
+            vrid: g.vrid.unwrap_or(0),
+            interface: seedable(&interface),
+            priority: base,
+            version,
+            advert_interval: fmt_ms(adv_ms),
+            preempt: g.nopreempt.then_some(false),
+            preempt_delay: g.preempt_delay_ms.map(fmt_ms),
+            unicast_source: g.unicast_src.map(|a| a.to_string()),
+            unicast_peers: g.peers.iter().map(|p| p.to_string()).collect(),
+            garp_repeat: g.garp_repeat.or(self.globals.garp_repeat),
+            garp_interval: g
+                .garp_interval_ms
+                .or(self.globals.garp_interval_ms)
+                .map(fmt_ms),
+            garp_refresh: g
+                .garp_refresh_ms
+                .or(self.globals.garp_refresh_ms)
+                .map(fmt_ms),
+            garp_master_delay: g
+                .garp_master_delay_ms
+                .or(self.globals.garp_master_delay_ms)
+                .map(fmt_ms),
+            ..Default::default()
+        };
         if let Some(ml) = &g.master {
             if base == 255 {
-                t.push_str("start_state = \"master\"\n");
+                f.start_state = Some("master".into());
             } else {
                 self.report(
                     ml,
@@ -1281,64 +1490,125 @@ impl Mapper {
                 );
             }
         }
-        if let Some(a) = g.unicast_src {
-            let _ = writeln!(t, "unicast_source = {}", q(&a.to_string()));
-        }
-        if !g.peers.is_empty() {
-            let ps: Vec<String> = g.peers.iter().map(|p| q(&p.to_string())).collect();
-            let _ = writeln!(t, "unicast_peers = [{}]", ps.join(", "));
-        }
-        if let Some(n) = g.garp_repeat.or(self.globals.garp_repeat) {
-            let _ = writeln!(t, "garp_repeat = {n}");
-        }
-        if let Some(ms) = g.garp_interval_ms.or(self.globals.garp_interval_ms) {
-            let _ = writeln!(t, "garp_interval = {}", q(&fmt_ms(ms)));
-        }
-        if let Some(ms) = g.garp_refresh_ms.or(self.globals.garp_refresh_ms) {
-            let _ = writeln!(t, "garp_refresh = {}", q(&fmt_ms(ms)));
-        }
-        if let Some(ms) = g.garp_master_delay_ms.or(self.globals.garp_master_delay_ms) {
-            let _ = writeln!(t, "garp_master_delay = {}", q(&fmt_ms(ms)));
-        }
 
-        // VIPs.
-        let mut vips = Vec::new();
-        for v in &g.vips {
-            if v.addr.is_ipv6() != family_v6 {
-                self.report(
-                    &v.loc,
-                    "virtual_ipaddress",
-                    ReportKind::NotMapped,
-                    format!("{}: not the family of the first address (keepalived ignores it too); move it to virtual_ipaddress_excluded", v.addr),
-                );
-                continue;
+        // VIPs: one family in virtual_ips; an address once (keepalived
+        // ignores a repeat with a warning, vrrpd rejects it).
+        let mut seen: HashMap<IpAddr, Loc> = HashMap::new();
+        for (excluded, list) in [(false, &g.vips), (true, &g.excluded)] {
+            for v in list {
+                if let Some(first) = seen.get(&v.addr) {
+                    // keepalived 2.2.7 keeps a repeated VIP in its list (its
+                    // adverts carry it twice and it expects as many back);
+                    // vrrpd rejects the repeat, so it is written once.
+                    let message = if excluded {
+                        format!("{} is already listed at {first}; written once", v.addr)
+                    } else {
+                        format!(
+                            "{} is already listed at {first}; written once. keepalived 2.2.7 keeps the repeat: its adverts carry the address twice and it discards adverts with a different count (\"expected N VIPs but received M\"), so remove the repeat from the keepalived nodes' file too before mixing them with vrrpd",
+                            v.addr
+                        )
+                    };
+                    self.report(
+                        &v.loc,
+                        if excluded {
+                            "virtual_ipaddress_excluded"
+                        } else {
+                            "virtual_ipaddress"
+                        },
+                        ReportKind::Warning,
+                        message,
+                    );
+                    continue;
+                }
+                seen.insert(v.addr, v.loc.clone());
+                if !excluded && v.addr.is_ipv6() != family_v6 {
+                    self.report(
+                        &v.loc,
+                        "virtual_ipaddress",
+                        ReportKind::NotMapped,
+                        format!("{}: not the family of the first address (keepalived ignores it too); move it to virtual_ipaddress_excluded", v.addr),
+                    );
+                    continue;
+                }
+                let address = format!("{}/{}", v.addr, v.prefix);
+                let entry = match &v.dev {
+                    Some(d) if excluded || *d != interface => output::VipEntry::On {
+                        address,
+                        interface: seedable(d),
+                    },
+                    None if excluded => output::VipEntry::On {
+                        address,
+                        interface: seedable(&interface),
+                    },
+                    _ => output::VipEntry::Plain(address),
+                };
+                if excluded {
+                    f.excluded_ips.push(entry);
+                } else {
+                    f.virtual_ips.push(entry);
+                }
             }
-            vips.push(match &v.dev {
-                Some(d) if *d != interface => format!(
-                    "{{ address = {}, interface = {} }}",
-                    q(&format!("{}/{}", v.addr, v.prefix)),
-                    q(d)
-                ),
-                _ => q(&format!("{}/{}", v.addr, v.prefix)),
-            });
         }
-        let _ = writeln!(t, "virtual_ips = [\n    {},\n]", vips.join(",\n    "));
-        if !g.excluded.is_empty() {
-            let ex: Vec<String> = g
-                .excluded
-                .iter()
-                .map(|v| {
-                    format!(
-                        "{{ address = {}, interface = {} }}",
-                        q(&format!("{}/{}", v.addr, v.prefix)),
-                        q(v.dev.as_deref().unwrap_or(&interface))
-                    )
-                })
-                .collect();
-            let _ = writeln!(t, "excluded_ips = [\n    {},\n]", ex.join(",\n    "));
+        if f.virtual_ips.is_empty() {
+            self.report(
+                loc,
+                "virtual_ipaddress",
+                ReportKind::Note,
+                format!(
+                    "{}: no VIPs: written as virtual_ips = [], a group that only runs its notify hooks (cloud failover by API)",
+                    g.src_name
+                ),
+            );
         }
 
-        // Authentication.
+        f.auth = self.auth_file(g, version, family_v6, adv_ms);
+
+        f.track_interface = track_if
+            .into_iter()
+            .map(|(name, weight)| output::TrackInterfaceFile {
+                name: seedable(&name),
+                weight,
+            })
+            .collect();
+        f.track_script = track_sc
+            .into_iter()
+            .map(|(name, sc, weight)| output::TrackScriptFile {
+                name: seedable(&name),
+                command: sc
+                    .command
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|w| seedable(w))
+                    .collect(),
+                interval: fmt_ms(sc.interval_ms),
+                timeout: fmt_ms(sc.timeout_ms.unwrap_or(sc.interval_ms)),
+                rise: sc.rise,
+                fall: sc.fall,
+                weight,
+            })
+            .collect();
+        let hook = |i: usize| {
+            g.notify[i]
+                .as_ref()
+                .map(|(c, _)| c.iter().map(|w| seedable(w)).collect::<Vec<_>>())
+        };
+        f.notify = output::NotifyFile {
+            master: hook(0),
+            backup: hook(1),
+            fault: hook(2),
+            stop: hook(3),
+            any: hook(4),
+        };
+        f
+    }
+
+    fn auth_file(
+        &mut self,
+        g: &Instance,
+        version: u8,
+        family_v6: bool,
+        adv_ms: u64,
+    ) -> Option<output::AuthFile> {
         let mut auth = g.hmac.clone();
         if let Some((legacy, lloc)) = &g.legacy_auth {
             if auth.is_some() {
@@ -1366,72 +1636,164 @@ impl Mapper {
                 auth = Some((legacy.clone(), lloc.clone()));
             }
         }
-        if let Some((a, _)) = auth {
-            t.push_str("\n[auth]\n");
-            match a {
-                Auth::Pass(s) => {
-                    let _ = writeln!(t, "type = \"pass\"\nsecret = {}", q_password(&s));
-                }
-                Auth::Ah(s) => {
-                    let _ = writeln!(t, "type = \"ah\"\nsecret = {}", q_password(&s));
-                }
-                Auth::Hmac {
-                    keys,
-                    active,
-                    anti_replay,
-                    time_window_ms,
-                    mode,
-                } => {
-                    t.push_str("type = \"hmac\"\n");
-                    let ks: Vec<String> = keys
-                        .iter()
-                        .map(|(id, v)| format!("{id} = {}", q(v)))
-                        .collect();
-                    let _ = writeln!(t, "keys = {{ {} }}", ks.join(", "));
-                    if let Some(a) = active {
-                        let _ = writeln!(t, "active_key = {a}");
-                    }
-                    let _ = writeln!(
-                        t,
-                        "anti_replay = {}",
-                        q(anti_replay.as_deref().unwrap_or("time"))
-                    );
-                    let tw = time_window_ms.unwrap_or((3 * adv_ms).max(5000));
-                    let _ = writeln!(t, "time_window = {}", q(&fmt_ms(tw)));
-                    let _ = writeln!(t, "mode = {}", q(mode.as_deref().unwrap_or("enforce")));
-                }
-            }
-        }
-
-        for (name, w) in &track_if {
-            let _ = writeln!(t, "\n[[track_interface]]\nname = {}\nweight = {w}", q(name));
-        }
-        for (name, sc, w) in &track_sc {
-            let cmd = sc.command.clone().unwrap_or_default();
-            let _ = writeln!(
-                t,
-                "\n[[track_script]]\nname = {}\ncommand = {}\ninterval = {}\ntimeout = {}\nrise = {}\nfall = {}\nweight = {w}",
-                q(name),
-                argv(&cmd),
-                q(&fmt_ms(sc.interval_ms)),
-                q(&fmt_ms(sc.timeout_ms.unwrap_or(sc.interval_ms))),
-                sc.rise,
-                sc.fall,
-            );
-        }
-        if g.notify.iter().any(Option::is_some) {
-            t.push_str("\n[notify]\n");
-            for (i, k) in ["master", "backup", "fault", "stop", "any"]
-                .iter()
-                .enumerate()
-            {
-                if let Some(c) = &g.notify[i] {
-                    let _ = writeln!(t, "{k} = {}", argv(c));
-                }
-            }
-        }
-        t
+        let (a, _) = auth?;
+        Some(match a {
+            Auth::Pass(s) => output::AuthFile {
+                kind: "pass".into(),
+                secret: Some(password(&s)),
+                ..Default::default()
+            },
+            Auth::Ah(s) => output::AuthFile {
+                kind: "ah".into(),
+                secret: Some(password(&s)),
+                ..Default::default()
+            },
+            Auth::Hmac {
+                keys,
+                active,
+                anti_replay,
+                time_window_ms,
+                mode,
+            } => output::AuthFile {
+                kind: "hmac".into(),
+                keys: keys
+                    .iter()
+                    .map(|(id, v)| (id.to_string(), seedable(v)))
+                    .collect(),
+                active_key: active,
+                anti_replay: Some(anti_replay.unwrap_or_else(|| "time".into())),
+                // keepalived's default window: max(3 x advert_int, 5s).
+                time_window: Some(fmt_ms(time_window_ms.unwrap_or((3 * adv_ms).max(5000)))),
+                mode: Some(mode.unwrap_or_else(|| "enforce".into())),
+                ..Default::default()
+            },
+        })
     }
+
+    /// The base priority and the trackers, with keepalived's positive
+    /// weights turned around (vrrpd's weights apply while a check fails).
+    #[allow(clippy::type_complexity)]
+    fn trackers(&mut self, g: &Instance) -> (u8, Vec<(String, i32)>, Vec<(String, Script, i32)>) {
+        let base = i32::from(g.priority.unwrap_or(100));
+        let owner = base == 255;
+        let mut track_if: Vec<(String, i32)> = Vec::new();
+        let mut track_sc: Vec<(String, Script, i32)> = Vec::new();
+        let mut positive_locs = Vec::new();
+        for r in &g.track_if {
+            if r.reverse {
+                self.report(
+                    &r.loc,
+                    "track_interface",
+                    ReportKind::NotMapped,
+                    format!("{}: `reverse` weights are not supported", r.name),
+                );
+                continue;
+            }
+            let w = r.weight.unwrap_or(0);
+            if w > 0 {
+                positive_locs.push((r.loc.clone(), w));
+            }
+            track_if.push((r.name.clone(), w));
+        }
+        for r in &g.track_scripts {
+            let Some(sc) = self.scripts.get(&r.name).cloned() else {
+                self.report(
+                    &r.loc,
+                    "track_script",
+                    ReportKind::NotMapped,
+                    format!("no vrrp_script named {:?}", r.name),
+                );
+                continue;
+            };
+            if sc.command.is_none() {
+                self.report(
+                    &r.loc,
+                    "track_script",
+                    ReportKind::NotMapped,
+                    format!("vrrp_script {:?} ({}) has no script", r.name, sc.loc),
+                );
+                continue;
+            }
+            if r.reverse || (r.weight.is_none() && sc.reverse) {
+                self.report(
+                    &r.loc,
+                    "track_script",
+                    ReportKind::NotMapped,
+                    format!("{}: `reverse` weights are not supported", r.name),
+                );
+                continue;
+            }
+            let w = r.weight.unwrap_or(sc.weight);
+            if w > 0 {
+                positive_locs.push((r.loc.clone(), w));
+            }
+            track_sc.push((r.name.clone(), sc, w));
+        }
+        let positive: i32 = positive_locs.iter().map(|p| p.1).sum();
+        if positive == 0 {
+            return (base as u8, track_if, track_sc);
+        }
+        if owner {
+            for (l, _) in &positive_locs {
+                self.report(
+                    l,
+                    "weight",
+                    ReportKind::NotMapped,
+                    "a positive weight cannot raise an address owner (priority 255)",
+                );
+            }
+            track_if.retain(|t| t.1 <= 0);
+            track_sc.retain(|t| t.2 <= 0);
+            return (base as u8, track_if, track_sc);
+        }
+        // keepalived: priority = clamp(base + passing positives + failing
+        // negatives, 1, 254). vrrpd: clamp(base' + failing weights, 1, 254).
+        let raised = (base + positive).min(254);
+        let excess = base + positive - raised;
+        let first = positive_locs[0].0.clone();
+        // With one positive weight its whole effect can be kept exactly.
+        let mut single_effect: Option<i32> = None;
+        let message = if excess == 0 {
+            format!(
+                "keepalived adds positive weights while a check passes, vrrpd adds weights while it fails: base priority {base} + {positive} = {raised}, each positive weight W written as -W (the same priority in every state)"
+            )
+        } else if positive_locs.len() == 1 {
+            // One positive weight: its effect is raised - base in keepalived
+            // (the cap eats the rest), so that is the weight to subtract.
+            let eff = raised - base;
+            single_effect = Some(eff);
+            format!(
+                "keepalived adds positive weights while a check passes, vrrpd adds weights while it fails: base priority {base} + {positive} is capped at 254 by keepalived, so the base is written as 254 and the weight as -{eff} (254 - {base}): the same priority in every state, except while a negative-weight check also fails and keepalived's uncapped sum stays above 254 (keepalived then subtracts from {}, vrrpd from 254)",
+                base + positive
+            )
+        } else {
+            format!(
+                "keepalived adds positive weights while a check passes, vrrpd adds weights while it fails: base priority {base} + {positive} = {} is capped at 254 by keepalived, so the base is written as 254 and each positive weight W as -W. Equivalent while every positive-weight check passes (both 254); in any other state vrrpd's priority is up to {excess} lower than keepalived's (exactly {excess} lower whenever keepalived's sum is at most 254). Lower the weights so that {base} + {positive} <= 254 for an exact mapping",
+                base + positive
+            )
+        };
+        self.report(&first, "weight", ReportKind::Note, message);
+        let invert = |w: i32| -single_effect.unwrap_or(w);
+        for t in &mut track_if {
+            if t.1 > 0 {
+                t.1 = invert(t.1);
+            }
+        }
+        for t in &mut track_sc {
+            if t.2 > 0 {
+                t.2 = invert(t.2);
+            }
+        }
+        (raised as u8, track_if, track_sc)
+    }
+}
+
+/// Whether `name` is an account in `file` (`/etc/passwd`, `/etc/group`:
+/// `name:...` lines); `None` when the file cannot be read. Accounts only known
+/// to NSS (LDAP, ...) are not seen: the report says which files were read.
+fn account_exists(file: &str, name: &str) -> Option<bool> {
+    let text = std::fs::read_to_string(file).ok()?;
+    Some(text.lines().any(|l| l.split(':').next() == Some(name)))
 }
 
 /// A valid, unique group name for a keepalived instance name.
@@ -1480,23 +1842,23 @@ fn fmt_ms(ms: u64) -> String {
     }
 }
 
-/// keepalived's `${_ENV NAME}` → vrrpd's `${NAME}`; any other `${` → `$${`.
 /// A keepalived `auth_pass` as a vrrpd secret. keepalived takes the
 /// password literally, while vrrpd reads `hex:` and `file:` prefixes: such a
 /// password is written as `hex:` of its bytes so it keeps its meaning.
-fn q_password(s: &str) -> String {
+fn password(s: &str) -> String {
     if s.starts_with("hex:") || s.starts_with("file:") {
-        let mut hex = String::from("\"hex:");
+        let mut hex = String::from("hex:");
         for b in s.as_bytes() {
             let _ = write!(hex, "{b:02x}");
         }
-        hex.push('"');
         hex
     } else {
-        q(s)
+        seedable(s)
     }
 }
 
+/// A string made safe for vrrpd's seeding: keepalived's `${_ENV NAME}`
+/// becomes vrrpd's `${NAME}`; any other `${` becomes `$${` (literal).
 fn seedable(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
@@ -1518,33 +1880,6 @@ fn seedable(s: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// A TOML basic string of `s`, made safe for vrrpd's seeding.
-fn q(s: &str) -> String {
-    let s = seedable(s);
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn argv(words: &[String]) -> String {
-    format!(
-        "[{}]",
-        words.iter().map(|w| q(w)).collect::<Vec<_>>().join(", ")
-    )
 }
 
 #[cfg(test)]
@@ -1575,6 +1910,5 @@ mod tests {
     fn seeding_escapes() {
         assert_eq!(seedable("a${_ENV CRED}/k"), "a${CRED}/k");
         assert_eq!(seedable("echo ${HOME}"), "echo $${HOME}");
-        assert_eq!(q("a\"b\\"), "\"a\\\"b\\\\\"");
     }
 }

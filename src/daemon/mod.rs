@@ -540,11 +540,22 @@ impl Daemon {
             Action::SendAdvert { priority } => self.send_advert(gi, priority).await,
             Action::AddVips => self.add_vips(gi).await,
             Action::RemoveVips => self.remove_vips(gi).await,
-            Action::Announce => self.groups[gi].announce.on_master(now),
+            Action::Announce => {
+                // The first round goes out now, right after the VIPs were
+                // added, not at the next timer wake-up: a releasing old
+                // master lets go RELEASE_GRACE after our advert, and clients
+                // must have been pointed here by then (SPEC §4). The rest of
+                // the burst and garp_master_delay's second one follow the
+                // core's schedule.
+                self.groups[gi].announce.on_master(now);
+                self.announce_due_now(gi, now).await;
+            }
             Action::Reannounce => {
-                // RFC 9568 §6.4.3: a lower-priority master was heard.
+                // RFC 9568 §6.4.3: a lower-priority master was heard; clients
+                // may follow it, so the first round goes out at once too.
                 info!(group = %self.groups[gi].name(), "another master with a lower priority was heard: advertising and re-announcing the VIPs");
                 self.groups[gi].announce.reannounce(now);
+                self.announce_due_now(gi, now).await;
             }
             Action::StateChanged {
                 from,
@@ -658,6 +669,41 @@ impl Daemon {
             }
         }
         self.groups[gi].vips_held = true;
+        self.await_ipv6_vips_local(gi).await;
+    }
+
+    /// Wait (bounded) until the kernel delivers every IPv6 VIP of the group
+    /// locally, so that the announcement that follows never points clients
+    /// at an address whose packets would still be dropped (SPEC §4:
+    /// lossless planned moves on hosts that do not forward).
+    async fn await_ipv6_vips_local(&mut self, gi: usize) {
+        const LIMIT: Duration = Duration::from_millis(100);
+        let v6: Vec<_> = self.groups[gi]
+            .all_vips()
+            .filter_map(|v| match v.address {
+                IpAddr::V6(a) => Some(a),
+                IpAddr::V4(_) => None,
+            })
+            .collect();
+        let start = tokio::time::Instant::now();
+        for addr in v6 {
+            loop {
+                match self.io.nl.delivers_locally(addr).await {
+                    Ok(true) => break,
+                    Ok(false) if start.elapsed() < LIMIT => {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    Ok(false) => {
+                        warn!(group = %self.groups[gi].name(), vip = %addr, "IPv6 VIP not yet delivered locally after {LIMIT:?}; announcing anyway");
+                        return;
+                    }
+                    Err(e) => {
+                        debug!(group = %self.groups[gi].name(), vip = %addr, "route lookup failed: {e}");
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Remove the group's VIPs: only what vrrpd added (SPEC §1), so the
@@ -679,6 +725,16 @@ impl Daemon {
                     error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
                 }
             }
+        }
+    }
+
+    /// Send the round the announce schedule has due at `now`, if any.
+    async fn announce_due_now(&mut self, gi: usize, now: Time) {
+        let g = &mut self.groups[gi];
+        let due =
+            g.announce.poll_timeout().is_some_and(|t| t <= now) && g.announce.handle_timeout(now);
+        if due && g.vips_held {
+            self.announce_once(gi).await;
         }
     }
 

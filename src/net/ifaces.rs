@@ -7,11 +7,13 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::TryStreamExt;
+use rtnetlink::RouteMessageBuilder;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressProtocol,
 };
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use rtnetlink::packet_route::route::RouteType;
 
 use super::NetError;
 
@@ -370,6 +372,26 @@ impl Netlink {
             }
         }
         Ok(deleted)
+    }
+
+    /// Whether the kernel already delivers packets for `addr` locally (a
+    /// route lookup answers with a `local` route). An IPv6 address is in
+    /// the address list as soon as the add is acknowledged, but its local
+    /// route is installed a moment later by the kernel's DAD work, even with
+    /// IFA_F_NODAD: a packet for it arriving in between is dropped by a host
+    /// that does not forward. A VIP is announced only once this holds.
+    pub async fn delivers_locally(&self, addr: Ipv6Addr) -> Result<bool, NetError> {
+        let msg = RouteMessageBuilder::<Ipv6Addr>::new()
+            .destination_prefix(addr, 128)
+            .build();
+        let mut routes = self.handle.route().get(msg).execute();
+        match routes.try_next().await {
+            Ok(Some(r)) => Ok(r.header.kind == RouteType::Local),
+            Ok(None) => Ok(false),
+            // No route at all yet (ENETUNREACH and the like).
+            Err(e) if netlink_errno(&e).is_some() => Ok(false),
+            Err(e) => Err(NetError::Netlink(e)),
+        }
     }
 
     /// Remove `addr` from `ifindex` whatever its prefix length and whoever
