@@ -515,3 +515,19 @@ fn auth_hmac_receive_only_sends_no_trailer() {
         .unwrap();
     assert_eq!(&out[20..], &v.image[..v.pdu_len]);
 }
+
+#[test]
+fn auth_hmac_time_window_compares_whole_seconds_as_keepalived_2_4() {
+    // keepalived 2.4 vrrp_auth_hmac_check: delta = now.tv_sec - trailer.sec.
+    // A peer 5.9 s ahead (trailer second 5 above ours) is within a 5 s
+    // window; one whose trailer second is 6 above is not.
+    let base = vector_clock();
+    let whole = Duration::from_secs(base.as_secs());
+    for (ahead_ms, ok) in [(5_900, true), (5_000, true), (6_000, false)] {
+        let mut s = HmacSender::default();
+        let (v, img) = signed_v4(whole + Duration::from_millis(ahead_ms), &mut s);
+        let r = RxValidator::new(policy(&v, AntiReplay::Time, HmacMode::Enforce))
+            .validate(&rx(&v, &img, v.src), whole + Duration::from_millis(50));
+        assert_eq!(r.is_ok(), ok, "sender {ahead_ms} ms ahead: {r:?}");
+    }
+}

@@ -49,8 +49,10 @@ fn defaults_follow_the_spec() {
     assert_eq!(g.unicast_source, None);
     assert!(g.unicast_peers.is_empty() && !g.is_unicast());
     assert_eq!(g.min_ttl, 255);
-    assert_eq!(g.garp_repeat, 3);
+    // keepalived's defaults (SPEC §1): 5 at 10 ms, 5 more after 5 s.
+    assert_eq!(g.garp_repeat, 5);
     assert_eq!(g.garp_interval, Duration::from_millis(10));
+    assert_eq!(g.garp_master_delay, Some(Duration::from_secs(5)));
     assert_eq!(g.garp_refresh, None);
     assert_eq!(g.auth, None);
     assert!(

@@ -144,11 +144,14 @@ fn ansible_rendered_role() {
     // The repeated track_script and VIP are written once.
     assert_eq!(i.track_scripts.len(), 1);
     assert_eq!(i.virtual_ips.len(), 1);
+    // garp_master_delay 10 (instance) wins over vrrp_garp_master_delay 5.
+    assert_eq!(
+        e.garp_master_delay,
+        Some(std::time::Duration::from_secs(10))
+    );
     for kw in [
         "enable_script_security",
         "script_user",
-        "vrrp_garp_master_delay",
-        "garp_master_delay",
         "smtp_alert",
         "virtual_ipaddress",
     ] {
@@ -262,7 +265,6 @@ fn keepalived_doc_samples_vrrp() {
         "notification_email",
         "smtp_server",
         "mcast_src_ip",
-        "garp_master_delay",
         "virtual_routes",
         "dont_track_primary",
         "virtual_server",

@@ -575,18 +575,28 @@ vrrp_instance VI_1 {
     }
 }
 ";
-    let (conv, _) = convert_load(conf, None);
+    let (conv, cfg) = convert_load(conf, None);
     for (kw, line) in [
         ("script_user", 2),
         ("enable_script_security", 3),
-        ("vrrp_garp_master_delay", 4),
         ("init_fail", 8),
         ("user", 9),
-        ("garp_master_delay", 14),
         ("dont_track_primary", 15),
     ] {
         report(&conv, ReportKind::NotMapped, kw, line);
     }
+    // garp_master_delay is mapped (the instance's 1 s over the global 10 s).
+    assert_eq!(
+        cfg.groups[0].garp_master_delay,
+        Some(std::time::Duration::from_secs(1))
+    );
+    assert!(
+        !conv
+            .reports
+            .iter()
+            .any(|r| r.keyword.contains("garp_master_delay")),
+        "garp_master_delay reported"
+    );
 }
 
 #[test]

@@ -117,3 +117,21 @@ fn icmpv6_checksum_detects_a_flipped_bit() {
         0x99da
     );
 }
+
+#[test]
+fn unsolicited_na_router_flag_follows_ndisc_router() {
+    // SPEC §1 ndisc_router, RFC 4861 §4.4: R set on request, Override always,
+    // and the checksum still verifies.
+    use vrrpd::proto::frames::unsolicited_na_flags;
+    let vip: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let with = unsolicited_na_flags(MAC, vip, true);
+    let without = unsolicited_na_flags(MAC, vip, false);
+    assert_eq!(with[14 + 40 + 4], 0x80 | 0x20);
+    assert_eq!(without[14 + 40 + 4], 0x20);
+    assert_eq!(without, unsolicited_na(MAC, vip));
+    let icmp = &with[14 + 40..];
+    let mut zeroed = icmp.to_vec();
+    zeroed[2..4].fill(0);
+    let sum = icmpv6_checksum(vip, "ff02::1".parse().unwrap(), &zeroed);
+    assert_eq!(&icmp[2..4], &sum.to_be_bytes());
+}

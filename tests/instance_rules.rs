@@ -9,7 +9,8 @@ use std::time::Duration;
 use sim::{Prng, cfg, ms, secs_f, v3};
 use vrrpd::proto::Version;
 use vrrpd::proto::instance::{
-    Action, Input, Instance, InstanceConfigError, Reason, ReleaseReason, RxAdvert, State,
+    Action, Input, Instance, InstanceConfig, InstanceConfigError, Reason, ReleaseReason, RxAdvert,
+    State,
 };
 use vrrpd::proto::timers::{RELEASE_GRACE, master_down_interval_cs, skew_time_cs};
 
@@ -38,12 +39,19 @@ fn started(priority: u8) -> Instance {
     i
 }
 
-/// A master since t = 0 (start_as_master), actions drained.
+/// A master since t = 0, actions drained.
 fn master(priority: u8) -> Instance {
-    let mut c = v3(priority, ME);
-    c.start_as_master = true;
+    master_with(v3(priority, ME))
+}
+
+/// A master since t = 0 with this configuration. A non-owner is never
+/// master at start-up (not even with `start_as_master`, keepalived
+/// `vrrp_init_state`), so it starts as backup and a fellow sync group
+/// member's take-over makes it master at once.
+fn master_with(c: InstanceConfig) -> Instance {
     let mut i = Instance::new(c).unwrap();
     i.handle(Duration::ZERO, Input::Startup);
+    i.handle(Duration::ZERO, Input::SyncTakeOver);
     assert_eq!(i.state(), State::Master);
     drain(&mut i);
     i
@@ -52,11 +60,15 @@ fn master(priority: u8) -> Instance {
 #[test]
 fn junk_never_delays_a_masters_adverts() {
     // SPEC §1: inputs that match no rule move no timer. The master's
-    // adverts come at exactly k × Advertisement_Interval whatever arrives.
+    // regular adverts come at exactly k × Advertisement_Interval whatever
+    // arrives; lower-priority adverts add answers (RFC 9568 §6.4.3) at most
+    // one per interval, each with one re-announcement.
     let mut rng = Prng::new(7);
     let mut i = master(150);
     let mut now = Duration::ZERO;
-    let mut sent = Vec::new();
+    let mut regular = Vec::new();
+    let mut answers = Vec::new();
+    let mut reannounced = Vec::new();
     let end = Duration::from_secs(2000);
     while now < end {
         now += Duration::from_micros(1 + rng.next_u64() % 50_000);
@@ -64,11 +76,12 @@ fn junk_never_delays_a_masters_adverts() {
             i.handle_timeout(t);
             for a in drain(&mut i) {
                 if let Action::SendAdvert { priority } = a {
-                    sent.push((t, priority));
+                    regular.push((t, priority));
                 }
             }
         }
-        let junk = match rng.next_u64() % 7 {
+        let lower = rng.next_u64() % 7;
+        let junk = match lower {
             0 => adv("192.0.2.9", 149), // lower priority
             1 => adv("192.0.2.1", 150), // equal, lower address
             2 => adv("192.0.2.3", 1),   // lowest
@@ -80,14 +93,33 @@ fn junk_never_delays_a_masters_adverts() {
                 priority_delta: 0,
             },
         };
+        let due = i.poll_timeout();
         i.handle(now, junk);
-        assert!(drain(&mut i).is_empty(), "junk caused an action");
+        assert_eq!(i.poll_timeout(), due, "junk moved a timer");
+        for a in drain(&mut i) {
+            match a {
+                Action::SendAdvert { priority } if lower <= 2 => answers.push((now, priority)),
+                Action::Reannounce if lower <= 2 => reannounced.push(now),
+                other => panic!("junk caused {other:?}"),
+            }
+        }
         assert_eq!(i.state(), State::Master);
     }
-    assert_eq!(sent.len(), 2000);
-    for (k, &(t, p)) in sent.iter().enumerate() {
+    assert_eq!(regular.len(), 2000);
+    for (k, &(t, p)) in regular.iter().enumerate() {
         assert_eq!(t, Duration::from_secs(k as u64 + 1));
         assert_eq!(p, 150);
+    }
+    assert!(
+        answers.len() > 1000,
+        "lower-priority masters were not answered"
+    );
+    assert_eq!(answers.iter().map(|a| a.0).collect::<Vec<_>>(), reannounced);
+    for w in answers.windows(2) {
+        assert!(
+            w[1].0 - w[0].0 >= Duration::from_secs(1),
+            "answers closer than an interval"
+        );
     }
 }
 
@@ -200,11 +232,8 @@ fn master_priority_zero_advert_sends_advert_at_once_and_resets_adver_timer() {
 fn master_higher_priority_advert_demotes_even_without_preempt() {
     // RFC 5798 §6.4.3 does not depend on Preempt_Mode.
     let mut c = v3(150, ME);
-    c.start_as_master = true;
     c.preempt = false;
-    let mut i = Instance::new(c).unwrap();
-    i.handle(Duration::ZERO, Input::Startup);
-    drain(&mut i);
+    let mut i = master_with(c);
     i.handle(
         secs_f(0.5),
         Input::Advert(RxAdvert {
@@ -215,7 +244,9 @@ fn master_higher_priority_advert_demotes_even_without_preempt() {
     );
     assert_eq!(i.state(), State::Backup);
     let acts = drain(&mut i);
-    assert_eq!(acts[0], Action::RemoveVips);
+    // keepalived higher_prio_send_advert: one advert of ours first.
+    assert_eq!(acts[0], Action::SendAdvert { priority: 150 });
+    assert_eq!(acts[1], Action::RemoveVips);
     // Master_Adver_Interval learned, Master_Down_Timer = MDI.
     assert_eq!(i.master_adver_interval(), ms(500));
     assert_eq!(

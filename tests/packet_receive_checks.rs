@@ -289,8 +289,10 @@ fn v3_ipv4_accepts_both_checksum_forms_and_reports_which() {
 
 #[test]
 fn v3_ipv4_pseudo_header_uses_the_actual_destination() {
-    // Computed for 224.0.0.18 but delivered to B: no form verifies.
-    let m = emit(&v3_advert(), MC);
+    // Computed for another unicast address but delivered to B: no form
+    // verifies. (224.0.0.18 in a unicast pseudo-header is keepalived's old
+    // form and accepted: see the test below.)
+    let m = emit(&v3_advert(), IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)));
     let mut p = policy(Version::V3);
     p.unicast_peers = vec![IpAddr::V4(A)];
     assert_eq!(
@@ -363,21 +365,31 @@ fn rfc3768_v2_interval_mismatch_is_dropped_v3_learns() {
 }
 
 #[test]
-fn rfc3768_v2_address_list_mismatch_is_dropped_unless_owner() {
+fn v2_address_list_mismatch_is_accepted_and_reported_as_keepalived_unless_owner() {
+    // RFC 3768 §7.1 MAY verify; keepalived accepts and logs. SPEC: do what a
+    // keepalived user expects, counted and logged (the shell does both).
     let mut a = v2_advert();
     a.addresses.pop();
     let mut m = Vec::new();
     a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
-    assert_eq!(
-        check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
-        Err(DropReason::AddressListMismatch)
-    );
+    let v = check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).unwrap();
+    assert!(v.address_list_mismatch);
     a.priority = 255;
     let mut m = Vec::new();
     a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
-    assert!(check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).is_ok());
+    let v = check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).unwrap();
+    assert!(
+        !v.address_list_mismatch,
+        "an owner's list is never compared"
+    );
+    let a = v2_advert();
+    let mut m = Vec::new();
+    a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+        .unwrap();
+    let v = check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).unwrap();
+    assert!(!v.address_list_mismatch, "the same list is no mismatch");
 }
 
 #[test]
@@ -766,4 +778,31 @@ fn drop_reason_labels_are_unique_snake_case() {
         assert!(l.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{l}");
         assert!(seen.insert(l), "duplicate label {l}");
     }
+}
+
+#[test]
+fn v3_unicast_pseudo_header_naming_224_0_0_18_is_accepted_as_keepalived() {
+    // keepalived's old unicast checksum (unicast_chksum_compat), which it
+    // still accepts: the pseudo-header used 224.0.0.18, the packet went to
+    // the peer. Counted as a pseudo-header form.
+    let mut p = policy(Version::V3);
+    p.unicast_peers = vec![IpAddr::V4(A)];
+    let m = emit(&v3_advert(), MC);
+    let uni = IpAddr::V4(B);
+    let v = check(p.clone(), &datagram(A, uni, 255, IPPROTO_VRRP, &m)).unwrap();
+    assert_eq!(v.checksum, ChecksumForm::PseudoHeader);
+    // The current forms still verify; a broken checksum still drops.
+    assert!(
+        check(
+            p.clone(),
+            &datagram(A, uni, 255, IPPROTO_VRRP, &emit(&v3_advert(), uni))
+        )
+        .is_ok()
+    );
+    let mut bad = m.clone();
+    bad[7] ^= 1;
+    assert_eq!(
+        check(p, &datagram(A, uni, 255, IPPROTO_VRRP, &bad)),
+        Err(DropReason::Checksum)
+    );
 }

@@ -310,14 +310,16 @@ fn owner_priority_255_starts_as_master_at_once() {
 }
 
 #[test]
-fn start_as_master_goes_master_at_startup_then_yields_to_higher_priority() {
+fn start_as_master_non_owner_waits_one_interval_then_yields_to_higher_priority() {
+    // keepalived vrrp_init_state: a non-owner with state MASTER starts as
+    // backup with a Master_Down_Timer of one interval + the minimal skew.
     let mut lan = Lan::new(D);
     let a = lan.add("a", v3(150, A));
     let mut cb = v3(100, B);
     cb.start_as_master = true;
     let b = lan.add("b", cb);
     lan.start_all();
-    assert_eq!(lan.state(b), State::Master);
+    assert_eq!(lan.state(b), State::Backup);
     lan.run_for(Duration::from_secs(20));
     assert_eq!(lan.masters(), vec![a]);
 }
@@ -613,9 +615,7 @@ fn preempt_delay_restarts_from_first_lower_priority_sighting_after_a_better_mast
     let mut ca = v3(150, A);
     ca.preempt_delay = Duration::from_secs(30);
     let a = lan.add("a", ca);
-    let mut cb = v3(100, B);
-    cb.start_as_master = true;
-    let b = lan.add("b", cb);
+    let b = lan.add("b", v3(100, B));
     let c = lan.add("c", v3(200, C));
     lan.start(a);
     lan.start(c);
@@ -623,6 +623,8 @@ fn preempt_delay_restarts_from_first_lower_priority_sighting_after_a_better_mast
     assert_eq!(lan.masters(), vec![c]);
     lan.kill(c);
     lan.start(b);
+    // b master at once (as a fellow sync member's take-over would make it).
+    lan.input(b, Input::SyncTakeOver);
     lan.run_for(Duration::from_secs(100));
     // B's first advert reaches A at 100 s + D: the delay runs to 130 s + D.
     let until = Duration::from_secs(130) + D;

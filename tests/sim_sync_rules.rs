@@ -52,11 +52,12 @@ fn backup(priority: u8) -> Instance {
     i
 }
 
+/// A master since t = 0: a non-owner is never master at start-up, so a
+/// fellow member's take-over makes it one.
 fn master(priority: u8) -> Instance {
-    let mut c = v3(priority, ME);
-    c.start_as_master = true;
-    let mut i = Instance::new(c).unwrap();
+    let mut i = Instance::new(v3(priority, ME)).unwrap();
     i.handle(Duration::ZERO, Input::Startup);
+    i.handle(Duration::ZERO, Input::SyncTakeOver);
     drain(&mut i);
     assert_eq!(i.state(), State::Master);
     i

@@ -483,15 +483,17 @@ pub fn hmac_verify(
 ) -> Result<HmacTrailer, HmacError> {
     let t = HmacTrailer::parse(trailer)?;
     if cfg.anti_replay == AntiReplay::Time {
-        // Compare in 1/65536 s, with the 32-bit seconds field wrapping.
-        let now = clock_seq(wall_clock_unix) >> 16;
-        let pkt = t.seq() >> 16;
-        let delta = (now.wrapping_sub(pkt) << 16) as i64 >> 16;
-        let window = (cfg.time_window.as_nanos() << 16) / 1_000_000_000;
-        if delta.unsigned_abs() as u128 > window {
+        // keepalived 2.4 (`vrrp_auth_hmac_check`): whole seconds, our clock's
+        // seconds minus the trailer's, the 32-bit field wrapping; stale
+        // beyond +-time_window seconds. Comparing the sub-second parts too
+        // would drop a peer keepalived accepts (5.9 s ahead, window 5).
+        let now = wall_clock_unix.as_secs() as u32;
+        let delta = i64::from(now.wrapping_sub(t.sec) as i32);
+        let window = i64::try_from(cfg.time_window.as_secs()).unwrap_or(i64::MAX);
+        if delta.abs() > window {
             return Err(HmacError::Stale {
                 sec: t.sec,
-                skew_s: delta >> 16,
+                skew_s: delta,
             });
         }
     }

@@ -9,7 +9,8 @@
 //!   sender hardware address = the interface MAC, target hardware address
 //!   zero;
 //! * unsolicited NA — RFC 4861 §4.4 / §7.2.6: from the VIP to ff02::1 (all
-//!   nodes), hop limit 255, Override flag only, target = the VIP, option 2
+//!   nodes), hop limit 255, Override flag (and Router per `ndisc_router`),
+//!   target = the VIP, option 2
 //!   (target link-layer address) = the interface MAC.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -72,12 +73,18 @@ pub fn gratuitous_arp(mac: Mac, vip: Ipv4Addr) -> [u8; GARP_LEN] {
     f
 }
 
-/// An unsolicited Neighbor Advertisement for `vip` at `mac`, to ff02::1.
-///
-/// The Router flag is off: a VRRP virtual router announces a host address
-/// here, exactly as keepalived does (it does not set it either unless
-/// configured as a router, which vrrpd does not support).
+/// An unsolicited Neighbor Advertisement for `vip` at `mac`, to ff02::1,
+/// without the Router flag (a proxy host that does not forward IPv6).
 pub fn unsolicited_na(mac: Mac, vip: Ipv6Addr) -> [u8; UNSOLICITED_NA_LEN] {
+    unsolicited_na_flags(mac, vip, false)
+}
+
+/// An unsolicited Neighbor Advertisement, with the Router flag when `router`
+/// (RFC 4861 §4.4: set by a router; RFC 9568 §6.4.2 asks a virtual router
+/// to send it; keepalived sets it when the interface forwards IPv6). A
+/// clear R flag makes hosts drop the sender from their default router list,
+/// so a forwarding VRRP router must set it.
+pub fn unsolicited_na_flags(mac: Mac, vip: Ipv6Addr, router: bool) -> [u8; UNSOLICITED_NA_LEN] {
     let mut f = [0u8; UNSOLICITED_NA_LEN];
     ethernet_header(&mut f, ALL_NODES_MAC, mac, ETHERTYPE_IPV6);
     {
@@ -93,7 +100,7 @@ pub fn unsolicited_na(mac: Mac, vip: Ipv6Addr) -> [u8; UNSOLICITED_NA_LEN] {
     icmp[0] = ICMPV6_NEIGHBOR_ADVERT;
     icmp[1] = 0; // code
     // icmp[2..4]: checksum, filled below
-    icmp[4] = NA_FLAG_OVERRIDE;
+    icmp[4] = NA_FLAG_OVERRIDE | if router { NA_FLAG_ROUTER } else { 0 };
     // icmp[5..8]: reserved
     icmp[8..24].copy_from_slice(&vip.octets());
     icmp[24] = ND_OPT_TARGET_LINKADDR;

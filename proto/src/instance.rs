@@ -16,8 +16,9 @@
 //! `now` is virtual time ([`Time`]) and must never go backwards. Calling
 //! `handle_timeout` before the deadline is harmless (nothing happens); only
 //! the rules cited in each handler ever move a timer, so inputs that match no
-//! rule (a lower-priority advert to a master, a repeated start-up, an
-//! unchanged tracker report) cannot delay anything.
+//! rule (a repeated start-up, an unchanged tracker report) cannot delay
+//! anything; a lower-priority advert to a master adds at most one advert per
+//! interval (RFC 9568 §6.4.3) and moves no timer either.
 //!
 //! Beyond the RFC, the instance implements the make-before-break release of
 //! SPEC §4 ([`Input::Release`]) and keepalived's `preempt_delay`.
@@ -57,6 +58,20 @@
 //!   preemption until [`Input::ResumePreempt`] or the next time it becomes
 //!   master (e.g. after the peer's own handover).
 //! * A priority-0 advert received by a releasing master is ignored.
+//! * Dual masters heal (RFC 9568 §6.4.3, SPEC §1): a master hearing a lower
+//!   priority (or an equal one from a lower address) sends an advert at once
+//!   and re-announces its VIPs ([`Action::Reannounce`]): clients may have
+//!   followed the other master. A master stepping down for a better advert
+//!   first sends one advert of its own (keepalived
+//!   `higher_prio_send_advert`), so the winner hears of it and re-announces
+//!   whichever side heard the other first. Each of the two is sent at most
+//!   once per Advertisement_Interval: a flood of valid lower-priority
+//!   adverts is never amplified.
+//! * `start_state = "master"` on a non-owner (keepalived `vrrp_init_state`)
+//!   does not take the VIPs at once: it starts as Backup with a
+//!   Master_Down_Timer of one Advertisement_Interval plus the owner's
+//!   Skew_Time, so a live master is heard first and clients never follow a
+//!   router about to back off. Only the owner is master at start-up.
 //!
 //! Sync groups (SPEC §2.1, §4; keepalived `vrrp_sync.c`) are coordinated by
 //! [`super::sync_group::SyncGroup`], which turns one member's transitions
@@ -308,6 +323,10 @@ pub enum Action {
     /// Start a gratuitous ARP / unsolicited NA burst for every VIP (the shell
     /// repeats it `garp_repeat` times, `garp_interval` apart).
     Announce,
+    /// Still master, and a lower-priority master was heard (RFC 9568
+    /// §6.4.3): one more gratuitous ARP / NA burst for every VIP, because
+    /// clients may have followed it. No second delayed burst.
+    Reannounce,
     /// One structured log line, notify scripts, metrics.
     StateChanged {
         from: State,
@@ -344,6 +363,8 @@ enum DownCause {
     Silence,
     PriorityZero,
     Preempt,
+    /// A non-owner's `start_state = "master"` (one interval to hear a master).
+    StartAsMaster,
 }
 
 /// One virtual router. See the module documentation for how to drive it.
@@ -374,6 +395,10 @@ pub struct Instance {
     /// `None` = the delay has not started (see [`InstanceConfig::preempt_delay`]).
     preempt_after: Option<Time>,
     vips_held: bool,
+    /// RFC 9568 §6.4.3 rate limit: when the last advert sent in answer to
+    /// another master (lower-priority re-assertion, or the step-down
+    /// advert) went out. At most one such advert per Advertisement_Interval.
+    last_answer: Option<Time>,
     actions: VecDeque<Action>,
 }
 
@@ -413,6 +438,7 @@ impl Instance {
             preempt_held: false,
             preempt_after: None,
             vips_held: false,
+            last_answer: None,
             actions: VecDeque::new(),
         })
     }
@@ -623,6 +649,7 @@ impl Instance {
                 DownCause::Silence => Reason::MasterDown,
                 DownCause::PriorityZero => Reason::PriorityZeroReceived,
                 DownCause::Preempt => Reason::PreemptLowerPriority,
+                DownCause::StartAsMaster => Reason::StartAsMaster,
             };
             self.become_master(now, reason);
         }
@@ -697,7 +724,20 @@ impl Instance {
         } else if self.effective_priority() == OWNER_PRIORITY {
             self.become_master(now, Reason::OwnerStartup);
         } else if self.cfg.start_as_master {
-            self.become_master(now, Reason::StartAsMaster);
+            // keepalived `vrrp_init_state`: a non-owner wanting MASTER starts
+            // as Backup with a Master_Down_Timer of Master_Adver_Interval +
+            // the minimal skew, so a live master is heard before any VIP is
+            // taken or announced.
+            self.become_backup_fresh(now, Reason::Startup);
+            self.master_down_timer = Some(
+                now + self.advert_interval()
+                    + timers::skew_time(
+                        self.cfg.version,
+                        OWNER_PRIORITY,
+                        self.master_adver_interval,
+                    ),
+            );
+            self.down_cause = DownCause::StartAsMaster;
         } else {
             self.become_backup_fresh(now, Reason::Startup);
         }
@@ -786,10 +826,37 @@ impl Instance {
         } else if adv.priority == local && ip_gt(adv.src, self.cfg.primary_address) {
             Reason::EqualPriorityHigherAddress
         } else {
-            // "Discard the ADVERTISEMENT": no timer moves.
+            // RFC 9568 §6.4.3: a lower-priority router acts as master too
+            // (a healed partition): assert at once, and re-announce the
+            // VIPs clients may have moved to it. Rate-limited, and the
+            // Adver_Timer is left alone: the regular adverts keep their
+            // schedule whatever arrives.
+            if self.may_answer(now) {
+                self.send_advert();
+                self.actions.push_back(Action::Reannounce);
+            }
             return;
         };
+        // keepalived `higher_prio_send_advert`: tell the winner we were
+        // master too before stepping down, so it re-announces (above) even
+        // if it has not heard us yet.
+        if self.may_answer(now) {
+            self.send_advert();
+        }
         self.learn_and_backup(now, adv, reason);
+    }
+
+    /// SPEC §1 rate limit of the adverts sent in answer to another master:
+    /// at most one per Advertisement_Interval. Records `now` when allowed.
+    fn may_answer(&mut self, now: Time) -> bool {
+        if self
+            .last_answer
+            .is_some_and(|t| now < t + self.advert_interval())
+        {
+            return false;
+        }
+        self.last_answer = Some(now);
+        true
     }
 
     /// RFC 5798 §6.4.3: cancel Adver_Timer, learn Master_Adver_Interval,

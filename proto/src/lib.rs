@@ -2,6 +2,7 @@
 //! spawns a task: time arrives as an argument, packets and events as values,
 //! and what must happen leaves as values.
 
+pub mod announce;
 pub mod auth;
 pub mod bfd;
 pub mod frames;

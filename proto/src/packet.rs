@@ -488,6 +488,19 @@ impl Advert {
             (Version::V3, Family::V4) => {
                 verify(payload, pdu_len, src, dst, ChecksumForm::PseudoHeader)
                     .or_else(|_| verify(payload, pdu_len, src, dst, ChecksumForm::Message))
+                    // keepalived's old unicast checksum (its
+                    // unicast_chksum_compat, still accepted by keepalived):
+                    // the pseudo-header names 224.0.0.18 even in unicast.
+                    .or_else(|e| match dst {
+                        IpAddr::V4(d) if d != VRRP_MCAST_V4 => verify(
+                            payload,
+                            pdu_len,
+                            src,
+                            IpAddr::V4(VRRP_MCAST_V4),
+                            ChecksumForm::PseudoHeader,
+                        ),
+                        _ => Err(e),
+                    })
                     .map_err(|_| DecodeError::Checksum { got })?
             }
         };

@@ -32,7 +32,9 @@ pub struct RxPolicy {
     pub v2_interval_cs: u16,
     pub auth: AuthConfig,
     /// v2 only: the configured address list; a mismatch from a non-owner
-    /// (priority != 255) drops (RFC 3768 §7.1). `None` skips the check.
+    /// (priority != 255) is accepted and reported in
+    /// [`ValidAdvert::address_list_mismatch`], as keepalived does (RFC 3768
+    /// §7.1 only says MAY verify). `None` skips the check.
     pub expected_addresses: Option<Vec<IpAddr>>,
 }
 
@@ -79,6 +81,9 @@ pub struct ValidAdvert {
     /// hmac receive-only / permissive: what would have dropped it (to log and
     /// count), or `HmacMissing` in permissive mode.
     pub auth_warning: Option<DropReason>,
+    /// v2: the advert's address list differs from the configured one (see
+    /// [`RxPolicy::expected_addresses`]); accepted, to count and log.
+    pub address_list_mismatch: bool,
 }
 
 /// Why a packet was dropped; one variant per receive check.
@@ -116,6 +121,9 @@ pub enum DropReason {
     VridMismatch,
     #[error("v2 advert interval differs from the configured one")]
     IntervalMismatch,
+    /// Not produced by [`RxValidator::validate`] any more (a v2 address-list
+    /// mismatch is accepted, see [`ValidAdvert::address_list_mismatch`]);
+    /// kept so the label stays stable for dashboards.
     #[error("v2 address list differs from the configured one")]
     AddressListMismatch,
     #[error("auth type differs from the configured one")]
@@ -413,14 +421,15 @@ impl RxValidator {
         if p.version == Version::V2 && adv.interval_cs != p.v2_interval_cs {
             return Err(DropReason::IntervalMismatch);
         }
-        // RFC 3768 §7.1: v2 address list must match unless from the owner.
-        if p.version == Version::V2
+        // RFC 3768 §7.1 "MAY verify" the v2 address list. keepalived accepts
+        // a mismatch and logs it, and so do we (SPEC: what a keepalived user
+        // expects): the advert counts, the shell counts and logs the
+        // mismatch. An owner's list is never compared.
+        let address_list_mismatch = p.version == Version::V2
             && adv.priority != 255
-            && let Some(expected) = &p.expected_addresses
-            && !adv.addresses.same_set(expected)
-        {
-            return Err(DropReason::AddressListMismatch);
-        }
+            && p.expected_addresses
+                .as_ref()
+                .is_some_and(|expected| !adv.addresses.same_set(expected));
         // Every check passed: only now move replay marks.
         if let Some(ah) = ah {
             self.ah_seq.accept(ah.seq);
@@ -435,6 +444,7 @@ impl RxValidator {
             addresses: adv.addresses.into(),
             checksum: parsed.checksum,
             auth_warning,
+            address_list_mismatch,
         })
     }
 }

@@ -165,6 +165,15 @@ pub struct GroupConfig {
     pub garp_repeat: u8,
     #[serde(serialize_with = "ser_duration")]
     pub garp_interval: Duration,
+    /// keepalived `garp_master_delay`: a second burst of `garp_repeat` this
+    /// long after becoming master; `None` = off (`"0s"`). Default 5 s.
+    #[serde(
+        serialize_with = "ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub garp_master_delay: Option<Duration>,
+    /// The Router flag of unsolicited NAs (RFC 4861 §4.4, RFC 9568 §6.4.2).
+    pub ndisc_router: NdiscRouter,
     /// Periodic re-announce while master; `None` = off (`"0s"`).
     #[serde(
         serialize_with = "ser_opt_duration",
@@ -228,6 +237,18 @@ impl fmt::Display for VirtualIp {
             self.address, self.prefix_len, self.interface
         )
     }
+}
+
+/// `ndisc_router`: whether unsolicited NAs carry the Router flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NdiscRouter {
+    /// Set it when the VIP's interface forwards IPv6 (keepalived's rule).
+    Auto,
+    #[serde(rename = "true")]
+    On,
+    #[serde(rename = "false")]
+    Off,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -397,6 +418,12 @@ fn ser_family<S: Serializer>(f: &Family, s: S) -> Result<S::Ok, S::Error> {
 pub trait HostView {
     /// The interface's addresses, or `None` if there is no such interface.
     fn interface_addresses(&self, name: &str) -> Option<Vec<IpAddr>>;
+    /// The interface holding `addr` as a host address, on any interface
+    /// (SPEC §2.3: a non-owner must not name any address of the host).
+    /// Default: unknown.
+    fn address_interface(&self, _addr: IpAddr) -> Option<String> {
+        None
+    }
     /// Whether `None` from [`HostView::interface_addresses`] means the interface
     /// is missing (and deserves a warning). Default: yes.
     fn knows_interfaces(&self) -> bool {

@@ -43,7 +43,9 @@ const GROUP_KEYS: &[&str] = &[
     "min_ttl",
     "garp_repeat",
     "garp_interval",
+    "garp_master_delay",
     "garp_refresh",
+    "ndisc_router",
     "virtual_ips",
     "excluded_ips",
     "auth",
@@ -1118,7 +1120,7 @@ fn parse_group(
         Some(v) => ctx.choice("start_state", v, &["backup", "master"]).map(|i| {
             if i == 1 {
                 if priority.is_some_and(|p| p < 255) {
-                    ctx.warn(&v.span(), "start_state = \"master\" with priority < 255: the group claims mastership at start-up before it has heard the peer");
+                    ctx.warn(&v.span(), "start_state = \"master\" with priority < 255: like keepalived, the group waits one advert interval for a master before taking over (only the owner, priority 255, is master at once)");
                 }
                 StartState::Master
             } else {
@@ -1221,7 +1223,33 @@ fn parse_group(
     };
     let garp_repeat = match t.get("garp_repeat") {
         Some(v) => ctx.integer("garp_repeat", v, 0, 255).map(|n| n as u8),
-        None => Some(3),
+        // keepalived's default (garp_master_repeat 5).
+        None => Some(5),
+    };
+    let ndisc_router = match t.get("ndisc_router") {
+        Some(v) => match v.get_ref() {
+            DeValue::Boolean(b) => Some(if *b {
+                NdiscRouter::On
+            } else {
+                NdiscRouter::Off
+            }),
+            _ => ctx
+                .choice("ndisc_router", v, &["auto", "true", "false"])
+                .map(|i| [NdiscRouter::Auto, NdiscRouter::On, NdiscRouter::Off][i]),
+        },
+        None => Some(NdiscRouter::Auto),
+    };
+    let garp_master_delay = match t.get("garp_master_delay") {
+        Some(v) => ctx
+            .duration_in(
+                "garp_master_delay",
+                v,
+                Duration::ZERO,
+                Duration::from_secs(3600),
+            )
+            .map(|d| (!d.is_zero()).then_some(d)),
+        // keepalived's default (garp_master_delay 5).
+        None => Some(Some(Duration::from_secs(5))),
     };
     let garp_interval = match t.get("garp_interval") {
         Some(v) => ctx.duration_in("garp_interval", v, Duration::ZERO, Duration::from_secs(10)),
@@ -1418,6 +1446,8 @@ fn parse_group(
         min_ttl: min_ttl?,
         garp_repeat: garp_repeat?,
         garp_interval: garp_interval?,
+        garp_master_delay: garp_master_delay?,
+        ndisc_router: ndisc_router?,
         garp_refresh: garp_refresh?,
         virtual_ips: vips,
         excluded_ips: excluded,
@@ -1777,6 +1807,17 @@ pub(crate) fn load_paths(
             addrs
         };
         check_if(&g.interface, &meta.interface_pos, &mut warnings);
+        // RFC 5798 §5.2.9: in IPv6 the first address is the link-local VIP;
+        // keepalived warns when it is not (peers still interoperate).
+        if let (Some(first), Some(pos)) = (g.virtual_ips.first(), meta.vip_pos.first())
+            && let IpAddr::V6(v6) = first.address
+            && (v6.segments()[0] & 0xffc0) != 0xfe80
+        {
+            warnings.push(pos.diag(format!(
+                "the first IPv6 VIP {} is not link-local: RFC 5798 §5.2.9 puts the link-local VIP first (keepalived warns too)",
+                first.address
+            )));
+        }
         for (ti, pos) in g.track_interfaces.iter().zip(&meta.track_if_pos) {
             check_if(&ti.name, pos, &mut warnings);
         }
@@ -1797,6 +1838,15 @@ pub(crate) fn load_paths(
                 errors.push(pos.diag(format!(
                     "{} is {}'s own address: that needs priority = 255 (address owner), priority is {}",
                     vip.address, vip.interface, g.priority
+                )));
+            } else if g.priority < 255
+                && let Some(other) = host.address_interface(vip.address)
+            {
+                // SPEC §2.3: a backup would delete it; vrrpd never does, so
+                // the group could never work as configured either.
+                errors.push(pos.diag(format!(
+                    "{} is an address of this host (on {other}): only the address owner (priority = 255) may name it, priority is {}",
+                    vip.address, g.priority
                 )));
             }
         }

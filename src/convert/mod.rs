@@ -280,6 +280,7 @@ struct Instance {
     garp_repeat: Option<u8>,
     garp_refresh_ms: Option<u64>,
     garp_interval_ms: Option<u64>,
+    garp_master_delay_ms: Option<u64>,
     vips: Vec<Vip>,
     excluded: Vec<Vip>,
     legacy_auth: Option<(Auth, Loc)>,
@@ -306,6 +307,7 @@ struct Globals {
     garp_repeat: Option<u8>,
     garp_refresh_ms: Option<u64>,
     garp_interval_ms: Option<u64>,
+    garp_master_delay_ms: Option<u64>,
 }
 
 #[derive(Default)]
@@ -622,6 +624,11 @@ impl Mapper {
                         self.globals.garp_interval_ms = Some(ms);
                     }
                 }
+                "vrrp_garp_master_delay" => {
+                    if let Some(ms) = self.secs(s) {
+                        self.globals.garp_master_delay_ms = Some(ms);
+                    }
+                }
                 "default_interface" => {
                     if let Some(w) = self.value(s) {
                         self.globals.default_interface = Some(w.text.clone());
@@ -639,10 +646,10 @@ impl Mapper {
                     s,
                     "vrrpd never runs programs through a shell and has no per-hook user, so there is nothing to switch on; check yourself that the programs are not writable by other users",
                 ),
-                "vrrp_garp_master_delay" | "vrrp_garp_master_refresh_repeat"
+                "vrrp_garp_master_refresh_repeat"
                 | "vrrp_garp_lower_prio_delay" | "vrrp_garp_lower_prio_repeat" => self.unmapped(
                     s,
-                    "vrrpd has no garp_master_delay in this version: it sends garp_repeat announcements on becoming master and every garp_refresh, not keepalived's second burst after the delay",
+                    "vrrpd re-announces with one garp_repeat burst, at most once per advert interval, when it hears a lower-priority master, and refreshes one round every garp_refresh",
                 ),
                 _ => self.unmapped(s, "no vrrpd equivalent in vrrpd.toml"),
             }
@@ -1142,10 +1149,10 @@ impl Mapper {
                 "garp_master_repeat" => g.garp_repeat = self.int(s, 0, 255).map(|n| n as u8),
                 "garp_master_refresh" => g.garp_refresh_ms = self.secs(s),
                 "garp_interval" => g.garp_interval_ms = self.secs(s),
-                "garp_master_delay" | "garp_lower_prio_repeat" | "garp_lower_prio_delay"
-                | "garp_master_refresh_repeat" => self.unmapped(
+                "garp_master_delay" => g.garp_master_delay_ms = self.secs(s),
+                "garp_lower_prio_repeat" | "garp_lower_prio_delay" | "garp_master_refresh_repeat" => self.unmapped(
                     s,
-                    "vrrpd has no garp_master_delay in this version: it sends garp_repeat announcements on becoming master and every garp_refresh, not keepalived's second burst after the delay",
+                    "vrrpd re-announces with one garp_repeat burst, at most once per advert interval, when it hears a lower-priority master",
                 ),
                 "dont_track_primary" => self.unmapped(
                     s,
@@ -1464,6 +1471,10 @@ impl Mapper {
             garp_refresh: g
                 .garp_refresh_ms
                 .or(self.globals.garp_refresh_ms)
+                .map(fmt_ms),
+            garp_master_delay: g
+                .garp_master_delay_ms
+                .or(self.globals.garp_master_delay_ms)
                 .map(fmt_ms),
             ..Default::default()
         };

@@ -50,6 +50,8 @@ pub struct GroupFile {
     pub garp_interval: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub garp_refresh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub garp_master_delay: Option<String>,
     /// Empty only for a group that runs notify hooks alone (SPEC §2.2).
     pub virtual_ips: Vec<VipEntry>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

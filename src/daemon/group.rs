@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{self, ChecksumMode, GroupConfig, StartState};
+use crate::proto::announce::{AnnounceConfig, AnnounceSchedule};
 use crate::proto::auth::{self, AntiReplay, HmacMode};
 use crate::proto::instance::{Instance, InstanceConfig, State};
 use crate::proto::packet::ChecksumForm;
@@ -24,13 +25,8 @@ pub struct Counters {
     pub master_changes: u64,
     /// Which v3/IPv4 checksum form peers used: "message" / "pseudo_header".
     pub checksum_forms: BTreeMap<&'static str, u64>,
-}
-
-/// A burst of gratuitous ARPs / unsolicited NAs still to send.
-#[derive(Clone, Copy, Debug)]
-pub struct AnnounceSchedule {
-    pub remaining: u8,
-    pub next_at: Time,
+    /// v2 adverts accepted whose address list differs from ours.
+    pub address_list_mismatch: u64,
 }
 
 /// Rate limit for "dropped advert" log lines: at most one line per reason
@@ -65,6 +61,16 @@ impl DropLogLimiter {
     }
 }
 
+/// The group's announcement settings for the core's schedule.
+pub fn announce_config(cfg: &GroupConfig) -> AnnounceConfig {
+    AnnounceConfig {
+        repeat: cfg.garp_repeat,
+        interval: cfg.garp_interval,
+        master_delay: cfg.garp_master_delay,
+        refresh: cfg.garp_refresh,
+    }
+}
+
 /// One group as the daemon runs it.
 pub struct Group {
     pub cfg: GroupConfig,
@@ -77,8 +83,8 @@ pub struct Group {
     pub link_up: bool,
     /// Whether the VIPs are on the host by our doing.
     pub vips_held: bool,
-    pub announce: Option<AnnounceSchedule>,
-    pub refresh_at: Option<Time>,
+    /// Gratuitous ARP / NA timers (garp_repeat, garp_master_delay, refresh).
+    pub announce: AnnounceSchedule,
     pub counters: Counters,
     pub drop_log: DropLogLimiter,
     pub since: SystemTime,
@@ -91,6 +97,7 @@ pub struct Group {
 
 impl Group {
     pub fn new(cfg: GroupConfig) -> Group {
+        let announce = AnnounceSchedule::new(announce_config(&cfg));
         Group {
             cfg,
             inst: None,
@@ -100,8 +107,7 @@ impl Group {
             source: None,
             link_up: false,
             vips_held: false,
-            announce: None,
-            refresh_at: None,
+            announce,
             counters: Counters::default(),
             drop_log: DropLogLimiter::default(),
             since: SystemTime::now(),
@@ -162,7 +168,9 @@ impl Group {
             min_ttl: cfg.min_ttl,
             unicast_peers: cfg.unicast_peers.clone(),
             auth,
-            expected_addresses: None,
+            // v2: compare the address list (a mismatch is counted and logged).
+            expected_addresses: (cfg.version == crate::proto::Version::V2)
+                .then(|| cfg.virtual_ips.iter().map(|v| v.address).collect()),
             v2_interval_cs: cfg.advert_interval_cs,
         });
         self.inst = Some(inst);
@@ -192,6 +200,15 @@ impl Group {
     }
 
     /// Every VIP of the group, tracked then excluded.
+    /// Is `src` (an advert source or unicast peer) one of our IPv4 VIPs on
+    /// the group's interface, i.e. that peer is the address owner?
+    pub fn names_vip_of_peer(&self, src: IpAddr) -> bool {
+        src.is_ipv4()
+            && self
+                .all_vips()
+                .any(|v| v.address == src && v.interface == self.cfg.interface)
+    }
+
     pub fn all_vips(&self) -> impl Iterator<Item = &config::VirtualIp> {
         self.cfg
             .virtual_ips
@@ -212,14 +229,11 @@ impl Group {
 
     /// The earliest instant this group needs the loop's attention.
     pub fn poll_timeout(&self) -> Option<Time> {
-        let mut t = self.inst.as_ref().and_then(|i| i.poll_timeout());
-        for extra in [self.announce.map(|a| a.next_at), self.refresh_at] {
-            t = match (t, extra) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+        let t = self.inst.as_ref().and_then(|i| i.poll_timeout());
+        match (t, self.announce.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        t
     }
 }
 

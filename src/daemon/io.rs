@@ -24,6 +24,12 @@ pub struct Io {
     macs: HashMap<u32, [u8; 6]>,
     /// (family, ifindex, protocol) memberships already joined.
     joined: HashSet<(Family, u32, u8)>,
+    /// (ifindex, address) of every VIP this run added. The kernel's IFA_PROTO
+    /// mark is what removal trusts; this set only stands in for it on a
+    /// kernel that reports no IFA_PROTO (older than 5.18).
+    pub added: HashSet<(u32, IpAddr)>,
+    /// Interfaces whose `accept_local` we set, with the value to restore.
+    accept_local: HashMap<String, String>,
 }
 
 fn uses_ah(cfg: &GroupConfig) -> bool {
@@ -41,6 +47,8 @@ impl Io {
             packet: HashMap::new(),
             macs: HashMap::new(),
             joined: HashSet::new(),
+            added: HashSet::new(),
+            accept_local: HashMap::new(),
         }
     }
 
@@ -66,7 +74,7 @@ impl Io {
                 }
                 let sock = slot.as_ref().expect("just opened");
                 if !unicast && self.joined.insert((Family::V4, ifindex, proto)) {
-                    sock.join(ifindex)?;
+                    rejoin(|| sock.join(ifindex), || sock.leave(ifindex))?;
                 }
             }
             Family::V6 => {
@@ -75,7 +83,7 @@ impl Io {
                 }
                 let sock = self.v6.as_ref().expect("just opened");
                 if !unicast && self.joined.insert((Family::V6, ifindex, IPPROTO_VRRP)) {
-                    sock.join(ifindex)?;
+                    rejoin(|| sock.join(ifindex), || sock.leave(ifindex))?;
                 }
             }
         }
@@ -107,8 +115,9 @@ impl Io {
         }
     }
 
-    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `vip`.
-    pub async fn announce(&mut self, ifindex: u32, vip: IpAddr) -> io::Result<()> {
+    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6, Router flag when
+    /// `router`) for `vip`.
+    pub async fn announce(&mut self, ifindex: u32, vip: IpAddr, router: bool) -> io::Result<()> {
         let mac = match self.macs.get(&ifindex) {
             Some(m) => *m,
             None => {
@@ -130,16 +139,68 @@ impl Io {
         };
         match vip {
             IpAddr::V4(v4) => sender.send(&frames::gratuitous_arp(mac, v4)).await,
-            IpAddr::V6(v6) => sender.send(&frames::unsolicited_na(mac, v6)).await,
+            IpAddr::V6(v6) => {
+                sender
+                    .send(&frames::unsolicited_na_flags(mac, v6, router))
+                    .await
+            }
         }
     }
 
-    /// Forget per-interface caches (the interface was re-created).
-    #[allow(dead_code)]
+    /// Let the kernel deliver IPv4 packets whose source is one of this
+    /// host's addresses on `ifname` (`accept_local = 1`; restored on exit by
+    /// [`Io::restore_sysctls`]). Needed once a peer's own address is one of
+    /// our VIPs (the address owner's, RFC 5798 §1): while we hold it, the
+    /// kernel would drop the owner's adverts as martians (their source is
+    /// then "local"), and a healed or restarted owner would never be heard.
+    pub fn ensure_accept_local(&mut self, ifname: &str) -> io::Result<bool> {
+        if self.accept_local.contains_key(ifname) {
+            return Ok(false);
+        }
+        let old = crate::net::sysctl::read_if("ipv4", ifname, "accept_local")?;
+        if old != "1" {
+            crate::net::sysctl::write_if("ipv4", ifname, "accept_local", "1")?;
+        }
+        self.accept_local.insert(ifname.to_string(), old);
+        Ok(true)
+    }
+
+    /// Put back every sysctl [`Io::ensure_accept_local`] changed.
+    pub fn restore_sysctls(&mut self) {
+        for (ifname, old) in self.accept_local.drain() {
+            if old != "1" {
+                let _ = crate::net::sysctl::write_if("ipv4", &ifname, "accept_local", &old);
+            }
+        }
+    }
+
+    /// The interface is gone: forget everything cached for its index (the
+    /// kernel dropped its multicast memberships with it, and an interface
+    /// created later may get the same index: it must be joined again).
     pub fn forget_interface(&mut self, ifindex: u32) {
         self.packet.remove(&ifindex);
         self.macs.remove(&ifindex);
         self.joined.retain(|(_, i, _)| *i != ifindex);
+    }
+
+    /// The link changed (maybe its MAC: `ip link set eth0 address ...`):
+    /// re-read the MAC before the next announcement.
+    pub fn forget_mac(&mut self, ifindex: u32) {
+        self.macs.remove(&ifindex);
+    }
+}
+
+/// Join, and if the socket still lists a membership for this index
+/// (EADDRINUSE: the interface was deleted and a new one got its index; the
+/// kernel keeps the socket's entry but the new device never joined), leave
+/// it and join again.
+fn rejoin(join: impl Fn() -> io::Result<()>, leave: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    match join() {
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            let _ = leave();
+            join()
+        }
+        r => r,
     }
 }
 

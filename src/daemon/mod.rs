@@ -12,7 +12,7 @@ mod hooks;
 mod io;
 mod sync;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -64,9 +64,10 @@ pub struct RunOptions {
     pub preloaded: Option<config::Loaded>,
 }
 
-/// Interface addresses as the kernel has them, minus every configured VIP
-/// (a VIP left behind by a crashed run must not look like the interface's
-/// own address).
+/// Interface addresses as the kernel has them, minus those vrrpd added (a VIP
+/// left behind by a crashed run carries our IFA_PROTO mark and must not look
+/// like the host's own address). Everything else is the host's (SPEC §2.3:
+/// the own-address rule uses the kernel's view).
 struct KernelHost {
     addrs: HashMap<String, Vec<IpAddr>>,
 }
@@ -75,16 +76,34 @@ impl HostView for KernelHost {
     fn interface_addresses(&self, name: &str) -> Option<Vec<IpAddr>> {
         self.addrs.get(name).cloned()
     }
+    fn address_interface(&self, addr: IpAddr) -> Option<String> {
+        let mut names: Vec<&String> = self
+            .addrs
+            .iter()
+            .filter(|(_, a)| a.contains(&addr))
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        names.first().map(|n| n.to_string())
+    }
 }
 
-async fn kernel_host(nl: &Netlink, vips: &[IpAddr]) -> KernelHost {
+/// Added by vrrpd: it carries our IFA_PROTO mark, or (on a kernel that
+/// reports no IFA_PROTO) this run added it.
+fn added_by_us(a: &crate::net::IfAddr, this_run: &HashSet<(u32, IpAddr)>) -> bool {
+    a.added_by_vrrpd() || (a.protocol.is_none() && this_run.contains(&(a.ifindex, a.addr)))
+}
+
+/// `ours`: (ifindex, address) pairs this run added (stands in for the
+/// IFA_PROTO mark on kernels that do not report it).
+async fn kernel_host(nl: &Netlink, ours: &HashSet<(u32, IpAddr)>) -> KernelHost {
     let mut addrs: HashMap<String, Vec<IpAddr>> = HashMap::new();
     let links = nl.dump_links().await.unwrap_or_default();
     let all = nl.dump_addresses().await.unwrap_or_default();
     for l in &links {
         let list = all
             .iter()
-            .filter(|a| a.ifindex == l.index && !vips.contains(&a.addr))
+            .filter(|a| a.ifindex == l.index && !added_by_us(a, ours))
             .map(|a| a.addr)
             .collect();
         addrs.insert(l.name.clone(), list);
@@ -93,31 +112,32 @@ async fn kernel_host(nl: &Netlink, vips: &[IpAddr]) -> KernelHost {
 }
 
 /// Load the configuration the way `run`, `check` and reload see it: the
-/// owner-address rule is checked against the kernel's interfaces.
+/// own-address rules are checked against the kernel's interfaces.
 pub async fn load_config(
     path: &Path,
     nl: Option<&Netlink>,
 ) -> Result<config::Loaded, ConfigErrors> {
-    let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
-    recheck_with_kernel(path, first, nl).await
+    load_config_with(path, nl, &HashSet::new()).await
 }
 
-/// Load again with the kernel's interfaces in view (the owner-address rule),
-/// knowing the VIPs from a first load.
+async fn load_config_with(
+    path: &Path,
+    nl: Option<&Netlink>,
+    ours: &HashSet<(u32, IpAddr)>,
+) -> Result<config::Loaded, ConfigErrors> {
+    let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
+    recheck_with_kernel(path, first, nl, ours).await
+}
+
+/// Load again with the kernel's interfaces in view (the own-address rules).
 async fn recheck_with_kernel(
     path: &Path,
     first: config::Loaded,
     nl: Option<&Netlink>,
+    ours: &HashSet<(u32, IpAddr)>,
 ) -> Result<config::Loaded, ConfigErrors> {
     let Some(nl) = nl else { return Ok(first) };
-    let vips: Vec<IpAddr> = first
-        .config
-        .groups
-        .iter()
-        .flat_map(|g| g.virtual_ips.iter().chain(g.excluded_ips.iter()))
-        .map(|v| v.address)
-        .collect();
-    let host = kernel_host(nl, &vips).await;
+    let host = kernel_host(nl, ours).await;
     config::load(path, &ProcessEnv, &host)
 }
 
@@ -137,7 +157,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     privileges::require_capabilities(privileges::DAEMON_CAPS)?;
     let nl = Netlink::new().map_err(|e| DaemonError::Io(format!("netlink: {e}")))?;
     let loaded = match opts.preloaded {
-        Some(first) => recheck_with_kernel(&opts.config, first, Some(&nl)).await,
+        Some(first) => recheck_with_kernel(&opts.config, first, Some(&nl), &HashSet::new()).await,
         None => load_config(&opts.config, Some(&nl)).await,
     }
     .map_err(DaemonError::Config)?;
@@ -305,6 +325,7 @@ impl Daemon {
             self.poll_handovers();
         }
         self.final_cleanup().await;
+        self.io.restore_sysctls();
         self.run_stop_hooks().await;
         info!("vrrpd stopped");
         Ok(())
@@ -373,32 +394,27 @@ impl Daemon {
     }
 
     /// SPEC §4: VIPs a crashed run left behind are removed before any group
-    /// starts.
+    /// starts. Only addresses carrying vrrpd's IFA_PROTO mark go: an
+    /// unmarked one was on the interface before vrrpd added anything and
+    /// belongs to the host (SPEC §1).
     async fn remove_stale_vips(&mut self, cfg: &Config) {
         for g in &cfg.groups {
             if g.priority == 255 {
-                // The owner's VIPs are its own addresses.
+                // The owner goes master at once and re-adds them: removing
+                // first would only make clients miss a beat.
                 continue;
             }
             for vip in g.virtual_ips.iter().chain(g.excluded_ips.iter()) {
                 let Some(ifindex) = self.ifindex_of(&vip.interface) else {
                     continue;
                 };
-                let present = self
-                    .io
-                    .nl
-                    .addresses(ifindex)
-                    .await
-                    .map(|a| a.iter().any(|a| a.addr == vip.address))
-                    .unwrap_or(false);
-                if present {
-                    match self.io.nl.del_address(ifindex, vip.address).await {
-                        Ok(()) => {
-                            warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
-                        }
-                        Err(e) => {
-                            error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
-                        }
+                match self.io.nl.del_vip(ifindex, vip.address, false).await {
+                    Ok(true) => {
+                        warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
                     }
                 }
             }
@@ -436,6 +452,19 @@ impl Daemon {
             return;
         }
         g.link_up = up;
+        if g.cfg.priority < 255
+            && let Some(peer) = g
+                .cfg
+                .unicast_peers
+                .iter()
+                .copied()
+                .find(|p| g.names_vip_of_peer(*p))
+        {
+            // The owner's adverts come from our VIP: see ensure_accept_local.
+            if let Err(e) = self.io.ensure_accept_local(&name) {
+                warn!(group = %self.groups[gi].name(), %peer, interface = %name, "cannot set accept_local: {e}");
+            }
+        }
         if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
             error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
             self.groups[gi].inst = None;
@@ -499,9 +528,11 @@ impl Daemon {
     }
 
     /// The group's advert source: `unicast_source`, else the interface's
-    /// IPv4 primary / IPv6 link-local address, never one of our VIPs (a VIP
-    /// becomes the subnet's primary when the real primary is deleted; a
-    /// secondary real address is then the better source).
+    /// IPv4 primary / IPv6 link-local address, never an address vrrpd added
+    /// (a VIP becomes the subnet's primary when the real primary is deleted;
+    /// a secondary real address is then the better source). The host's own
+    /// addresses stay candidates even when a group names them as VIPs: the
+    /// address owner's VIP is its primary address (RFC 5798 §1).
     async fn source_address(&self, gi: usize, ifindex: u32) -> Option<IpAddr> {
         let g = &self.groups[gi];
         if let Some(s) = g.cfg.unicast_source {
@@ -514,12 +545,7 @@ impl Daemon {
             .await
             .ok()?
             .into_iter()
-            .filter(|a| {
-                !self
-                    .groups
-                    .iter()
-                    .any(|g| g.all_vips().any(|v| v.address == a.addr))
-            })
+            .filter(|a| !added_by_us(a, &self.io.added))
             .collect();
         match g.cfg.family {
             Family::V4 => crate::net::ifaces::primary_v4(&addrs)
@@ -575,18 +601,18 @@ impl Daemon {
                 // The first round goes out now, right after the VIPs were
                 // added, not at the next timer wake-up: a releasing old
                 // master lets go RELEASE_GRACE after our advert, and clients
-                // must have been pointed here by then (SPEC §4).
-                let g = &mut self.groups[gi];
-                g.refresh_at = g.cfg.garp_refresh.map(|r| now + r);
-                if g.cfg.garp_repeat > 0 {
-                    g.announce = (g.cfg.garp_repeat > 1).then(|| group::AnnounceSchedule {
-                        remaining: g.cfg.garp_repeat - 1,
-                        next_at: now + g.cfg.garp_interval,
-                    });
-                    if g.vips_held {
-                        self.announce_once(gi).await;
-                    }
-                }
+                // must have been pointed here by then (SPEC §4). The rest of
+                // the burst and garp_master_delay's second one follow the
+                // core's schedule.
+                self.groups[gi].announce.on_master(now);
+                self.announce_due_now(gi, now).await;
+            }
+            Action::Reannounce => {
+                // RFC 9568 §6.4.3: a lower-priority master was heard; clients
+                // may follow it, so the first round goes out at once too.
+                info!(group = %self.groups[gi].name(), "another master with a lower priority was heard: advertising and re-announcing the VIPs");
+                self.groups[gi].announce.reannounce(now);
+                self.announce_due_now(gi, now).await;
             }
             Action::StateChanged {
                 from,
@@ -610,8 +636,7 @@ impl Daemon {
                     g.counters.master_changes += 1;
                 }
                 if to != State::Master {
-                    g.announce = None;
-                    g.refresh_at = None;
+                    g.announce.stop();
                 }
                 // Taking over without the old master's priority-0 release:
                 // its AH counter may be ahead of the last seq we saw (the
@@ -682,13 +707,22 @@ impl Daemon {
                 error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
                 continue;
             };
-            if let Err(e) = self
+            match self
                 .io
                 .nl
-                .add_address(ifindex, vip.address, vip.prefix_len)
+                .add_vip(ifindex, vip.address, vip.prefix_len)
                 .await
             {
-                error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
+                Ok(crate::net::VipAdd::Added) => {
+                    self.io.added.insert((ifindex, vip.address));
+                }
+                Ok(crate::net::VipAdd::HostOwned) => {
+                    // SPEC §1: the address owner's VIP is its own address.
+                    debug!(group = %self.groups[gi].name(), vip = %vip, "VIP is the host's own address; left as it is");
+                }
+                Err(e) => {
+                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
+                }
             }
         }
         self.groups[gi].vips_held = true;
@@ -729,6 +763,8 @@ impl Daemon {
         }
     }
 
+    /// Remove the group's VIPs: only what vrrpd added (SPEC §1), so the
+    /// address owner keeps its own address on backup, fault, reload and stop.
     async fn remove_vips(&mut self, gi: usize) {
         self.groups[gi].vips_held = false;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
@@ -736,9 +772,26 @@ impl Daemon {
             let Some(ifindex) = self.ifindex_of(&vip.interface) else {
                 continue;
             };
-            if let Err(e) = self.io.nl.del_address(ifindex, vip.address).await {
-                error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
+            let key = (ifindex, vip.address);
+            let this_run = self.io.added.contains(&key);
+            match self.io.nl.del_vip(ifindex, vip.address, this_run).await {
+                Ok(_) => {
+                    self.io.added.remove(&key);
+                }
+                Err(e) => {
+                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
+                }
             }
+        }
+    }
+
+    /// Send the round the announce schedule has due at `now`, if any.
+    async fn announce_due_now(&mut self, gi: usize, now: Time) {
+        let g = &mut self.groups[gi];
+        let due =
+            g.announce.poll_timeout().is_some_and(|t| t <= now) && g.announce.handle_timeout(now);
+        if due && g.vips_held {
+            self.announce_once(gi).await;
         }
     }
 
@@ -749,7 +802,17 @@ impl Daemon {
             let Some(ifindex) = self.ifindex_of(&vip.interface) else {
                 continue;
             };
-            if let Err(e) = self.io.announce(ifindex, vip.address).await {
+            // SPEC §1 ndisc_router: "auto" follows the interface's IPv6
+            // forwarding, read at each announce (it may change at run time).
+            let router = vip.address.is_ipv6()
+                && match self.groups[gi].cfg.ndisc_router {
+                    config::NdiscRouter::Auto => {
+                        crate::net::sysctl::ipv6_forwarding(&vip.interface)
+                    }
+                    config::NdiscRouter::On => true,
+                    config::NdiscRouter::Off => false,
+                };
+            if let Err(e) = self.io.announce(ifindex, vip.address, router).await {
                 debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}");
             }
         }
@@ -782,23 +845,8 @@ impl Daemon {
             }
             self.drain(gi).await;
             let g = &mut self.groups[gi];
-            let mut burst = false;
-            if let Some(a) = g.announce.as_mut()
-                && a.next_at <= now
-            {
-                burst = true;
-                a.remaining -= 1;
-                a.next_at = now + g.cfg.garp_interval;
-                if a.remaining == 0 {
-                    g.announce = None;
-                }
-            }
-            if let (Some(at), Some(every)) = (g.refresh_at, g.cfg.garp_refresh)
-                && at <= now
-            {
-                burst = true;
-                g.refresh_at = Some(now + every);
-            }
+            let burst = g.announce.poll_timeout().is_some_and(|t| t <= now)
+                && g.announce.handle_timeout(now);
             if burst && g.vips_held {
                 self.announce_once(gi).await;
             }
@@ -857,7 +905,27 @@ impl Daemon {
         let Some(rx) = g.rx.as_mut() else { return };
         match rx.validate(&pkt, wall_clock()) {
             Ok(v) => {
+                if g.cfg.priority < 255 && g.names_vip_of_peer(v.src) {
+                    let ifname = g.cfg.interface.clone();
+                    match self.io.ensure_accept_local(&ifname) {
+                        Ok(true) => {
+                            info!(group = %self.groups[gi].name(), peer = %v.src, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            warn!(group = %self.groups[gi].name(), interface = %ifname, "cannot set accept_local: {e}")
+                        }
+                    }
+                }
+                let g = &mut self.groups[gi];
                 g.counters.adverts_received += 1;
+                if v.address_list_mismatch {
+                    // keepalived accepts these too; say so, rate-limited.
+                    g.counters.address_list_mismatch += 1;
+                    if let Some(suppressed) = g.drop_log.admit(now, "address_list_mismatch") {
+                        warn!(group = %g.cfg.name, src = %r.src, suppressed, "accepted a VRRPv2 advert whose address list differs from ours (as keepalived does); check both nodes' virtual_ips");
+                    }
+                }
                 let form = match v.checksum {
                     crate::proto::packet::ChecksumForm::Message => "message",
                     crate::proto::packet::ChecksumForm::PseudoHeader => "pseudo_header",
@@ -913,6 +981,8 @@ impl Daemon {
     async fn on_net_event(&mut self, ev: NetEvent) {
         match ev {
             NetEvent::LinkChanged { ifindex, name, up } => {
+                // Any link change may be a new MAC: GARPs must carry it.
+                self.io.forget_mac(ifindex);
                 let before = self.links.insert(name.clone(), (ifindex, up));
                 if before == Some((ifindex, up)) {
                     return;
@@ -921,6 +991,7 @@ impl Daemon {
             }
             NetEvent::LinkRemoved { ifindex, name } => {
                 self.links.remove(&name);
+                self.io.forget_interface(ifindex);
                 self.link_changed(&name, ifindex, false).await;
                 // The interface is gone: the group starts afresh when it
                 // comes back (with a new index).
@@ -1042,13 +1113,7 @@ impl Daemon {
     async fn readd_missing_vips(&mut self, gi: usize) {
         self.add_vips(gi).await;
         let now = self.now();
-        let g = &mut self.groups[gi];
-        if g.cfg.garp_repeat > 0 {
-            g.announce = Some(group::AnnounceSchedule {
-                remaining: g.cfg.garp_repeat,
-                next_at: now,
-            });
-        }
+        self.groups[gi].announce.reannounce(now);
     }
 
     // ---- signals ------------------------------------------------------------
@@ -1107,15 +1172,16 @@ impl Daemon {
     }
 
     async fn reload_config(&mut self) -> Result<(), String> {
-        let loaded = match load_config(&self.config_path, Some(&self.io.nl)).await {
-            Ok(l) => l,
-            Err(errs) => {
-                for e in &errs.errors {
-                    error!("reload rejected, keeping the running configuration: {e}");
+        let loaded =
+            match load_config_with(&self.config_path, Some(&self.io.nl), &self.io.added).await {
+                Ok(l) => l,
+                Err(errs) => {
+                    for e in &errs.errors {
+                        error!("reload rejected, keeping the running configuration: {e}");
+                    }
+                    return Err(errs.to_string());
                 }
-                return Err(errs.to_string());
-            }
-        };
+            };
         for w in &loaded.warnings {
             warn!("{w}");
         }

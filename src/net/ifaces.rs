@@ -10,12 +10,19 @@ use futures::TryStreamExt;
 use rtnetlink::RouteMessageBuilder;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressProtocol,
 };
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
 use rtnetlink::packet_route::route::RouteType;
 
 use super::NetError;
+
+/// The kernel address protocol (IFA_PROTO, Linux >= 5.18) vrrpd puts on every
+/// address it adds: 112, the VRRP IP protocol number (`ip addr show proto
+/// 112` lists them). SPEC §1: an address without it was not added by vrrpd
+/// and belongs to the host, so no path ever removes it, and start-up cleanup
+/// of an earlier run's stale VIPs removes only addresses carrying it.
+pub const VRRPD_ADDR_PROTO: u8 = 112;
 
 /// What the daemon needs to know about one interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +85,16 @@ pub struct IfAddr {
     pub tentative: bool,
     /// IFA_F_DADFAILED (IPv6).
     pub dad_failed: bool,
+    /// IFA_PROTO: who added the address (`None` when the kernel does not
+    /// report it: none set, or a kernel older than 5.18).
+    pub protocol: Option<u8>,
+}
+
+impl IfAddr {
+    /// Added by vrrpd (this run or an earlier one): it carries our mark.
+    pub fn added_by_vrrpd(&self) -> bool {
+        self.protocol == Some(VRRPD_ADDR_PROTO)
+    }
 }
 
 /// Everything about an interface a VRRP group needs, resolved in one go.
@@ -130,8 +147,10 @@ pub fn if_addr(msg: &AddressMessage) -> Option<IfAddr> {
     let mut local = None;
     let mut address = None;
     let mut flags = AddressFlags::from_bits_retain(u32::from(msg.header.flags.bits()));
+    let mut protocol = None;
     for attr in &msg.attributes {
         match attr {
+            AddressAttribute::Protocol(p) => protocol = Some(u8::from(*p)),
             AddressAttribute::Local(a) => local = Some(*a),
             AddressAttribute::Address(a) => address = Some(*a),
             // IFA_FLAGS, when present, supersedes the 8-bit header field.
@@ -152,6 +171,7 @@ pub fn if_addr(msg: &AddressMessage) -> Option<IfAddr> {
         secondary: flags.contains(AddressFlags::Secondary),
         tentative: flags.contains(AddressFlags::Tentative),
         dad_failed: flags.contains(AddressFlags::Dadfailed),
+        protocol,
     })
 }
 
@@ -261,7 +281,10 @@ impl Netlink {
     }
 
     /// Add `addr/prefix_len` to `ifindex`, replacing an existing identical
-    /// address (NLM_F_REPLACE: adding a VIP that is already there is Ok).
+    /// address (NLM_F_REPLACE: adding a VIP that is already there is Ok),
+    /// marked IFA_PROTO [`VRRPD_ADDR_PROTO`]. Callers must not call this for
+    /// an address the host already has ([`Netlink::add_vip`] checks): the
+    /// replace would mark the host's address as ours.
     /// IPv6 addresses get IFA_F_NODAD so they are usable at once instead of
     /// sitting "tentative" while DAD runs (the VIP moves between nodes; DAD
     /// would also fail against a peer still holding it during a handover).
@@ -276,6 +299,11 @@ impl Netlink {
             .address()
             .add(ifindex, addr, prefix_len)
             .replace();
+        req.message_mut()
+            .attributes
+            .push(AddressAttribute::Protocol(AddressProtocol::Other(
+                VRRPD_ADDR_PROTO,
+            )));
         if addr.is_ipv6() {
             let m = req.message_mut();
             m.header.flags |= AddressHeaderFlags::Nodad;
@@ -284,6 +312,66 @@ impl Netlink {
         }
         req.execute().await?;
         Ok(())
+    }
+
+    /// Add a VIP unless the host already has that address on `ifindex`
+    /// without our mark (SPEC §1: the host's own address, e.g. the address
+    /// owner's): then nothing is touched and `Ok(VipAdd::HostOwned)` says so.
+    pub async fn add_vip(
+        &self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> Result<VipAdd, NetError> {
+        let present = self.addresses(ifindex).await?;
+        if present
+            .iter()
+            .any(|a| a.addr == addr && !a.added_by_vrrpd())
+        {
+            return Ok(VipAdd::HostOwned);
+        }
+        self.add_address(ifindex, addr, prefix_len).await?;
+        Ok(VipAdd::Added)
+    }
+
+    /// Remove a VIP vrrpd added: only an address carrying our IFA_PROTO mark
+    /// is deleted, or, on a kernel that reports no IFA_PROTO at all, one the
+    /// caller knows it added in this run (`added_this_run`). The host's own
+    /// addresses are never removed (SPEC §1). Returns whether an address
+    /// was deleted; "not there" is success.
+    pub async fn del_vip(
+        &self,
+        ifindex: u32,
+        addr: IpAddr,
+        added_this_run: bool,
+    ) -> Result<bool, NetError> {
+        let msgs: Vec<AddressMessage> = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(ifindex)
+            .set_address_filter(addr)
+            .execute()
+            .try_collect()
+            .await?;
+        let mut deleted = false;
+        for m in msgs {
+            let Some(a) = if_addr(&m) else { continue };
+            let ours = a.added_by_vrrpd() || (a.protocol.is_none() && added_this_run);
+            if !ours {
+                continue;
+            }
+            match self.handle.address().del(m).execute().await {
+                Ok(()) => deleted = true,
+                Err(e)
+                    if matches!(
+                        netlink_errno(&e),
+                        Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV) | Some(libc::ENOENT)
+                    ) => {}
+                Err(e) => return Err(NetError::Netlink(e)),
+            }
+        }
+        Ok(deleted)
     }
 
     /// Whether the kernel already delivers packets for `addr` locally (a
@@ -306,8 +394,9 @@ impl Netlink {
         }
     }
 
-    /// Remove `addr` from `ifindex` whatever its prefix length. An address
-    /// that is not there (or vanishes meanwhile) is success.
+    /// Remove `addr` from `ifindex` whatever its prefix length and whoever
+    /// added it (tests and tools; the daemon uses [`Netlink::del_vip`]). An
+    /// address that is not there (or vanishes meanwhile) is success.
     pub async fn del_address(&self, ifindex: u32, addr: IpAddr) -> Result<(), NetError> {
         let msgs: Vec<AddressMessage> = self
             .handle
@@ -331,6 +420,15 @@ impl Netlink {
         }
         Ok(())
     }
+}
+
+/// What [`Netlink::add_vip`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VipAdd {
+    /// Added (or refreshed) with our mark.
+    Added,
+    /// The host already has it: left alone, and never to be removed.
+    HostOwned,
 }
 
 /// The first non-secondary IPv4 address in `addrs`.

@@ -17,10 +17,11 @@ pub mod bfd_socket;
 pub mod events;
 pub mod ifaces;
 pub mod packet_socket;
+pub mod sysctl;
 pub mod vrrp_socket;
 
 pub use events::{NetEvent, NetEvents};
-pub use ifaces::{IfAddr, Interface, LinkInfo, Netlink, OperState};
+pub use ifaces::{IfAddr, Interface, LinkInfo, Netlink, OperState, VRRPD_ADDR_PROTO, VipAdd};
 pub use packet_socket::PacketSender;
 pub use vrrp_socket::{Received, VrrpSocketV4, VrrpSocketV6};
 
