@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrpd::control::protocol::{
-    GroupCounters, GroupStatus, HandoverResult, Request, Response, State, StatusReport,
-    TrackerKind, TrackerStatus,
+    BfdSessionStatus, GroupCounters, GroupStatus, HandoverResult, Request, Response, State,
+    StatusReport, TrackerKind, TrackerStatus,
 };
 use vrrpd::control::render;
 
@@ -44,7 +44,13 @@ fn sample_report() -> StatusReport {
         ],
     };
     StatusReport {
-        bfd: Vec::new(),
+        bfd: vec![BfdSessionStatus {
+            peer: "192.0.2.2".into(),
+            interface: "eth0".into(),
+            state: "up".into(),
+            remote_state: "up".into(),
+            diag: "none".into(),
+        }],
         router_id: "lb1".into(),
         groups: vec![
             group("public", 51, State::Master, 150),
@@ -116,9 +122,26 @@ fn status_json_has_exactly_the_spec_field_names() {
     let keys = |v: &serde_json::Value| -> BTreeSet<String> {
         v.as_object().unwrap().keys().cloned().collect()
     };
+    // SPEC §3's two keys, plus "bfd" (issue 18: status shows BFD sessions)
+    // only when a session runs.
     assert_eq!(
         keys(&v),
+        BTreeSet::from(["router_id".into(), "groups".into(), "bfd".into()])
+    );
+    let no_bfd = StatusReport {
+        bfd: Vec::new(),
+        ..sample_report()
+    };
+    assert_eq!(
+        keys(&serde_json::to_value(no_bfd).unwrap()),
         BTreeSet::from(["router_id".into(), "groups".into()])
+    );
+    assert_eq!(
+        keys(&v["bfd"][0]),
+        ["peer", "interface", "state", "remote_state", "diag"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     );
     let g = &v["groups"][0];
     let expected: BTreeSet<String> = [
@@ -333,6 +356,7 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         ("vrrpd_transitions_total", "counter", &["group", "to"][..]),
         ("vrrpd_track_script_up", "gauge", &["group", "script"][..]),
         ("vrrpd_master_changes_total", "counter", &["group"][..]),
+        ("vrrpd_bfd_session_up", "gauge", &["peer", "interface"][..]),
     ];
     assert_eq!(e.types.len(), families.len(), "no extra families: {text}");
     for (name, kind, label_names) in families {
@@ -432,6 +456,13 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         value("vrrpd_master_changes_total", &[("group", "public")]),
         3.0
     );
+    assert_eq!(
+        value(
+            "vrrpd_bfd_session_up",
+            &[("peer", "192.0.2.2"), ("interface", "eth0")]
+        ),
+        1.0
+    );
 }
 
 #[test]
@@ -439,5 +470,5 @@ fn metrics_of_no_groups_are_still_valid() {
     let text = render(&StatusReport::default());
     let e = parse_exposition(&text).unwrap();
     assert!(e.samples.is_empty());
-    assert_eq!(e.types.len(), 8);
+    assert_eq!(e.types.len(), 9);
 }

@@ -175,7 +175,8 @@ fn bfd_hostile_packets_cause_no_false_takeover() {
             pkt[8..12].copy_from_slice(&n.wrapping_mul(2_654_435_761).to_be_bytes());
             pkt[12..16].copy_from_slice(&10_000u32.to_be_bytes());
             pkt[16..20].copy_from_slice(&10_000u32.to_be_bytes());
-            s.set_ttl(if n.is_multiple_of(2) { 255 } else { 64 }).expect("ttl");
+            s.set_ttl(if n.is_multiple_of(2) { 255 } else { 64 })
+                .expect("ttl");
             let _ = s.send_to(&pkt, "192.0.2.2:3784");
             if n.is_multiple_of(2) {
                 std::thread::sleep(Duration::from_millis(1));
