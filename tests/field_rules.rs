@@ -10,7 +10,7 @@ use std::time::Duration;
 use sim::{Lan, cfg, ms, secs_f, v3};
 use vrrpd::proto::Version;
 use vrrpd::proto::instance::{Action, Input, Instance, Reason, RxAdvert, State};
-use vrrpd::proto::timers::skew_time_cs;
+use vrrpd::proto::timers::{RELEASE_GRACE, skew_time_cs};
 
 const D: Duration = Duration::from_millis(1);
 const A: &str = "192.0.2.1";
@@ -189,9 +189,8 @@ fn master_stepping_down_for_higher_priority_sends_one_advert_of_its_own_first() 
     i.handle(ms(300), adv(A, 200));
     let acts = drain(&mut i);
     assert_eq!(acts[0], Action::SendAdvert { priority: 150 });
-    assert_eq!(acts[1], Action::RemoveVips);
     assert!(matches!(
-        acts[2],
+        acts[1],
         Action::StateChanged {
             to: State::Backup,
             reason: Reason::HigherPriorityAdvert,
@@ -204,6 +203,56 @@ fn master_stepping_down_for_higher_priority_sends_one_advert_of_its_own_first() 
             .count(),
         1
     );
+    // SPEC §4: the VIPs stay for RELEASE_GRACE, then go.
+    assert!(!acts.contains(&Action::RemoveVips));
+    assert_eq!(i.poll_timeout(), Some(ms(300) + RELEASE_GRACE));
+    i.handle_timeout(ms(300) + RELEASE_GRACE);
+    assert_eq!(drain(&mut i), vec![Action::RemoveVips]);
+}
+
+#[test]
+fn preempting_backup_announces_before_its_first_advert() {
+    // The preempted master lets go when it hears our advert, so clients
+    // must have been pointed here first (SPEC §4: restart of the better
+    // node in a rolling upgrade, on hosts that do not forward).
+    let mut i = Instance::new(v3(200, A)).unwrap();
+    i.handle(Duration::ZERO, Input::Startup);
+    i.handle(ms(100), adv(B, 150));
+    drain(&mut i);
+    let fire = i.poll_timeout().expect("Master_Down_Timer");
+    i.handle_timeout(fire);
+    let acts: Vec<_> = drain(&mut i)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::StateChanged { .. }))
+        .collect();
+    assert_eq!(
+        acts,
+        vec![
+            Action::AddVips,
+            Action::Announce,
+            Action::SendAdvert { priority: 200 }
+        ]
+    );
+}
+
+#[test]
+fn a_master_that_steps_down_and_wins_again_inside_the_grace_keeps_its_vips() {
+    // Priority 250: Skew_Time is well inside the grace.
+    let mut i = master(250, B);
+    i.handle(ms(300), adv(A, 254));
+    drain(&mut i);
+    // The better master releases at once (priority 0): we take over after
+    // Skew_Time, still holding the VIPs: no remove, no second add.
+    i.handle(ms(310), adv(A, 0));
+    let t = i.poll_timeout().unwrap();
+    assert!(t < ms(300) + RELEASE_GRACE, "{t:?}");
+    i.handle_timeout(t);
+    let acts = drain(&mut i);
+    assert_eq!(i.state(), State::Master);
+    assert!(!acts.contains(&Action::RemoveVips), "{acts:?}");
+    assert!(!acts.contains(&Action::AddVips), "{acts:?}");
+    i.handle_timeout(ms(300) + RELEASE_GRACE);
+    assert!(!drain(&mut i).contains(&Action::RemoveVips));
 }
 
 #[test]

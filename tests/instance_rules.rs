@@ -246,7 +246,11 @@ fn master_higher_priority_advert_demotes_even_without_preempt() {
     let acts = drain(&mut i);
     // keepalived higher_prio_send_advert: one advert of ours first.
     assert_eq!(acts[0], Action::SendAdvert { priority: 150 });
-    assert_eq!(acts[1], Action::RemoveVips);
+    // The VIPs go RELEASE_GRACE later (SPEC §4).
+    assert!(!acts.contains(&Action::RemoveVips));
+    assert_eq!(i.poll_timeout(), Some(secs_f(0.5) + RELEASE_GRACE));
+    i.handle_timeout(secs_f(0.5) + RELEASE_GRACE);
+    assert_eq!(drain(&mut i), vec![Action::RemoveVips]);
     // Master_Adver_Interval learned, Master_Down_Timer = MDI.
     assert_eq!(i.master_adver_interval(), ms(500));
     assert_eq!(

@@ -399,6 +399,9 @@ pub struct Instance {
     /// another master (lower-priority re-assertion, or the step-down
     /// advert) went out. At most one such advert per Advertisement_Interval.
     last_answer: Option<Time>,
+    /// Stepped down for a better master: the VIPs go at this time
+    /// ([`timers::RELEASE_GRACE`] after its advert), not at once.
+    vips_release_at: Option<Time>,
     actions: VecDeque<Action>,
 }
 
@@ -439,6 +442,7 @@ impl Instance {
             preempt_after: None,
             vips_held: false,
             last_answer: None,
+            vips_release_at: None,
             actions: VecDeque::new(),
         })
     }
@@ -547,6 +551,7 @@ impl Instance {
             self.adver_timer,
             self.master_down_timer,
             self.release.map(|r| r.deadline),
+            self.vips_release_at,
         ]
         .into_iter()
         .flatten()
@@ -639,6 +644,12 @@ impl Instance {
             && due(rel.deadline)
         {
             self.release_timed_out(now, rel);
+        }
+        // The grace after stepping down for a better master is over.
+        if let Some(t) = self.vips_release_at
+            && due(t)
+        {
+            self.remove_vips();
         }
         // RFC 5798 §6.4.2 / RFC 3768 §6.4.2: Master_Down_Timer fires.
         if self.state == State::Backup
@@ -867,7 +878,19 @@ impl Instance {
         } else {
             self.master_adver_interval = self.advert_interval();
         }
-        self.remove_vips();
+        if matches!(
+            reason,
+            Reason::HigherPriorityAdvert | Reason::EqualPriorityHigherAddress
+        ) && self.vips_held
+        {
+            // Preempted (a restarted better node taking its VIPs back, a
+            // healed partition): the winner announces the VIPs around this
+            // advert, and clients' packets already on their way to us must
+            // still be answered (SPEC §4, hosts that do not forward).
+            self.vips_release_at = Some(now + timers::RELEASE_GRACE);
+        } else {
+            self.remove_vips();
+        }
         self.transition(State::Backup, reason);
         self.adver_timer = None;
         self.master_down_timer = Some(now + self.master_down_interval());
@@ -1028,8 +1051,9 @@ impl Instance {
     /// RFC 5798 §6.4.1 / §6.4.2 "transition to Master": send an
     /// ADVERTISEMENT, announce the VIPs, set the Adver_Timer.
     ///
-    /// Taking over from a master that released (priority 0: a planned move,
-    /// SPEC §4), the VIPs are added and announced *before* the advert: that
+    /// Taking over from a master that is still there (it released with
+    /// priority 0, a planned move of SPEC §4, or we preempt it), the VIPs
+    /// are added and announced *before* the advert: that
     /// advert is what makes the old master let go, so by then we answer for
     /// the VIPs and clients have been pointed here; the old master's
     /// [`timers::RELEASE_GRACE`] covers packets still in flight to it.
@@ -1044,7 +1068,14 @@ impl Instance {
         self.preempt_held = false;
         self.sync_hold = false;
         self.master_adver_interval = self.advert_interval();
-        let planned = reason == Reason::PriorityZeroReceived;
+        // Still holding the VIPs from a step-down moments ago: keep them.
+        self.vips_release_at = None;
+        // Taking over from a live master (it released, or we preempt it):
+        // it lets go when it hears our advert, so announce first.
+        let planned = matches!(
+            reason,
+            Reason::PriorityZeroReceived | Reason::PreemptLowerPriority
+        );
         if !planned {
             self.send_advert();
         }
@@ -1101,6 +1132,7 @@ impl Instance {
     }
 
     fn remove_vips(&mut self) {
+        self.vips_release_at = None;
         if self.vips_held {
             self.vips_held = false;
             self.actions.push_back(Action::RemoveVips);
