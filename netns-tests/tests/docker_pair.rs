@@ -564,10 +564,16 @@ fn docker_pair_failover_seed_health_and_least_privilege() {
     // Outside the window the host itself (docker tearing the container
     // down on a 2-CPU machine) delays replies by tens of ms with no loss.
     assert_eq!(stats.lost(), 0, "lab client lost replies: {stats:?}");
+    // The network's part of the silence (probes lost or answered late);
+    // the pinger being descheduled on a loaded 2-CPU host is not an outage.
+    let outage = client_outage(&parse_ping_replies(&ping_text));
     assert!(
-        failover_gap <= 0.010,
-        "gap {:.2} ms > 10 ms during the failover: {stats:?}\na:\n{}\nb:\n{}",
+        outage.gap <= Duration::from_millis(10) && outage.lost_inside == 0,
+        "network gap {:.2?} ({} lost) during the failover (raw {:.2} ms): {stats:?}\n{}\na:\n{}\nb:\n{}",
+        outage.gap,
+        outage.lost_inside,
         failover_gap * 1e3,
+        outage.around,
         a.logs(),
         b.logs()
     );
