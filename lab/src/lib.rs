@@ -6,10 +6,12 @@
 //! namespaces' names. Guards remove everything on Drop, which also runs when a
 //! test panics.
 
+mod frr;
 mod keepalived;
 mod node;
 mod probe;
 
+pub use frr::{Frr, frr_available};
 pub use keepalived::{Keepalived, keepalived_available, keepalived_binary};
 pub use node::{Node, vrrpd_binary};
 pub use probe::{
