@@ -97,10 +97,9 @@ impl Frr {
 
     /// `vtysh -N PATHSPACE -c CMD`'s output.
     pub fn vtysh(&self, cmd: &str) -> String {
-        let out = run(Command::new("vtysh").args(["-N", &self.pathspace, "-c", cmd]))
+        run(Command::new("vtysh").args(["-N", &self.pathspace, "-c", cmd]))
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        out
+            .unwrap_or_default()
     }
 }
 
