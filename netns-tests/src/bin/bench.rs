@@ -70,7 +70,17 @@ impl Impl {
 
 // ---- one node: a namespace running vrrpd or keepalived ----------------------
 
+/// What vrrpd's groups add to the plain v3 unicast group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Flavor {
+    /// `[bfd]` 10 ms x 3 to the peer.
+    bfd: bool,
+    /// VRRPv2 with AH instead of v3.
+    v2_ah: bool,
+}
+
 struct Host {
+    flavor: Flavor,
     imp: Impl,
     me: &'static str,
     peer: &'static str,
@@ -94,6 +104,7 @@ impl Host {
         let dir = std::env::temp_dir().join(unique_name("vrrpd-bench-"));
         std::fs::create_dir_all(dir.join("groups.d")).expect("create config dir");
         Host {
+            flavor: Flavor::default(),
             imp,
             me,
             peer,
@@ -126,15 +137,22 @@ impl Host {
                 )
                 .expect("write vrrpd.toml");
                 for g in 1..=groups {
-                    let t = format!(
-                        "vrid = {g}\ninterface = \"eth0\"\npriority = {}\nversion = 3\n\
+                    let mut t = format!(
+                        "vrid = {g}\ninterface = \"eth0\"\npriority = {}\nversion = {}\n\
                          advert_interval = \"{interval_ms}ms\"\nunicast_source = \"{}\"\n\
                          unicast_peers = [\"{}\"]\nvirtual_ips = [\"{}/24\"]\n",
                         self.prio,
+                        if self.flavor.v2_ah { 2 } else { 3 },
                         self.me,
                         self.peer,
                         vip(g)
                     );
+                    if self.flavor.v2_ah {
+                        t.push_str("[auth]\ntype = \"ah\"\nsecret = \"secret12\"\n");
+                    }
+                    if self.flavor.bfd {
+                        t.push_str("[bfd]\nmin_tx = \"10ms\"\nmin_rx = \"10ms\"\nmultiplier = 3\n");
+                    }
                     std::fs::write(self.dir.join(format!("groups.d/g{g:03}.toml")), t)
                         .expect("write group");
                 }
@@ -269,9 +287,15 @@ struct Bed {
 
 impl Bed {
     fn new(imp: Impl, groups: u32, interval_ms: u64) -> Bed {
+        Bed::with_flavor(imp, groups, interval_ms, Flavor::default())
+    }
+
+    fn with_flavor(imp: Impl, groups: u32, interval_ms: u64, flavor: Flavor) -> Bed {
         let mut lan = Lan::new();
-        let a = Host::new(&mut lan, imp, A, B, PRIO_MASTER);
-        let b = Host::new(&mut lan, imp, B, A, PRIO_BACKUP);
+        let mut a = Host::new(&mut lan, imp, A, B, PRIO_MASTER);
+        let mut b = Host::new(&mut lan, imp, B, A, PRIO_BACKUP);
+        a.flavor = flavor;
+        b.flavor = flavor;
         let client = Netns::new("vbc");
         lan.attach(&client, "eth0", Some("02:00:00:00:00:0a"));
         client.ip(&["addr", "add", &format!("{CLIENT}/24"), "dev", "eth0"]);
@@ -459,7 +483,16 @@ fn move_to_b(bed: &mut Bed, handover: bool) -> Result<(), String> {
 }
 
 fn run_outage(imp: Impl, sc: Scenario, interval_ms: u64) -> Result<Outage, String> {
-    let mut bed = Bed::new(imp, 1, interval_ms);
+    run_outage_with(imp, sc, interval_ms, Flavor::default())
+}
+
+fn run_outage_with(
+    imp: Impl,
+    sc: Scenario,
+    interval_ms: u64,
+    flavor: Flavor,
+) -> Result<Outage, String> {
+    let mut bed = Bed::with_flavor(imp, 1, interval_ms, flavor);
     bed.start_settled()?;
     let v = vip(1);
     let ping = Pinger::start(&bed.client, &v, Duration::from_millis(1));
@@ -502,6 +535,113 @@ fn run_outage(imp: Impl, sc: Scenario, interval_ms: u64) -> Result<Outage, Strin
         return Err(format!("the client barely got replies: {stats:?}"));
     }
     Ok(outage_of(&replies))
+}
+
+// ---- BFD ----------------------------------------------------------------------
+
+/// Max and median link-cut gap over `repeat` runs, or the error.
+fn link_cut_gaps(imp: Impl, flavor: Flavor, repeat: usize) -> Result<(f64, f64), String> {
+    let mut gaps = Vec::new();
+    for r in 0..repeat {
+        if interrupted() {
+            break;
+        }
+        let o = run_outage_with(imp, Scenario::LinkCut, 1000, flavor)?;
+        eprintln!(
+            "  {} link cut 1 s {flavor:?} run {}: gap {:.1} ms lost {}",
+            imp.name(),
+            r + 1,
+            o.gap_ms,
+            o.lost
+        );
+        gaps.push(o.gap_ms);
+    }
+    Ok((max(&gaps), median(&mut gaps)))
+}
+
+/// Takeovers by BFD on an idle LAN over `secs`: each one is false.
+fn bfd_soak(secs: u64) -> Result<usize, String> {
+    let flavor = Flavor {
+        bfd: true,
+        v2_ah: false,
+    };
+    let mut bed = Bed::with_flavor(Impl::Vrrpd, 1, 1000, flavor);
+    bed.start_settled()?;
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end && !interrupted() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = std::fs::read_to_string(bed.b.log()).unwrap_or_default();
+    Ok(log.matches("reason=bfd_peer_down").count())
+}
+
+fn bfd_section(opts: &Opts, impls: &[Impl]) -> String {
+    let mut t = String::new();
+    let bfd = Flavor {
+        bfd: true,
+        v2_ah: false,
+    };
+    let bfd_ah = Flavor {
+        bfd: true,
+        v2_ah: true,
+    };
+    let cell = |r: Result<(f64, f64), String>| match r {
+        Ok((mx, md)) => format!("{} / {}", fmt_ms(mx), fmt_ms(md)),
+        Err(e) => format!("error: {e}"),
+    };
+    let _ = writeln!(
+        t,
+        "\n## BFD-assisted detection (10 ms x 3), master link cut at 1 s adverts: client gap max / median (ms) over {} runs\n",
+        opts.repeat
+    );
+    let _ = writeln!(t, "| measure | vrrpd | keepalived 2.2.7 | target |");
+    let _ = writeln!(t, "|---|---|---|---|");
+    let v3 = cell(link_cut_gaps(Impl::Vrrpd, bfd, opts.repeat));
+    let _ = writeln!(t, "| link cut, v3 unicast + BFD | {v3} | n/a | <= 50 ms |");
+    let ah = cell(link_cut_gaps(Impl::Vrrpd, bfd_ah, opts.repeat));
+    let _ = writeln!(t, "| link cut, v2 AH + BFD | {ah} | n/a | <= 50 ms |");
+    let plain = cell(link_cut_gaps(Impl::Vrrpd, Flavor::default(), opts.repeat));
+    let ka = if impls.contains(&Impl::Keepalived) {
+        cell(link_cut_gaps(Impl::Keepalived, Flavor::default(), opts.repeat))
+    } else {
+        "n/a".into()
+    };
+    let _ = writeln!(t, "| link cut, protocol alone (no BFD) | {plain} | {ka} | ~3.6 s |");
+    // CPU of 200 groups at 100 ms sharing one BFD session, against none.
+    let fp = |f: Flavor| {
+        run_footprint_with(Impl::Vrrpd, 200, 100, opts.window, opts.warmup, f)
+            .map(|p| (p.cpu_master, p.cpu_backup))
+    };
+    match (fp(Flavor::default()), fp(bfd)) {
+        (Ok(plain), Ok(with)) => {
+            let _ = writeln!(
+                t,
+                "| CPU, 200 groups at 100 ms, master / backup | {:.2} % / {:.2} % with BFD, {:.2} % / {:.2} % without (+{:.2} / +{:.2} points) | | within +1 % |",
+                with.0,
+                with.1,
+                plain.0,
+                plain.1,
+                with.0 - plain.0,
+                with.1 - plain.1
+            );
+        }
+        (a, b) => {
+            let _ = writeln!(t, "| CPU, 200 groups | error: {a:?} {b:?} | | |");
+        }
+    }
+    let soak = if opts.quick { 20 } else { 120 };
+    match bfd_soak(soak) {
+        Ok(n) => {
+            let _ = writeln!(
+                t,
+                "| false takeovers, idle LAN, {soak} s at 10 ms x 3 | {n} | | 0 |"
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(t, "| false takeovers | error: {e} | | |");
+        }
+    }
+    t
 }
 
 // ---- footprint ----------------------------------------------------------------
@@ -554,7 +694,18 @@ fn run_footprint(
     window: Duration,
     warmup: Duration,
 ) -> Result<Footprint, String> {
-    let mut bed = Bed::new(imp, groups, interval_ms);
+    run_footprint_with(imp, groups, interval_ms, window, warmup, Flavor::default())
+}
+
+fn run_footprint_with(
+    imp: Impl,
+    groups: u32,
+    interval_ms: u64,
+    window: Duration,
+    warmup: Duration,
+    flavor: Flavor,
+) -> Result<Footprint, String> {
+    let mut bed = Bed::with_flavor(imp, groups, interval_ms, flavor);
     bed.start_settled()?;
     std::thread::sleep(warmup);
     let (pa, pb) = (bed.a.pids(), bed.b.pids());
@@ -673,7 +824,7 @@ struct Opts {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--quick] [--scenario outage,footprint,first-advert] \
+        "usage: bench [--quick] [--scenario outage,footprint,first-advert,bfd] \
          [--impl vrrpd,keepalived] [--repeat N] [--window SECS] \
          [--intervals 20,100,1000] [--groups 1,50,200,255]"
     );
@@ -691,7 +842,12 @@ fn parse_opts() -> Opts {
         intervals: vec![20, 100, 1000],
         fp_intervals: vec![100, 20],
         groups: vec![1, 50, 200, 255],
-        scenarios: vec!["outage".into(), "footprint".into(), "first-advert".into()],
+        scenarios: vec![
+            "outage".into(),
+            "bfd".into(),
+            "footprint".into(),
+            "first-advert".into(),
+        ],
         impls: vec![Impl::Vrrpd, Impl::Keepalived],
     };
     let mut repeat = None;
@@ -930,6 +1086,13 @@ fn main() {
                 );
             }
         }
+        eprintln!("{t}");
+        out.push_str(&t);
+    }
+
+    // -- BFD-assisted detection
+    if want("bfd") && !interrupted() {
+        let t = bfd_section(&opts, &impls);
         eprintln!("{t}");
         out.push_str(&t);
     }
