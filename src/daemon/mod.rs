@@ -514,6 +514,19 @@ impl Daemon {
         }
     }
 
+    async fn bfd_drain_queued(&mut self) {
+        let (rx4, rx6) = self.bfd.rx_sockets();
+        let mut buf = [0u8; 512];
+        for sock in [rx4, rx6].into_iter().flatten() {
+            for _ in 0..256 {
+                let Ok(r) = sock.try_recv(&mut buf) else {
+                    break;
+                };
+                self.on_bfd_datagram(r, &buf).await;
+            }
+        }
+    }
+
     async fn on_bfd_datagram(&mut self, r: crate::net::bfd_socket::BfdReceived, buf: &[u8]) {
         let now = self.now();
         let bytes = &buf[..r.len.min(buf.len())];
@@ -823,6 +836,10 @@ impl Daemon {
     async fn on_timers(&mut self) {
         let now = self.now();
         if self.bfd.sessions.poll_timeout().is_some_and(|t| t <= now) {
+            // Packets that arrived while this process was not scheduled are
+            // evidence the peer lives: read them before any detection time
+            // is judged, so a stall here is not taken for the peer's death.
+            self.bfd_drain_queued().await;
             self.bfd.sessions.handle_timeout(now);
             self.bfd_settle().await;
         }
