@@ -237,18 +237,28 @@ impl Host {
         self.ns.has_address("eth0", addr)
     }
 
+    /// vrrpd's `status --json` without whitespace ("" when it does not
+    /// answer).
+    fn status_compact(&self) -> String {
+        let mut c = Command::new(vrrpd_binary());
+        c.args(["status", "--json", "--socket"]).arg(self.socket());
+        let Ok(out) = run(&mut c) else {
+            return String::new();
+        };
+        String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    }
+
     /// Every group of this node reports backup.
     fn all_backup(&self, groups: u32) -> bool {
         match self.imp {
             Impl::Vrrpd => {
-                let mut c = Command::new(vrrpd_binary());
-                c.args(["status", "--json", "--socket"]).arg(self.socket());
-                let Ok(out) = run(&mut c) else { return false };
-                let s: String = String::from_utf8_lossy(&out.stdout)
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect();
-                s.matches("\"state\":\"backup\"").count() == groups as usize
+                self.status_compact()
+                    .matches("\"state\":\"backup\"")
+                    .count()
+                    == groups as usize
             }
             Impl::Keepalived => {
                 let log = std::fs::read_to_string(self.log()).unwrap_or_default();
@@ -259,13 +269,7 @@ impl Host {
 
     /// vrrpd with `[bfd]`: whether its BFD session is Up.
     fn bfd_up(&self) -> bool {
-        let mut c = Command::new(vrrpd_binary());
-        c.args(["status", "--json", "--socket"]).arg(self.socket());
-        let Ok(out) = run(&mut c) else { return false };
-        let s: String = String::from_utf8_lossy(&out.stdout)
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
+        let s = self.status_compact();
         s.contains("\"bfd\":[{") && s.contains("\"state\":\"up\",\"remote_state\":\"up\"")
     }
 
