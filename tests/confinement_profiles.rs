@@ -53,7 +53,10 @@ fn seccomp_profile_denies_by_default_and_allows_what_vrrpd_needs() {
         "rt_sigaction",
         "exit_group",
     ] {
-        assert!(names.contains(needed), "{needed} missing from the allowlist");
+        assert!(
+            names.contains(needed),
+            "{needed} missing from the allowlist"
+        );
     }
     // What a compromised daemon holding NET_ADMIN must not get.
     for denied in [
@@ -132,7 +135,9 @@ fn apparmor_parser() -> Option<PathBuf> {
         }
     }
     if std::env::var("VRRPD_REQUIRE_APPARMOR").as_deref() == Ok("1") {
-        panic!("VRRPD_REQUIRE_APPARMOR=1 but apparmor_parser is missing: apt-get install -y apparmor");
+        panic!(
+            "VRRPD_REQUIRE_APPARMOR=1 but apparmor_parser is missing: apt-get install -y apparmor"
+        );
     }
     eprintln!("SKIPPED apparmor: apparmor_parser missing (apt-get install -y apparmor)");
     None
@@ -171,7 +176,10 @@ fn apparmor_profile_parses() {
     std::fs::write(&bad, broken).unwrap();
     let out = parse_profile(&parser, &bad);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(!out.status.success(), "apparmor_parser accepted a broken rule");
+    assert!(
+        !out.status.success(),
+        "apparmor_parser accepted a broken rule"
+    );
 }
 
 #[test]
@@ -195,7 +203,10 @@ fn apparmor_profile_confines_what_the_issue_asks() {
         if line.starts_with("/etc/vrrpd") && !line.contains("scripts") {
             assert!(!line.contains('w'), "config writable: {line}");
         }
-        assert!(!line.contains(" ux,") && !line.contains(" Ux,"), "unconfined exec: {line}");
+        assert!(
+            !line.contains(" ux,") && !line.contains(" Ux,"),
+            "unconfined exec: {line}"
+        );
         assert!(!line.starts_with("/** "), "blanket rule: {line}");
     }
 }

@@ -732,7 +732,9 @@ fn docker_no_network_starts_answers_status_and_stops_under_seccomp() {
 
 fn holds_on_lo(c: &Container) -> bool {
     let pid = c.pid().to_string();
-    let o = run(Command::new("nsenter").args(["-t", &pid, "-n", "ip", "-o", "addr", "show", "dev", "lo"]))
+    let o =
+        run(Command::new("nsenter")
+            .args(["-t", &pid, "-n", "ip", "-o", "addr", "show", "dev", "lo"]))
         .expect("nsenter ip addr");
     String::from_utf8_lossy(&o.stdout).contains(&format!(" {VIP}/32"))
 }
@@ -776,7 +778,11 @@ fn docker_denied_syscall_is_logged_with_its_operation_and_the_daemon_keeps_runni
     // failure was logged once, not once per advert (10 per second).
     std::thread::sleep(Duration::from_secs(2));
     let (ok, out) = exec_status(&c);
-    assert!(ok, "`vrrpd status` failed while sends are refused:\n{out}\n{}", c.logs());
+    assert!(
+        ok,
+        "`vrrpd status` failed while sends are refused:\n{out}\n{}",
+        c.logs()
+    );
     assert!(is_master_on_lo(&out), "not master on its own:\n{out}");
     let log = c.logs();
     assert_eq!(
