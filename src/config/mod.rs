@@ -199,6 +199,19 @@ pub struct GroupConfig {
     /// `[bfd]`: a BFD session to each unicast peer (SPEC §1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdConfig>,
+    /// `use_vmac` (SPEC §1): the VIPs live on a macvlan with the VRRP MAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<VmacConfig>,
+}
+
+/// Virtual MAC mode (SPEC §1, keepalived `use_vmac`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VmacConfig {
+    /// The macvlan's name (`vmac_interface`; default `vrrp.<vrid>`, or
+    /// `vrrp6.<vrid>` for IPv6).
+    pub interface: String,
+    /// `vmac_xmit_base`: adverts leave from the base interface.
+    pub xmit_base: bool,
 }
 
 /// `[bfd]` (SPEC §2.2): RFC 5880 asynchronous mode to every unicast peer.

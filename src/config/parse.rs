@@ -16,6 +16,8 @@ use super::duration::parse_duration;
 use super::seed::{self, SeededEnv};
 use super::*;
 
+mod vmac;
+
 type Val<'i> = Spanned<DeValue<'i>>;
 
 const DAEMON_KEYS: &[&str] = &[
@@ -46,6 +48,9 @@ const GROUP_KEYS: &[&str] = &[
     "garp_master_delay",
     "garp_refresh",
     "ndisc_router",
+    "use_vmac",
+    "vmac_interface",
+    "vmac_xmit_base",
     "virtual_ips",
     "excluded_ips",
     "auth",
@@ -1426,6 +1431,7 @@ fn parse_group(
             Some(f)
         }
     };
+    let vmac = vmac::parse_vmac(ctx, &t, vrid, family, interface.as_deref());
     if ctx.errors.len() > errors_before {
         return None;
     }
@@ -1457,6 +1463,7 @@ fn parse_group(
         notify,
         sync_group: None,
         bfd: bfd?,
+        vmac: vmac?,
     };
     let meta = GroupMeta {
         vrid_pos: ctx.pos(vrid_v?.span().start),

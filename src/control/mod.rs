@@ -48,6 +48,7 @@ impl GroupStatus {
                 .all_vips()
                 .map(|v| format!("{}/{}", v.address, v.prefix_len))
                 .collect(),
+            vmac_interface: g.cfg.vmac.as_ref().map(|v| v.interface.clone()),
             counters: GroupCounters::from(&g.counters),
             trackers,
         }

@@ -93,6 +93,8 @@ pub struct Group {
     pub ip_id: u16,
     /// Track scripts and notify hooks (started by the daemon).
     pub hooks: Option<super::hooks::GroupHooks>,
+    /// The virtual MAC interface's index while it exists (`use_vmac`).
+    pub vmac_ifindex: Option<u32>,
 }
 
 impl Group {
@@ -114,6 +116,7 @@ impl Group {
             trackers: (false, 0),
             ip_id: 0,
             hooks: None,
+            vmac_ifindex: None,
         }
     }
 

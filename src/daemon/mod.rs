@@ -11,6 +11,7 @@ mod group;
 mod hooks;
 mod io;
 mod sync;
+mod vmac;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -194,7 +195,9 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
+        vmac_saved: HashMap::new(),
     };
+    d.remove_stale_vmacs().await;
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
     for g in loaded.config.groups.iter().cloned() {
@@ -237,6 +240,8 @@ struct Daemon {
     rx_route: Box<[[u16; 256]; 2]>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
+    /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
+    vmac_saved: HashMap<String, Vec<(String, String)>>,
 }
 
 fn wall_clock() -> Duration {
@@ -312,7 +317,11 @@ impl Daemon {
                 }
                 ev = events.next() => match ev {
                     Some(ev) => self.on_net_event(ev).await,
-                    None => return Err(DaemonError::Io("netlink event stream closed".into())),
+                    None => {
+                        self.final_cleanup().await;
+                        self.io.restore_sysctls();
+                        return Err(DaemonError::Io("netlink event stream closed".into()));
+                    }
                 },
                 _ = sigterm.recv() => self.on_stop_signal("SIGTERM").await,
                 _ = sigint.recv() => self.on_stop_signal("SIGINT").await,
@@ -446,6 +455,9 @@ impl Daemon {
                 return;
             }
         };
+        if !self.vmac_setup(gi, ifindex).await {
+            return;
+        }
         let g = &mut self.groups[gi];
         if let Err(e) = g.start_protocol(ifindex, source) {
             error!(group = %g.name(), "cannot start: {e}");
@@ -688,7 +700,7 @@ impl Daemon {
     async fn send_advert(&mut self, gi: usize, priority: u8) {
         let wall = wall_clock();
         let g = &mut self.groups[gi];
-        let (Some(ifindex), Some(source)) = (g.ifindex, g.source) else {
+        let (Some(ifindex), Some(source)) = (g.advert_ifindex(), g.source) else {
             return;
         };
         // A new master's AH sequence continues from the last one it saw.
@@ -714,9 +726,10 @@ impl Daemon {
     }
 
     async fn add_vips(&mut self, gi: usize) {
+        self.vmac_link(gi, true).await;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
                 continue;
             };
@@ -782,7 +795,7 @@ impl Daemon {
         self.groups[gi].vips_held = false;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 continue;
             };
             let key = (ifindex, vip.address);
@@ -796,6 +809,7 @@ impl Daemon {
                 }
             }
         }
+        self.vmac_link(gi, false).await;
     }
 
     /// Send the round the announce schedule has due at `now`, if any.
@@ -812,7 +826,7 @@ impl Daemon {
     async fn announce_once(&mut self, gi: usize) {
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 continue;
             };
             // SPEC §1 ndisc_router: "auto" follows the interface's IPv6
@@ -878,6 +892,9 @@ impl Daemon {
                 return;
             }
         };
+        if self.is_vmac_ifindex(r.ifindex) {
+            return;
+        }
         let family = Family::of(&r.src);
         let now = self.now();
         let Some(vrid) = peek_vrid(r.protocol, r.payload) else {
@@ -1009,6 +1026,7 @@ impl Daemon {
             NetEvent::LinkRemoved { ifindex, name } => {
                 self.links.remove(&name);
                 self.io.forget_interface(ifindex);
+                self.vmac_removed(ifindex).await;
                 self.link_changed(&name, ifindex, false).await;
                 // The interface is gone: the group starts afresh when it
                 // comes back (with a new index).
@@ -1095,7 +1113,7 @@ impl Daemon {
             }
             let hit = self.groups[gi]
                 .all_vips()
-                .any(|v| v.address == addr && self.ifindex_of(&v.interface) == Some(ifindex));
+                .any(|v| v.address == addr && self.vip_ifindex(gi, v) == Some(ifindex));
             if hit {
                 warn!(group = %self.groups[gi].name(), vip = %addr, "VIP removed behind our back while master; re-adding");
                 self.readd_missing_vips(gi).await;
@@ -1172,6 +1190,7 @@ impl Daemon {
                 self.remove_vips(gi).await;
             }
         }
+        self.vmac_teardown_all().await;
     }
 
     /// SIGHUP / `vrrpd reload`: re-read the configuration. Unchanged groups
@@ -1224,6 +1243,7 @@ impl Daemon {
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
+            self.vmac_teardown(gi).await;
             let g = self.groups.remove(gi);
             if let Some(h) = g.hooks {
                 let prio = g
