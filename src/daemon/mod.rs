@@ -892,8 +892,13 @@ impl Daemon {
                 return;
             }
         };
-        if self.is_vmac_ifindex(r.ifindex) {
-            return;
+        let mut r = r;
+        match self.vmac_base(r.ifindex) {
+            // The copy of a multicast advert a master's macvlan also gets.
+            Some(_) if r.dst.is_multicast() => return,
+            // A peer whose neighbour entry for us is the virtual MAC.
+            Some(base) => r.ifindex = base,
+            None => {}
         }
         let family = Family::of(&r.src);
         let now = self.now();

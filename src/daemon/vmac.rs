@@ -15,13 +15,25 @@ use crate::proto::Family;
 
 impl Group {
     /// The interface adverts leave from: the macvlan in virtual MAC mode
-    /// (RFC 5798 §7.3: the source MAC is the virtual one), unless
-    /// `vmac_xmit_base`, and for IPv6, whose advert source is the base
-    /// interface's link-local address (the macvlan has none: every router
-    /// would derive the same one from the shared MAC).
+    /// (RFC 5798 §7.3: the source MAC is the virtual one) while it is up
+    /// (the group holds its VIPs), for IPv4 multicast, unless
+    /// `vmac_xmit_base`. The base interface otherwise:
+    /// - IPv6: the advert source is the base's link-local address (the
+    ///   macvlan has none: every router would derive the same one from the
+    ///   shared MAC);
+    /// - unicast: resolving the peer from the macvlan would name the VIP as
+    ///   the ARP sender, which a peer that holds the VIP too (a split, two
+    ///   masters) drops, so neither would ever hear the other again.
     pub fn advert_ifindex(&self) -> Option<u32> {
         match (&self.cfg.vmac, self.vmac_ifindex) {
-            (Some(v), Some(i)) if !v.xmit_base && self.cfg.family == Family::V4 => Some(i),
+            (Some(v), Some(i))
+                if !v.xmit_base
+                    && self.vips_held
+                    && self.cfg.family == Family::V4
+                    && !self.cfg.is_unicast() =>
+            {
+                Some(i)
+            }
             _ => self.ifindex,
         }
     }
@@ -40,10 +52,13 @@ impl Daemon {
         self.ifindex_of(&vip.interface)
     }
 
-    /// Whether `ifindex` is one of our macvlans (adverts are heard on the
-    /// base interface; the copy a master's macvlan also gets is ignored).
-    pub(super) fn is_vmac_ifindex(&self, ifindex: u32) -> bool {
-        self.groups.iter().any(|g| g.vmac_ifindex == Some(ifindex))
+    /// The base interface of `ifindex` when it is one of our macvlans.
+    /// Adverts are heard on the base interface (as keepalived does).
+    pub(super) fn vmac_base(&self, ifindex: u32) -> Option<u32> {
+        self.groups
+            .iter()
+            .find(|g| g.vmac_ifindex == Some(ifindex))
+            .and_then(|g| g.ifindex)
     }
 
     /// Start-up after a crash: delete the macvlans an earlier run left

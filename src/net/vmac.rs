@@ -33,11 +33,15 @@ pub const BASE_SYSCTLS: [(&str, &str); 3] = [
 
 /// The macvlan's own IPv4 sysctls (keepalived vrrp_if_config.c):
 /// arp_ignore=1 (answer only for the VIPs on it, never for the base's
-/// addresses), accept_local=1, rp_filter=0 (it has no address while backup).
-const VMAC_SYSCTLS: [(&str, &str); 3] = [
+/// addresses), accept_local=1, rp_filter=0 (it has no address while
+/// backup); and arp_announce=2: an ARP request it sends (to resolve a
+/// unicast peer) names the VIP as sender, never the base's address, or the
+/// peer would map our base address to the shared virtual MAC.
+const VMAC_SYSCTLS: [(&str, &str); 4] = [
     ("arp_ignore", "1"),
     ("accept_local", "1"),
     ("rp_filter", "0"),
+    ("arp_announce", "2"),
 ];
 
 /// The VRRP virtual MAC (RFC 5798 §7.3).
@@ -174,7 +178,6 @@ impl Netlink {
         }
         let msg = LinkMacVlan::new(name, base_index, MacVlanMode::Bridge)
             .address(mac.to_vec())
-            .alias(alias(base, saved))
             .build();
         self.handle()
             .link()
@@ -187,6 +190,14 @@ impl Netlink {
                 source,
             })?;
         let index = self.link_by_name(name).await?.index;
+        // The kernel takes IFLA_IFALIAS on a change only, not on creation.
+        let mark = LinkUnspec::new_with_index(index)
+            .alias(alias(base, saved))
+            .build();
+        if let Err(e) = self.handle().link().set(mark).execute().await {
+            let _ = self.delete_link(index).await;
+            return Err(NetError::Netlink(e).into());
+        }
         let set = |fam: &str, key: &str, val: &str| {
             sysctl::write_if(fam, name, key, val).map_err(|source| VmacError::Sysctl {
                 name: name.into(),
