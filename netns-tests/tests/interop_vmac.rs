@@ -1,0 +1,293 @@
+//! Virtual MAC mode against real peers in virtual MAC mode, in both roles:
+//! keepalived 2.2.7 with `use_vmac`, and FRR 8.4's vrrpd (zebra + vrrpd with
+//! a `-N` pathspace; FRR does not create its macvlan: the test does, as
+//! FRR's documentation tells an operator to, `vrrp4-<ifindex>-<vrid>` with
+//! the virtual MAC and the VIP, and FRR toggles protodown on it). The
+//! higher-priority side is elected, a link cut on it moves the VIP to the
+//! other, it takes the VIP back when the link returns, and the client's
+//! neighbour entry for the VIP is the VRRP MAC throughout. IPv4 multicast,
+//! VRRPv3 at 100 ms.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use netns_tests::*;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const VIP: &str = "192.0.2.100";
+const VMAC: &str = "00:00:5e:00:01:33";
+
+/// Skip (or fail under VRRPD_REQUIRE_NETNS=1) without the peer installed.
+macro_rules! require_peer {
+    ($available:expr, $what:expr) => {
+        require_netns!();
+        if !$available {
+            if std::env::var("VRRPD_REQUIRE_NETNS").as_deref() == Ok("1") {
+                panic!("VRRPD_REQUIRE_NETNS=1 but {} is not installed", $what);
+            }
+            eprintln!("SKIPPED {}: {} not installed", module_path!(), $what);
+            return;
+        }
+    };
+}
+
+fn vrrpd_group(prio: u8) -> String {
+    format!(
+        "vrid = 51\ninterface = \"eth0\"\npriority = {prio}\nversion = 3\n\
+         advert_interval = \"100ms\"\nuse_vmac = true\nvirtual_ips = [\"{VIP}/24\"]\n"
+    )
+}
+
+fn neighbour_mac(client: &Netns) -> String {
+    let out = client.ip(&["-4", "neigh", "show", VIP, "dev", "eth0"]);
+    out.split_whitespace()
+        .skip_while(|w| *w != "lladdr")
+        .nth(1)
+        .unwrap_or("")
+        .to_string()
+}
+
+fn reachable(client: &Netns) -> bool {
+    wait_until(Duration::from_secs(5), || {
+        let mut c = client.cmd("ping");
+        c.args(["-c", "1", "-W", "1", VIP]);
+        run(&mut c).map(|o| o.status.success()).unwrap_or(false)
+    })
+}
+
+/// The client reaches the VIP and its neighbour entry is the VRRP MAC.
+fn client_sees_vmac(client: &Netns) -> Result<(), String> {
+    if !reachable(client) {
+        return Err("client cannot reach the VIP".into());
+    }
+    match neighbour_mac(client) {
+        m if m == VMAC => Ok(()),
+        m => Err(format!("client's neighbour entry for the VIP is {m:?}")),
+    }
+}
+
+fn client(lan: &mut Lan) -> Netns {
+    let c = Netns::new("vtc");
+    lan.attach(&c, "eth0", Some("02:00:00:00:00:0a"));
+    c.ip(&["addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+    c
+}
+
+fn vrrpd_holds(n: &Node) -> bool {
+    n.ns.has_address("vrrp.51", VIP)
+}
+
+// ---- keepalived ---------------------------------------------------------------
+
+fn keepalived_conf(prio: u8) -> String {
+    format!(
+        "global_defs {{\n  router_id ka\n  vrrp_version 3\n}}\nvrrp_instance VI_1 {{\n  \
+         state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  \
+         advert_int 0.1\n  use_vmac vrrp.51\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+    )
+}
+
+fn keepalived_holds(k: &Keepalived) -> bool {
+    k.ns.has_address("vrrp.51", VIP)
+}
+
+fn with_keepalived(vrrpd_high: bool) {
+    let _g = serial();
+    let mut lan = Lan::new();
+    let mut v = Node::new(&mut lan, "v", &["192.0.2.1/24"], "02:00:00:00:00:01");
+    let mut k = Keepalived::new(&mut lan, "k", &["192.0.2.2/24"], "02:00:00:00:00:02");
+    let c = client(&mut lan);
+    let (pv, pk) = if vrrpd_high { (150, 100) } else { (100, 150) };
+    v.write_group("web", &vrrpd_group(pv));
+    k.write_config(&keepalived_conf(pk));
+    // keepalived 2.2.7 leaves the base's arp_announce alone: replies sent
+    // from the VIP out of the base would ARP with the VIP as sender and the
+    // base's MAC, and clients would follow. The host setting its docs call
+    // for (vrrpd sets it itself, see README).
+    k.ns.sysctl("net.ipv4.conf.eth0.arp_announce=2");
+    k.start();
+    v.start();
+    let fail = |what: &str, v: &Node, k: &Keepalived| -> ! {
+        panic!(
+            "vrrpd_high={vrrpd_high}: {what}\n--- vrrpd ---\n{}\n--- keepalived ---\n{}",
+            v.log_text(),
+            k.log_text()
+        )
+    };
+    // (holder, other) as closures over the role.
+    let high_holds = |v: &Node, k: &Keepalived| {
+        if vrrpd_high {
+            vrrpd_holds(v) && !keepalived_holds(k)
+        } else {
+            keepalived_holds(k) && !vrrpd_holds(v)
+        }
+    };
+    let low_holds = |v: &Node, k: &Keepalived| {
+        if vrrpd_high {
+            keepalived_holds(k) && !vrrpd_holds(v)
+        } else {
+            vrrpd_holds(v) && !keepalived_holds(k)
+        }
+    };
+    if !wait_until(Duration::from_secs(8), || high_holds(&v, &k)) {
+        fail("the higher priority was not elected alone", &v, &k);
+    }
+    if let Err(e) = client_sees_vmac(&c) {
+        fail(&format!("elected: {e}"), &v, &k);
+    }
+    let high_ns = if vrrpd_high { &v.ns } else { &k.ns };
+    high_ns.ip(&["link", "set", "eth0", "down"]);
+    if !wait_until(Duration::from_secs(6), || low_holds(&v, &k)) {
+        fail(
+            "no failover to the lower priority after the link cut",
+            &v,
+            &k,
+        );
+    }
+    if let Err(e) = client_sees_vmac(&c) {
+        fail(&format!("after failover: {e}"), &v, &k);
+    }
+    high_ns.ip(&["link", "set", "eth0", "up"]);
+    if !wait_until(Duration::from_secs(8), || high_holds(&v, &k)) {
+        fail("the higher priority did not take the VIP back", &v, &k);
+    }
+    if let Err(e) = client_sees_vmac(&c) {
+        fail(&format!("after preemption: {e}"), &v, &k);
+    }
+    v.stop(libc::SIGTERM, Duration::from_secs(5));
+    if v.ns.ip_try(&["link", "show", "vrrp.51"]) {
+        fail("vrrpd left its macvlan", &v, &k);
+    }
+}
+
+#[test]
+fn vmac_with_keepalived_use_vmac_vrrpd_master_fails_over_and_back() {
+    require_peer!(keepalived_available(), "keepalived");
+    with_keepalived(true);
+}
+
+#[test]
+fn vmac_with_keepalived_use_vmac_keepalived_master_fails_over_and_back() {
+    require_peer!(keepalived_available(), "keepalived");
+    with_keepalived(false);
+}
+
+// ---- FRR ----------------------------------------------------------------------
+
+fn frr_conf(prio: u8) -> String {
+    format!(
+        "interface eth0\n vrrp 51 version 3\n vrrp 51 priority {prio}\n \
+         vrrp 51 advertisement-interval 100\n vrrp 51 ip {VIP}\n!\n"
+    )
+}
+
+/// FRR's macvlan as its documentation has an operator create it.
+fn frr_macvlan(ns: &Netns) -> String {
+    let index = ns.ip(&["-o", "link", "show", "eth0"]);
+    let index = index.split(':').next().unwrap_or("").trim().to_string();
+    let name = format!("vrrp4-{index}-51");
+    ns.ip(&[
+        "link", "add", &name, "link", "eth0", "type", "macvlan", "mode", "bridge",
+    ]);
+    // IPv4 only here (this kernel refuses `addrgenmode random` on it).
+    ns.sysctl(&format!("net.ipv6.conf.{name}.disable_ipv6=1"));
+    ns.ip(&["link", "set", "dev", &name, "address", VMAC]);
+    ns.ip(&["addr", "add", &format!("{VIP}/24"), "dev", &name]);
+    ns.ip(&["link", "set", "dev", &name, "up"]);
+    // The VIP sits on the macvlan even while backup (protodown): the base
+    // must not answer ARP for it, nor name it as the sender of its own
+    // ARP requests (replies from the VIP leave through the base).
+    ns.sysctl("net.ipv4.conf.eth0.arp_ignore=1");
+    ns.sysctl("net.ipv4.conf.eth0.arp_announce=2");
+    name
+}
+
+/// FRR's own view: "Master", "Backup", ... of its IPv4 router.
+fn frr_status(f: &Frr) -> String {
+    f.vtysh("show vrrp")
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Status (v4)")
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+fn with_frr(vrrpd_high: bool) {
+    let _g = serial();
+    let mut lan = Lan::new();
+    let mut v = Node::new(&mut lan, "v", &["192.0.2.1/24"], "02:00:00:00:00:01");
+    let fns = Netns::new("vfr");
+    lan.attach(&fns, "eth0", Some("02:00:00:00:00:02"));
+    fns.ip(&["addr", "add", "192.0.2.2/24", "dev", "eth0"]);
+    let _mv = frr_macvlan(&fns);
+    let c = client(&mut lan);
+    let (pv, pf) = if vrrpd_high { (150, 100) } else { (100, 150) };
+    let frr = Frr::start(&fns, &["vrrpd"], &frr_conf(pf));
+    v.write_group("web", &vrrpd_group(pv));
+    v.start();
+    let fail = |what: &str, v: &Node, f: &Frr| -> ! {
+        panic!(
+            "vrrpd_high={vrrpd_high}: {what}\n--- vrrpd ---\n{}\n--- FRR show vrrp ---\n{}",
+            v.log_text(),
+            f.vtysh("show vrrp")
+        )
+    };
+    let high_holds = |v: &Node, f: &Frr| {
+        if vrrpd_high {
+            vrrpd_holds(v) && frr_status(f) == "Backup"
+        } else {
+            frr_status(f) == "Master" && !vrrpd_holds(v)
+        }
+    };
+    let low_holds = |v: &Node, f: &Frr| {
+        if vrrpd_high {
+            frr_status(f) == "Master" && !vrrpd_holds(v)
+        } else {
+            vrrpd_holds(v)
+        }
+    };
+    if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
+        fail("the higher priority was not elected alone", &v, &frr);
+    }
+    if let Err(e) = client_sees_vmac(&c) {
+        fail(&format!("elected: {e}"), &v, &frr);
+    }
+    let high_ns = if vrrpd_high { &v.ns } else { &fns };
+    high_ns.ip(&["link", "set", "eth0", "down"]);
+    if !wait_until(Duration::from_secs(6), || low_holds(&v, &frr)) {
+        fail(
+            "no failover to the lower priority after the link cut",
+            &v,
+            &frr,
+        );
+    }
+    if let Err(e) = client_sees_vmac(&c) {
+        fail(&format!("after failover: {e}"), &v, &frr);
+    }
+    high_ns.ip(&["link", "set", "eth0", "up"]);
+    if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
+        fail("the higher priority did not take the VIP back", &v, &frr);
+    }
+    if let Err(e) = client_sees_vmac(&c) {
+        fail(&format!("after preemption: {e}"), &v, &frr);
+    }
+}
+
+#[test]
+fn vmac_with_frr_vrrpd_master_fails_over_and_back() {
+    require_peer!(frr_available(), "FRR");
+    with_frr(true);
+}
+
+#[test]
+fn vmac_with_frr_frr_master_fails_over_and_back() {
+    require_peer!(frr_available(), "FRR");
+    with_frr(false);
+}
