@@ -145,10 +145,10 @@ fn answers_seen(text: &str, vip: &str) -> Vec<String> {
         // or "... neighbor advertisement, tgt is VIP, ..." (NA, src MAC first).
         let arp = l.contains(&format!("{vip} is-at "));
         let na = l.contains("neighbor advertisement") && l.contains(&format!("tgt is {vip},"));
-        if arp || na {
-            if let Some(src) = l.split_whitespace().nth(1) {
-                macs.push(src.to_string());
-            }
+        if (arp || na)
+            && let Some(src) = l.split_whitespace().nth(1)
+        {
+            macs.push(src.to_string());
         }
     }
     macs
@@ -160,9 +160,10 @@ fn failover_keeps_the_client_neighbour_entry(case: Case) {
     let (mut a, mut b) = (bed.a, bed.b);
     let fail = |what: &str, a: &Node, b: &Node| -> ! {
         panic!(
-            "{case_dbg}: {what}{}",
-            logs(&[a, b]),
-            case_dbg = format!("{:?} unicast={}", case.family, case.unicast)
+            "{:?} unicast={}: {what}{}",
+            case.family,
+            case.unicast,
+            logs(&[a, b])
         )
     };
     a.write_group("web", &case.group(150, "1", "2"));

@@ -120,6 +120,12 @@ impl Daemon {
                     })?;
                 }
                 self.vmac_saved.insert(base.clone(), saved);
+                // The kernel applies max(all, interface): strict mode on
+                // `all` can drop traffic to a VIP that arrives on the
+                // macvlan while the subnet's route points at the base.
+                if sysctl::read_if("ipv4", "all", "rp_filter").is_ok_and(|v| v == "1") {
+                    warn!(interface = %vm.interface, "net.ipv4.conf.all.rp_filter = 1 (strict) may drop traffic to the VIPs on the virtual MAC interface; set it to 2 (loose) or 0");
+                }
             }
             Ok::<u32, VmacError>(index)
         }
