@@ -19,8 +19,55 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Address family and transport of one run.
+#[derive(Clone, Copy, Debug)]
+struct Mode {
+    v6: bool,
+    unicast: bool,
+}
+
+const V4_MC: Mode = Mode {
+    v6: false,
+    unicast: false,
+};
+
+impl Mode {
+    fn vip(self) -> &'static str {
+        if self.v6 {
+            "2001:db8::100"
+        } else {
+            "192.0.2.100"
+        }
+    }
+    fn vmac(self) -> &'static str {
+        if self.v6 {
+            "00:00:5e:00:02:33"
+        } else {
+            "00:00:5e:00:01:33"
+        }
+    }
+    fn vmac_if(self) -> &'static str {
+        if self.v6 { "vrrp6.51" } else { "vrrp.51" }
+    }
+    /// The VIP list as configured: IPv6 adverts carry the link-local first.
+    fn cidrs(self) -> Vec<&'static str> {
+        if self.v6 {
+            vec!["fe80::100/64", "2001:db8::100/64"]
+        } else {
+            vec!["192.0.2.100/24"]
+        }
+    }
+    /// (vrrpd's source, the peer's) for unicast.
+    fn unicast_pair(self) -> (&'static str, &'static str) {
+        if self.v6 {
+            ("fe80::1", "fe80::2")
+        } else {
+            ("192.0.2.1", "192.0.2.2")
+        }
+    }
+}
+
 const VIP: &str = "192.0.2.100";
-const VMAC: &str = "00:00:5e:00:01:33";
 
 /// Skip (or fail under VRRPD_REQUIRE_NETNS=1) without the peer installed.
 macro_rules! require_peer {
@@ -36,15 +83,24 @@ macro_rules! require_peer {
     };
 }
 
-fn vrrpd_group(prio: u8) -> String {
+fn vrrpd_group(prio: u8, m: Mode) -> String {
+    let vips: Vec<String> = m.cidrs().iter().map(|c| format!("\"{c}\"")).collect();
+    let uni = if m.unicast {
+        let (me, peer) = m.unicast_pair();
+        format!("unicast_source = \"{me}\"\nunicast_peers = [\"{peer}\"]\n")
+    } else {
+        String::new()
+    };
     format!(
         "vrid = 51\ninterface = \"eth0\"\npriority = {prio}\nversion = 3\n\
-         advert_interval = \"100ms\"\nuse_vmac = true\nvirtual_ips = [\"{VIP}/24\"]\n"
+         advert_interval = \"100ms\"\nuse_vmac = true\n{uni}virtual_ips = [{}]\n",
+        vips.join(", ")
     )
 }
 
-fn neighbour_mac(client: &Netns) -> String {
-    let out = client.ip(&["-4", "neigh", "show", VIP, "dev", "eth0"]);
+fn neighbour_mac(client: &Netns, m: Mode) -> String {
+    let fam = if m.v6 { "-6" } else { "-4" };
+    let out = client.ip(&[fam, "neigh", "show", m.vip(), "dev", "eth0"]);
     out.split_whitespace()
         .skip_while(|w| *w != "lladdr")
         .nth(1)
@@ -52,22 +108,22 @@ fn neighbour_mac(client: &Netns) -> String {
         .to_string()
 }
 
-fn reachable(client: &Netns) -> bool {
+fn reachable(client: &Netns, m: Mode) -> bool {
     wait_until(Duration::from_secs(5), || {
         let mut c = client.cmd("ping");
-        c.args(["-c", "1", "-W", "1", VIP]);
+        c.args(["-c", "1", "-W", "1", m.vip()]);
         run(&mut c).map(|o| o.status.success()).unwrap_or(false)
     })
 }
 
 /// The client reaches the VIP and its neighbour entry is the VRRP MAC.
-fn client_sees_vmac(client: &Netns) -> Result<(), String> {
-    if !reachable(client) {
+fn client_sees_vmac(client: &Netns, m: Mode) -> Result<(), String> {
+    if !reachable(client, m) {
         return Err("client cannot reach the VIP".into());
     }
-    match neighbour_mac(client) {
-        m if m == VMAC => Ok(()),
-        m => Err(format!("client's neighbour entry for the VIP is {m:?}")),
+    match neighbour_mac(client, m) {
+        mac if mac == m.vmac() => Ok(()),
+        mac => Err(format!("client's neighbour entry for the VIP is {mac:?}")),
     }
 }
 
@@ -75,36 +131,55 @@ fn client(lan: &mut Lan) -> Netns {
     let c = Netns::new("vtc");
     lan.attach(&c, "eth0", Some("02:00:00:00:00:0a"));
     c.ip(&["addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+    c.ip(&["addr", "add", "2001:db8::a/64", "dev", "eth0", "nodad"]);
     c
 }
 
-fn vrrpd_holds(n: &Node) -> bool {
-    n.ns.has_address("vrrp.51", VIP)
+fn vrrpd_holds(n: &Node, m: Mode) -> bool {
+    n.ns.has_address(m.vmac_if(), m.vip())
 }
 
 // ---- keepalived ---------------------------------------------------------------
 
-fn keepalived_conf(prio: u8) -> String {
+fn keepalived_conf(prio: u8, m: Mode) -> String {
+    let uni = if m.unicast {
+        let (peer, me) = m.unicast_pair();
+        format!("  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n")
+    } else {
+        String::new()
+    };
+    let vips: String = m.cidrs().iter().map(|c| format!("    {c}\n")).collect();
     format!(
         "global_defs {{\n  router_id ka\n  vrrp_version 3\n}}\nvrrp_instance VI_1 {{\n  \
          state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  \
-         advert_int 0.1\n  use_vmac vrrp.51\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+         advert_int 0.1\n  use_vmac {}\n{uni}  virtual_ipaddress {{\n{vips}  }}\n}}\n",
+        m.vmac_if()
     )
 }
 
-fn keepalived_holds(k: &Keepalived) -> bool {
-    k.ns.has_address("vrrp.51", VIP)
+fn keepalived_holds(k: &Keepalived, m: Mode) -> bool {
+    k.ns.has_address(m.vmac_if(), m.vip())
 }
 
-fn with_keepalived(vrrpd_high: bool) {
+fn with_keepalived(vrrpd_high: bool, m: Mode) {
     let _g = serial();
     let mut lan = Lan::new();
-    let mut v = Node::new(&mut lan, "v", &["192.0.2.1/24"], "02:00:00:00:00:01");
-    let mut k = Keepalived::new(&mut lan, "k", &["192.0.2.2/24"], "02:00:00:00:00:02");
+    let mut v = Node::new(
+        &mut lan,
+        "v",
+        &["192.0.2.1/24", "fe80::1/64"],
+        "02:00:00:00:00:01",
+    );
+    let mut k = Keepalived::new(
+        &mut lan,
+        "k",
+        &["192.0.2.2/24", "fe80::2/64"],
+        "02:00:00:00:00:02",
+    );
     let c = client(&mut lan);
     let (pv, pk) = if vrrpd_high { (150, 100) } else { (100, 150) };
-    v.write_group("web", &vrrpd_group(pv));
-    k.write_config(&keepalived_conf(pk));
+    v.write_group("web", &vrrpd_group(pv, m));
+    k.write_config(&keepalived_conf(pk, m));
     // keepalived 2.2.7 leaves the base's arp_announce alone: replies sent
     // from the VIP out of the base would ARP with the VIP as sender and the
     // base's MAC, and clients would follow. The host setting its docs call
@@ -114,30 +189,37 @@ fn with_keepalived(vrrpd_high: bool) {
     v.start();
     let fail = |what: &str, v: &Node, k: &Keepalived| -> ! {
         panic!(
-            "vrrpd_high={vrrpd_high}: {what}\n--- vrrpd ---\n{}\n--- keepalived ---\n{}",
+            "{m:?} vrrpd_high={vrrpd_high}: {what}\n--- vrrpd ---\n{}\n--- keepalived ---\n{}\n--- switch fdb ---\n{}\n--- k links ---\n{}",
             v.log_text(),
-            k.log_text()
+            k.log_text(),
+            lan.switch.ip(&["-d", "link", "show"])
+                + &{
+                    let mut c = lan.switch.cmd("bridge");
+                    c.args(["fdb", "show", "br", "br0"]);
+                    must(&mut c)
+                },
+            k.ns.ip(&["addr"])
         )
     };
     // (holder, other) as closures over the role.
     let high_holds = |v: &Node, k: &Keepalived| {
         if vrrpd_high {
-            vrrpd_holds(v) && !keepalived_holds(k)
+            vrrpd_holds(v, m) && !keepalived_holds(k, m)
         } else {
-            keepalived_holds(k) && !vrrpd_holds(v)
+            keepalived_holds(k, m) && !vrrpd_holds(v, m)
         }
     };
     let low_holds = |v: &Node, k: &Keepalived| {
         if vrrpd_high {
-            keepalived_holds(k) && !vrrpd_holds(v)
+            keepalived_holds(k, m) && !vrrpd_holds(v, m)
         } else {
-            vrrpd_holds(v) && !keepalived_holds(k)
+            vrrpd_holds(v, m) && !keepalived_holds(k, m)
         }
     };
     if !wait_until(Duration::from_secs(8), || high_holds(&v, &k)) {
         fail("the higher priority was not elected alone", &v, &k);
     }
-    if let Err(e) = client_sees_vmac(&c) {
+    if let Err(e) = client_sees_vmac(&c, m) {
         fail(&format!("elected: {e}"), &v, &k);
     }
     let high_ns = if vrrpd_high { &v.ns } else { &k.ns };
@@ -149,18 +231,26 @@ fn with_keepalived(vrrpd_high: bool) {
             &k,
         );
     }
-    if let Err(e) = client_sees_vmac(&c) {
+    if let Err(e) = client_sees_vmac(&c, m) {
         fail(&format!("after failover: {e}"), &v, &k);
     }
     high_ns.ip(&["link", "set", "eth0", "up"]);
+    // Admin down flushed its IPv6 addresses; its network config puts them
+    // back (as ifupdown would).
+    let ll = if vrrpd_high {
+        "fe80::1/64"
+    } else {
+        "fe80::2/64"
+    };
+    high_ns.ip_try(&["addr", "add", ll, "dev", "eth0", "nodad"]);
     if !wait_until(Duration::from_secs(8), || high_holds(&v, &k)) {
         fail("the higher priority did not take the VIP back", &v, &k);
     }
-    if let Err(e) = client_sees_vmac(&c) {
+    if let Err(e) = client_sees_vmac(&c, m) {
         fail(&format!("after preemption: {e}"), &v, &k);
     }
     v.stop(libc::SIGTERM, Duration::from_secs(5));
-    if v.ns.ip_try(&["link", "show", "vrrp.51"]) {
+    if v.ns.ip_try(&["link", "show", m.vmac_if()]) {
         fail("vrrpd left its macvlan", &v, &k);
     }
 }
@@ -168,13 +258,35 @@ fn with_keepalived(vrrpd_high: bool) {
 #[test]
 fn vmac_with_keepalived_use_vmac_vrrpd_master_fails_over_and_back() {
     require_peer!(keepalived_available(), "keepalived");
-    with_keepalived(true);
+    with_keepalived(true, V4_MC);
 }
 
 #[test]
 fn vmac_with_keepalived_use_vmac_keepalived_master_fails_over_and_back() {
     require_peer!(keepalived_available(), "keepalived");
-    with_keepalived(false);
+    with_keepalived(false, V4_MC);
+}
+
+#[test]
+fn vmac_with_keepalived_use_vmac_ipv4_unicast_both_roles() {
+    require_peer!(keepalived_available(), "keepalived");
+    let m = Mode {
+        v6: false,
+        unicast: true,
+    };
+    with_keepalived(true, m);
+    with_keepalived(false, m);
+}
+
+#[test]
+fn vmac_with_keepalived_use_vmac_ipv6_multicast_both_roles() {
+    require_peer!(keepalived_available(), "keepalived");
+    let m = Mode {
+        v6: true,
+        unicast: false,
+    };
+    with_keepalived(true, m);
+    with_keepalived(false, m);
 }
 
 // ---- FRR ----------------------------------------------------------------------
@@ -196,7 +308,7 @@ fn frr_macvlan(ns: &Netns) -> String {
     ]);
     // IPv4 only here (this kernel refuses `addrgenmode random` on it).
     ns.sysctl(&format!("net.ipv6.conf.{name}.disable_ipv6=1"));
-    ns.ip(&["link", "set", "dev", &name, "address", VMAC]);
+    ns.ip(&["link", "set", "dev", &name, "address", V4_MC.vmac()]);
     ns.ip(&["addr", "add", &format!("{VIP}/24"), "dev", &name]);
     ns.ip(&["link", "set", "dev", &name, "up"]);
     // The VIP sits on the macvlan even while backup (protodown): the base
@@ -230,7 +342,7 @@ fn with_frr(vrrpd_high: bool) {
     let c = client(&mut lan);
     let (pv, pf) = if vrrpd_high { (150, 100) } else { (100, 150) };
     let frr = Frr::start(&fns, &["vrrpd"], &frr_conf(pf));
-    v.write_group("web", &vrrpd_group(pv));
+    v.write_group("web", &vrrpd_group(pv, V4_MC));
     v.start();
     let fail = |what: &str, v: &Node, f: &Frr| -> ! {
         panic!(
@@ -241,22 +353,22 @@ fn with_frr(vrrpd_high: bool) {
     };
     let high_holds = |v: &Node, f: &Frr| {
         if vrrpd_high {
-            vrrpd_holds(v) && frr_status(f) == "Backup"
+            vrrpd_holds(v, V4_MC) && frr_status(f) == "Backup"
         } else {
-            frr_status(f) == "Master" && !vrrpd_holds(v)
+            frr_status(f) == "Master" && !vrrpd_holds(v, V4_MC)
         }
     };
     let low_holds = |v: &Node, f: &Frr| {
         if vrrpd_high {
-            frr_status(f) == "Master" && !vrrpd_holds(v)
+            frr_status(f) == "Master" && !vrrpd_holds(v, V4_MC)
         } else {
-            vrrpd_holds(v)
+            vrrpd_holds(v, V4_MC)
         }
     };
     if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
         fail("the higher priority was not elected alone", &v, &frr);
     }
-    if let Err(e) = client_sees_vmac(&c) {
+    if let Err(e) = client_sees_vmac(&c, V4_MC) {
         fail(&format!("elected: {e}"), &v, &frr);
     }
     let high_ns = if vrrpd_high { &v.ns } else { &fns };
@@ -268,14 +380,14 @@ fn with_frr(vrrpd_high: bool) {
             &frr,
         );
     }
-    if let Err(e) = client_sees_vmac(&c) {
+    if let Err(e) = client_sees_vmac(&c, V4_MC) {
         fail(&format!("after failover: {e}"), &v, &frr);
     }
     high_ns.ip(&["link", "set", "eth0", "up"]);
     if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
         fail("the higher priority did not take the VIP back", &v, &frr);
     }
-    if let Err(e) = client_sees_vmac(&c) {
+    if let Err(e) = client_sees_vmac(&c, V4_MC) {
         fail(&format!("after preemption: {e}"), &v, &frr);
     }
 }
@@ -290,4 +402,15 @@ fn vmac_with_frr_vrrpd_master_fails_over_and_back() {
 fn vmac_with_frr_frr_master_fails_over_and_back() {
     require_peer!(frr_available(), "FRR");
     with_frr(false);
+}
+
+#[test]
+fn vmac_with_keepalived_use_vmac_ipv6_unicast_both_roles() {
+    require_peer!(keepalived_available(), "keepalived");
+    let m = Mode {
+        v6: true,
+        unicast: true,
+    };
+    with_keepalived(true, m);
+    with_keepalived(false, m);
 }

@@ -152,7 +152,25 @@ impl Daemon {
         };
         if let Err(e) = self.io.nl.set_link_up(index, up).await {
             error!(group = %self.groups[gi].name(), up, "cannot set the virtual MAC interface's state: {e}");
+            return;
         }
+        if !up {
+            return;
+        }
+        // The gratuitous ARPs that follow are what teach the switches where
+        // the shared MAC now lives (in unicast mode nothing else leaves from
+        // it): wait, bounded, until the kernel reports the link running so
+        // the first burst is not dropped by a device still coming up.
+        const LIMIT: std::time::Duration = std::time::Duration::from_millis(200);
+        let start = tokio::time::Instant::now();
+        while start.elapsed() < LIMIT {
+            match self.io.nl.link_by_index(index).await {
+                Ok(l) if l.up => return,
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+                Err(_) => return,
+            }
+        }
+        warn!(group = %self.groups[gi].name(), "virtual MAC interface not running after {LIMIT:?}; announcing anyway");
     }
 
     /// Delete the group's macvlan; the base's sysctls go back once no
