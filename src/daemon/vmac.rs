@@ -209,7 +209,7 @@ impl Daemon {
             let g = &mut self.groups[gi];
             g.vmac_ifindex = None;
             g.vips_held = false;
-            g.inst = None;
+            g.router = None;
             g.ifindex = None;
             self.bring_up(gi).await;
         }
