@@ -423,3 +423,47 @@ fn use_vmac_on_an_interface_without_macvlan_support_faults_with_a_clear_error() 
     assert_eq!(state_of(&a, "web"), "fault", "{log}");
     assert!(!a.ns.ip_try(&["link", "show", "vrrp.51"]));
 }
+
+#[test]
+fn vmac_deleted_behind_our_back_is_recreated_and_a_reload_removing_the_group_deletes_it() {
+    require_netns!();
+    let _g = lock(&SERIAL);
+    let bed = bed();
+    let mut a = bed.a;
+    let case = Case {
+        family: Family::V4,
+        unicast: false,
+    };
+    a.write_group("web", &case.group(150, "1", "2"));
+    a.start();
+    let ok = wait_until(Duration::from_secs(6), || holds_on_vmac(&a, &case));
+    assert!(ok, "a never became master{}", a.log_text());
+    // An operator deletes the macvlan: the group starts afresh on a new one.
+    a.ns.ip(&["link", "del", "vrrp.51"]);
+    let ok = wait_until(Duration::from_secs(6), || holds_on_vmac(&a, &case));
+    assert!(
+        ok,
+        "the VIP did not come back on a new macvlan{}",
+        a.log_text()
+    );
+    assert!(reachable(&bed.client, case.vip()), "{}", a.log_text());
+    assert_eq!(neighbour_mac(&bed.client, case.vip()), VMAC4);
+    // A reload without the group: its macvlan goes, the base's sysctls too.
+    a.remove_group("web");
+    a.write_group(
+        "other",
+        "vrid = 60\ninterface = \"eth0\"\nvirtual_ips = [\"192.0.2.160/24\"]\n",
+    );
+    let (code, out, err) = a.cli(&["reload"]);
+    assert_eq!(code, 0, "reload: {out}{err}{}", a.log_text());
+    let ok = wait_until(Duration::from_secs(3), || {
+        !a.ns.ip_try(&["link", "show", "vrrp.51"])
+    });
+    assert!(
+        ok,
+        "macvlan left after the reload removed its group{}",
+        a.log_text()
+    );
+    assert_eq!(sysctl_of(&a.ns, "arp_ignore"), "0", "{}", a.log_text());
+    a.stop(libc::SIGTERM, Duration::from_secs(5));
+}
