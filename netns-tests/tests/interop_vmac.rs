@@ -1,12 +1,13 @@
 //! Virtual MAC mode against real peers in virtual MAC mode, in both roles:
 //! keepalived 2.2.7 with `use_vmac`, and FRR 8.4's vrrpd (zebra + vrrpd with
 //! a `-N` pathspace; FRR does not create its macvlan: the test does, as
-//! FRR's documentation tells an operator to, `vrrp4-<ifindex>-<vrid>` with
+//! FRR's documentation tells an operator to, `vrrp4-`/`vrrp6-<ifindex>-<vrid>` with
 //! the virtual MAC and the VIP, and FRR toggles protodown on it). The
 //! higher-priority side is elected, a link cut on it moves the VIP to the
 //! other, it takes the VIP back when the link returns, and the client's
-//! neighbour entry for the VIP is the VRRP MAC throughout. IPv4 multicast,
-//! VRRPv3 at 100 ms.
+//! neighbour entry for the VIP is the VRRP MAC throughout. VRRPv3 at 100 ms;
+//! keepalived: IPv4 and IPv6, multicast and unicast; FRR: IPv4 and IPv6
+//! multicast (FRR has no unicast VRRP).
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -66,8 +67,6 @@ impl Mode {
         }
     }
 }
-
-const VIP: &str = "192.0.2.100";
 
 /// Skip (or fail under VRRPD_REQUIRE_NETNS=1) without the peer installed.
 macro_rules! require_peer {
@@ -291,25 +290,40 @@ fn vmac_with_keepalived_use_vmac_ipv6_multicast_both_roles() {
 
 // ---- FRR ----------------------------------------------------------------------
 
-fn frr_conf(prio: u8) -> String {
+fn frr_conf(prio: u8, m: Mode) -> String {
+    let ip = if m.v6 { "ipv6" } else { "ip" };
     format!(
         "interface eth0\n vrrp 51 version 3\n vrrp 51 priority {prio}\n \
-         vrrp 51 advertisement-interval 100\n vrrp 51 ip {VIP}\n!\n"
+         vrrp 51 advertisement-interval 100\n vrrp 51 {ip} {}\n!\n",
+        m.vip()
     )
 }
 
 /// FRR's macvlan as its documentation has an operator create it.
-fn frr_macvlan(ns: &Netns) -> String {
+fn frr_macvlan(ns: &Netns, m: Mode) -> String {
     let index = ns.ip(&["-o", "link", "show", "eth0"]);
     let index = index.split(':').next().unwrap_or("").trim().to_string();
-    let name = format!("vrrp4-{index}-51");
+    let name = format!("vrrp{}-{index}-51", if m.v6 { 6 } else { 4 });
     ns.ip(&[
         "link", "add", &name, "link", "eth0", "type", "macvlan", "mode", "bridge",
     ]);
-    // IPv4 only here (this kernel refuses `addrgenmode random` on it).
-    ns.sysctl(&format!("net.ipv6.conf.{name}.disable_ipv6=1"));
-    ns.ip(&["link", "set", "dev", &name, "address", V4_MC.vmac()]);
-    ns.ip(&["addr", "add", &format!("{VIP}/24"), "dev", &name]);
+    if m.v6 {
+        // A random link-local, never one derived from the shared MAC (FRR's
+        // docs: `addrgenmode random`, which `ip link add` refuses here).
+        ns.sysctl(&format!("net.ipv6.conf.{name}.addr_gen_mode=3"));
+        ns.sysctl(&format!("net.ipv6.conf.{name}.accept_dad=0"));
+    } else {
+        ns.sysctl(&format!("net.ipv6.conf.{name}.disable_ipv6=1"));
+    }
+    ns.ip(&["link", "set", "dev", &name, "address", m.vmac()]);
+    let (cidr, nodad): (String, &[&str]) = if m.v6 {
+        (format!("{}/64", m.vip()), &["nodad"])
+    } else {
+        (format!("{}/24", m.vip()), &[])
+    };
+    let mut args = vec!["addr", "add", cidr.as_str(), "dev", name.as_str()];
+    args.extend_from_slice(nodad);
+    ns.ip(&args);
     ns.ip(&["link", "set", "dev", &name, "up"]);
     // The VIP sits on the macvlan even while backup (protodown): the base
     // must not answer ARP for it, nor name it as the sender of its own
@@ -319,56 +333,59 @@ fn frr_macvlan(ns: &Netns) -> String {
     name
 }
 
-/// FRR's own view: "Master", "Backup", ... of its IPv4 router.
-fn frr_status(f: &Frr) -> String {
+/// FRR's own view: "Master", "Backup", ... of its router of `m`'s family.
+fn frr_status(f: &Frr, m: Mode) -> String {
+    let key = if m.v6 { "Status (v6)" } else { "Status (v4)" };
     f.vtysh("show vrrp")
         .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Status (v4)")
-                .map(|s| s.trim().to_string())
-        })
+        .find_map(|l| l.trim().strip_prefix(key).map(|s| s.trim().to_string()))
         .unwrap_or_default()
 }
 
-fn with_frr(vrrpd_high: bool) {
+fn with_frr(vrrpd_high: bool, m: Mode) {
     let _g = serial();
     let mut lan = Lan::new();
-    let mut v = Node::new(&mut lan, "v", &["192.0.2.1/24"], "02:00:00:00:00:01");
+    let mut v = Node::new(
+        &mut lan,
+        "v",
+        &["192.0.2.1/24", "fe80::1/64"],
+        "02:00:00:00:00:01",
+    );
     let fns = Netns::new("vfr");
     lan.attach(&fns, "eth0", Some("02:00:00:00:00:02"));
     fns.ip(&["addr", "add", "192.0.2.2/24", "dev", "eth0"]);
-    let _mv = frr_macvlan(&fns);
+    fns.ip(&["addr", "add", "fe80::2/64", "dev", "eth0", "nodad"]);
+    let _mv = frr_macvlan(&fns, m);
     let c = client(&mut lan);
     let (pv, pf) = if vrrpd_high { (150, 100) } else { (100, 150) };
-    let frr = Frr::start(&fns, &["vrrpd"], &frr_conf(pf));
-    v.write_group("web", &vrrpd_group(pv, V4_MC));
+    let frr = Frr::start(&fns, &["vrrpd"], &frr_conf(pf, m));
+    v.write_group("web", &vrrpd_group(pv, m));
     v.start();
     let fail = |what: &str, v: &Node, f: &Frr| -> ! {
         panic!(
-            "vrrpd_high={vrrpd_high}: {what}\n--- vrrpd ---\n{}\n--- FRR show vrrp ---\n{}",
+            "{m:?} vrrpd_high={vrrpd_high}: {what}\n--- vrrpd ---\n{}\n--- FRR show vrrp ---\n{}",
             v.log_text(),
             f.vtysh("show vrrp")
         )
     };
     let high_holds = |v: &Node, f: &Frr| {
         if vrrpd_high {
-            vrrpd_holds(v, V4_MC) && frr_status(f) == "Backup"
+            vrrpd_holds(v, m) && frr_status(f, m) == "Backup"
         } else {
-            frr_status(f) == "Master" && !vrrpd_holds(v, V4_MC)
+            frr_status(f, m) == "Master" && !vrrpd_holds(v, m)
         }
     };
     let low_holds = |v: &Node, f: &Frr| {
         if vrrpd_high {
-            frr_status(f) == "Master" && !vrrpd_holds(v, V4_MC)
+            frr_status(f, m) == "Master" && !vrrpd_holds(v, m)
         } else {
-            vrrpd_holds(v, V4_MC)
+            vrrpd_holds(v, m)
         }
     };
     if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
         fail("the higher priority was not elected alone", &v, &frr);
     }
-    if let Err(e) = client_sees_vmac(&c, V4_MC) {
+    if let Err(e) = client_sees_vmac(&c, m) {
         fail(&format!("elected: {e}"), &v, &frr);
     }
     let high_ns = if vrrpd_high { &v.ns } else { &fns };
@@ -380,14 +397,20 @@ fn with_frr(vrrpd_high: bool) {
             &frr,
         );
     }
-    if let Err(e) = client_sees_vmac(&c, V4_MC) {
+    if let Err(e) = client_sees_vmac(&c, m) {
         fail(&format!("after failover: {e}"), &v, &frr);
     }
     high_ns.ip(&["link", "set", "eth0", "up"]);
+    let ll = if vrrpd_high {
+        "fe80::1/64"
+    } else {
+        "fe80::2/64"
+    };
+    high_ns.ip_try(&["addr", "add", ll, "dev", "eth0", "nodad"]);
     if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
         fail("the higher priority did not take the VIP back", &v, &frr);
     }
-    if let Err(e) = client_sees_vmac(&c, V4_MC) {
+    if let Err(e) = client_sees_vmac(&c, m) {
         fail(&format!("after preemption: {e}"), &v, &frr);
     }
 }
@@ -395,13 +418,24 @@ fn with_frr(vrrpd_high: bool) {
 #[test]
 fn vmac_with_frr_vrrpd_master_fails_over_and_back() {
     require_peer!(frr_available(), "FRR");
-    with_frr(true);
+    with_frr(true, V4_MC);
 }
 
 #[test]
 fn vmac_with_frr_frr_master_fails_over_and_back() {
     require_peer!(frr_available(), "FRR");
-    with_frr(false);
+    with_frr(false, V4_MC);
+}
+
+#[test]
+fn vmac_with_frr_ipv6_both_roles() {
+    require_peer!(frr_available(), "FRR");
+    let m = Mode {
+        v6: true,
+        unicast: false,
+    };
+    with_frr(true, m);
+    with_frr(false, m);
 }
 
 #[test]
