@@ -424,6 +424,12 @@ pub trait HostView {
     fn address_interface(&self, _addr: IpAddr) -> Option<String> {
         None
     }
+    /// Whether [`HostView::address_interface`] knows every address of the
+    /// host: a priority table and this node's own `unicast_peers` entry are
+    /// found with it (SPEC §2.2). Default: no.
+    fn knows_addresses(&self) -> bool {
+        false
+    }
     /// Whether `None` from [`HostView::interface_addresses`] means the interface
     /// is missing (and deserves a warning). Default: yes.
     fn knows_interfaces(&self) -> bool {

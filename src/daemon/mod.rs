@@ -86,6 +86,9 @@ impl HostView for KernelHost {
         names.sort();
         names.first().map(|n| n.to_string())
     }
+    fn knows_addresses(&self) -> bool {
+        true
+    }
 }
 
 /// Added by vrrpd: it carries our IFA_PROTO mark, or (on a kernel that
