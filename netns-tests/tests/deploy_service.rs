@@ -134,7 +134,10 @@ fn assert_reload_notified(m: &Manager, n: &Node, since: Instant, what: &str) {
         .find_map(|l| l.strip_prefix("MONOTONIC_USEC=")?.parse().ok())
         .unwrap_or_else(|| panic!("{what}: RELOADING=1 without MONOTONIC_USEC: {msg:?}"));
     let skew = (monotonic_usec() - usec).abs();
-    assert!(skew < 10_000_000, "{what}: MONOTONIC_USEC {usec} is {skew} us off");
+    assert!(
+        skew < 10_000_000,
+        "{what}: MONOTONIC_USEC {usec} is {skew} us off"
+    );
     assert!(
         m.wait_for("READY=1", at, Duration::from_secs(10)).is_some(),
         "{what}: no READY=1 after RELOADING=1"
@@ -175,7 +178,10 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
         gap.as_millis()
     );
     assert!(pings.len() >= 6, "only {} watchdog pings", pings.len());
-    assert!(gap <= WATCHDOG / 2, "watchdog gap {gap:?} > half the period");
+    assert!(
+        gap <= WATCHDOG / 2,
+        "watchdog gap {gap:?} > half the period"
+    );
 
     // Liveness vs readiness with a group in FAULT (eth9 is missing).
     let (code, out, err) = a.cli(&["status"]);
@@ -185,8 +191,16 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
 
     // Metrics of a fresh start.
     let text = scrape(&a);
-    assert_eq!(metric(&text, "vrrpd_config_last_reload_success"), Some(1.0), "{text}");
-    let version = concat!("vrrpd_build_info{version=\"", env!("CARGO_PKG_VERSION"), "\"}");
+    assert_eq!(
+        metric(&text, "vrrpd_config_last_reload_success"),
+        Some(1.0),
+        "{text}"
+    );
+    let version = concat!(
+        "vrrpd_build_info{version=\"",
+        env!("CARGO_PKG_VERSION"),
+        "\"}"
+    );
     assert_eq!(metric(&text, version), Some(1.0), "{text}");
     assert!(
         metric(&text, "vrrpd_garp_sent_total{group=\"web\"}").is_some_and(|v| v >= 1.0),
@@ -217,9 +231,16 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
     assert!(err.contains("bad.toml:1:8"), "{err}");
     assert_reload_notified(&m, &a, t, "rejected reload");
     let text = scrape(&a);
-    assert_eq!(metric(&text, "vrrpd_config_last_reload_success"), Some(0.0), "{text}");
+    assert_eq!(
+        metric(&text, "vrrpd_config_last_reload_success"),
+        Some(0.0),
+        "{text}"
+    );
     let at = metric(&text, "vrrpd_config_last_reload_timestamp_seconds").unwrap_or(0.0);
-    assert!(at >= now - 1.0, "reload timestamp {at} before the reload ({now})");
+    assert!(
+        at >= now - 1.0,
+        "reload timestamp {at} before the reload ({now})"
+    );
     assert!(a.holds("192.0.2.100") && a.running());
     a.remove_group("bad");
 
@@ -233,7 +254,8 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
     assert!(during.is_empty(), "{} pings while SIGSTOPped", during.len());
     let resumed = Instant::now();
     assert!(
-        m.wait_for("WATCHDOG=1", resumed, Duration::from_secs(3)).is_some(),
+        m.wait_for("WATCHDOG=1", resumed, Duration::from_secs(3))
+            .is_some(),
         "no ping after SIGCONT"
     );
 
@@ -242,7 +264,8 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
     let status = a.stop(libc::SIGTERM, Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "exit: {status:?}");
     assert!(
-        m.wait_for("STOPPING=1", t, Duration::from_secs(1)).is_some(),
+        m.wait_for("STOPPING=1", t, Duration::from_secs(1))
+            .is_some(),
         "no STOPPING=1{}",
         a.log_text()
     );

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use crate::config::{self, ChecksumMode, GroupConfig, StartState};
+use crate::config::{self, GroupConfig, StartState};
 use crate::proto::announce::{AnnounceConfig, AnnounceSchedule};
-use crate::proto::auth::{self, AntiReplay, HmacMode};
+use crate::proto::auth;
 use crate::proto::instance::{Instance, InstanceConfig, State};
-use crate::proto::packet::ChecksumForm;
 use crate::proto::receive::{RxPolicy, RxValidator};
 use crate::proto::transmit::{TxConfig, TxEncoder};
 use crate::proto::{Family, Time};
@@ -139,10 +138,7 @@ impl Group {
         let cfg = &self.cfg;
         let auth = proto_auth(cfg.auth.as_ref());
         let tracked: Vec<IpAddr> = cfg.virtual_ips.iter().map(|v| v.address).collect();
-        let checksum = match cfg.checksum {
-            ChecksumMode::PseudoHeader => ChecksumForm::PseudoHeader,
-            ChecksumMode::Message => ChecksumForm::Message,
-        };
+        let checksum = cfg.checksum;
         let inst = Instance::new(InstanceConfig {
             version: cfg.version,
             vrid: cfg.vrid,
@@ -259,16 +255,9 @@ pub fn proto_auth(cfg: Option<&config::AuthConfig>) -> auth::AuthConfig {
                 .map(|(id, k)| (*id, k.expose().to_vec()))
                 .collect(),
             active_key: h.active_key,
-            anti_replay: match h.anti_replay {
-                config::AntiReplay::Time => AntiReplay::Time,
-                config::AntiReplay::Monotonic => AntiReplay::Monotonic,
-            },
+            anti_replay: h.anti_replay,
             time_window: h.time_window,
-            mode: match h.mode {
-                config::HmacMode::Enforce => HmacMode::Enforce,
-                config::HmacMode::Permissive => HmacMode::Permissive,
-                config::HmacMode::ReceiveOnly => HmacMode::ReceiveOnly,
-            },
+            mode: h.mode,
         }),
     }
 }

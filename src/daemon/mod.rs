@@ -10,6 +10,7 @@ mod control;
 mod group;
 mod hooks;
 mod io;
+mod status;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
