@@ -42,6 +42,11 @@
 //!   across `virtual_ips` and `excluded_ips`.
 //! - `checksum` set explicitly on v2 or IPv6 is an error; `min_ttl` other than
 //!   255 in multicast mode is an error; `unicast_source` without peers warns.
+//! - One file for both nodes: a `priority` table keyed by address resolves
+//!   to the entry of an address the host has ([`HostView::knows_addresses`];
+//!   without that view, to the lowest entry); `unicast_peers` entries that
+//!   are the host's (or equal `unicast_source`) are skipped, and without
+//!   `unicast_source` the own entry is the source.
 //! - The address-owner check covers excluded IPs too (a backup would otherwise
 //!   delete the host's own address).
 //! - Defaults not in the SPEC: track_script interval 1s, timeout = interval,
