@@ -109,6 +109,23 @@ fn shared_pair_elects_and_fails_over(case: &SharedCase) {
             n.name
         );
     }
+    // SPEC §6: `check` warns when the proxy could not bind the VIP on the
+    // backup (read in the node's own namespace: a new one has 0).
+    let key = if case.vip.contains(':') {
+        "net.ipv6.ip_nonlocal_bind"
+    } else {
+        "net.ipv4.ip_nonlocal_bind"
+    };
+    let check_stderr = |n: &Node| {
+        let mut c = n.ns.cmd(&vrrpd_binary().to_string_lossy());
+        c.args(["check", "--config"]).arg(&n.dir);
+        String::from_utf8_lossy(&run(&mut c).unwrap().stderr).into_owned()
+    };
+    let err = check_stderr(&b);
+    assert!(err.contains(&format!("warning: {key} = 0")), "{err}");
+    b.ns.sysctl(&format!("{key}=1"));
+    let err = check_stderr(&b);
+    assert!(!err.contains("nonlocal_bind"), "{err}");
     b.start();
     a.start();
     let elected = wait_until(Duration::from_secs(5), || {
@@ -133,12 +150,28 @@ fn shared_pair_elects_and_fails_over(case: &SharedCase) {
     let back = wait_until(Duration::from_secs(8), || {
         a.holds(case.vip) && !b.holds(case.vip)
     });
+    assert!(back, "a did not take the VIP back{}", logs(&[&a, &b]));
+    // A handover: a releases with priority 0, b counts it.
+    let (code, out, err) = a.cli(&["handover", "--timeout", "5s"]);
+    assert_eq!(code, 0, "handover: {out}{err}{}", logs(&[&a, &b]));
+    let counter = |n: &Node, name: &str| -> u64 {
+        let (_, out, _) = n.cli(&["status", "--json"]);
+        serde_json::from_str::<Value>(&out)
+            .ok()
+            .and_then(|v| v["groups"][0]["counters"][name].as_u64())
+            .unwrap_or(0)
+    };
     assert!(
-        back,
-        "a did not take the VIP back\n{}\n{}{}",
-        a.ns.ip(&["addr"]),
-        a.ns.ip(&["-6", "route", "show", "table", "all"]),
-        logs(&[&a, &b])
+        counter(&a, "priority_zero_sent") >= 1,
+        "a sent no priority 0"
+    );
+    assert!(
+        counter(&b, "priority_zero_received") >= 1,
+        "b counted no priority 0"
+    );
+    assert!(
+        counter(&b, "garp_sent") >= 1,
+        "b, the new master, counted no GARP/NA"
     );
 }
 
