@@ -74,7 +74,7 @@ impl Daemon {
             }
             info!(group = %name, "handover requested");
             pending.wait_for(name);
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, Input::Release(ReleaseReason::Handover));
             }
             started.push(gi);

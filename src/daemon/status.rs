@@ -8,7 +8,7 @@ use super::{Counters, Group};
 /// The status of one running group. `trackers` is the daemon's current
 /// verdict per tracker (it owns link state and script results).
 pub(super) fn group_status(g: &Group, trackers: Vec<TrackerStatus>) -> GroupStatus {
-    let inst = g.inst.as_ref();
+    let inst = g.inst();
     GroupStatus {
         name: g.cfg.name.clone(),
         vrid: g.cfg.vrid,
