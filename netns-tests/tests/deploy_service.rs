@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use netns_tests::*;
 
-const WATCHDOG: Duration = Duration::from_secs(1);
+/// WATCHDOG_USEC: the daemon pings every third of it; the test demands a
+/// ping at least every half (SPEC §6), leaving a sixth as slack for load.
+const WATCHDOG: Duration = Duration::from_secs(2);
 
 const WEB: &str = "vrid = 51\ninterface = \"eth0\"\npriority = 150\nadvert_interval = \"100ms\"\n\
     unicast_peers = [\"192.0.2.2\"]\nvirtual_ips = [\"192.0.2.100/24\"]\n";
@@ -168,7 +170,7 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
     );
 
     // Watchdog: at least twice per WATCHDOG_USEC, from the start on.
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(4));
     let pings = m.pings_between(ready_at, Instant::now());
     let gap = longest_gap(&pings);
     eprintln!(
@@ -177,7 +179,7 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
         ready_at.elapsed().as_secs_f64(),
         gap.as_millis()
     );
-    assert!(pings.len() >= 6, "only {} watchdog pings", pings.len());
+    assert!(pings.len() >= 4, "only {} watchdog pings", pings.len());
     assert!(
         gap <= WATCHDOG / 2,
         "watchdog gap {gap:?} > half the period"
@@ -248,7 +250,7 @@ fn notify_protocol_reload_outcome_and_liveness_as_systemd_and_kubernetes_see_the
     let pid = a.daemon.as_ref().unwrap().pid();
     unsafe { libc::kill(pid, libc::SIGSTOP) };
     let stopped = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2500));
     let during = m.pings_between(stopped + Duration::from_millis(100), Instant::now());
     unsafe { libc::kill(pid, libc::SIGCONT) };
     assert!(during.is_empty(), "{} pings while SIGSTOPped", during.len());
