@@ -42,6 +42,11 @@
 //!   across `virtual_ips` and `excluded_ips`.
 //! - `checksum` set explicitly on v2 or IPv6 is an error; `min_ttl` other than
 //!   255 in multicast mode is an error; `unicast_source` without peers warns.
+//! - One file for both nodes: a `priority` table keyed by address resolves
+//!   to the entry of an address the host has ([`HostView::knows_addresses`];
+//!   without that view, to the lowest entry); `unicast_peers` entries that
+//!   are the host's (or equal `unicast_source`) are skipped, and without
+//!   `unicast_source` the own entry is the source.
 //! - The address-owner check covers excluded IPs too (a backup would otherwise
 //!   delete the host's own address).
 //! - Defaults not in the SPEC: track_script interval 1s, timeout = interval,
@@ -199,6 +204,19 @@ pub struct GroupConfig {
     /// `[bfd]`: a BFD session to each unicast peer (SPEC §1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdConfig>,
+    /// `use_vmac` (SPEC §1): the VIPs live on a macvlan with the VRRP MAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<VmacConfig>,
+}
+
+/// Virtual MAC mode (SPEC §1, keepalived `use_vmac`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VmacConfig {
+    /// The macvlan's name (`vmac_interface`; default `vrrp.<vrid>`, or
+    /// `vrrp6.<vrid>` for IPv6).
+    pub interface: String,
+    /// `vmac_xmit_base`: adverts leave from the base interface.
+    pub xmit_base: bool,
 }
 
 /// `[bfd]` (SPEC §2.2): RFC 5880 asynchronous mode to every unicast peer.
@@ -258,14 +276,8 @@ pub enum StartState {
     Master,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChecksumMode {
-    /// keepalived <= 2.2.7, FRR: includes the IPv4 pseudo-header (default).
-    PseudoHeader,
-    /// RFC 9568, Cisco: VRRP message only.
-    Message,
-}
+/// `checksum`: the protocol's own type (no mirror to map).
+pub use crate::proto::packet::ChecksumForm as ChecksumMode;
 
 /// `[auth]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -292,20 +304,8 @@ pub struct HmacConfig {
     pub mode: HmacMode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AntiReplay {
-    Time,
-    Monotonic,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HmacMode {
-    Enforce,
-    Permissive,
-    ReceiveOnly,
-}
+/// `anti_replay` and `mode` of `[auth]` hmac: the protocol's own types.
+pub use crate::proto::auth::{AntiReplay, HmacMode};
 
 /// Key material. Debug, Display and Serialize print `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -423,6 +423,12 @@ pub trait HostView {
     /// Default: unknown.
     fn address_interface(&self, _addr: IpAddr) -> Option<String> {
         None
+    }
+    /// Whether [`HostView::address_interface`] knows every address of the
+    /// host: a priority table and this node's own `unicast_peers` entry are
+    /// found with it (SPEC §2.2). Default: no.
+    fn knows_addresses(&self) -> bool {
+        false
     }
     /// Whether `None` from [`HostView::interface_addresses`] means the interface
     /// is missing (and deserves a warning). Default: yes.

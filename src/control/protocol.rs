@@ -64,6 +64,18 @@ pub struct StatusReport {
     /// BFD sessions (SPEC §1 `[bfd]`); absent when no group runs BFD.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bfd: Vec<BfdSessionStatus>,
+    /// The last configuration load (start-up or reload) and its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<ReloadStatus>,
+}
+
+/// `vrrpd_config_last_reload_success` / `_timestamp_seconds` (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    /// Whether it was applied (false: rejected, the previous one runs).
+    pub success: bool,
+    /// When, RFC 3339 UTC.
+    pub at: String,
 }
 
 /// One BFD session in the status report.
@@ -98,6 +110,9 @@ pub struct GroupStatus {
     pub since: String,
     /// Every VIP as "address/prefix", tracked then excluded.
     pub virtual_ips: Vec<String>,
+    /// The macvlan the VIPs live on in virtual MAC mode (`use_vmac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_interface: Option<String>,
     pub counters: GroupCounters,
     pub trackers: Vec<TrackerStatus>,
 }
@@ -112,22 +127,12 @@ pub struct GroupCounters {
     /// Transitions by the state entered ("backup", "master", "fault", ...).
     pub transitions: BTreeMap<String, u64>,
     pub master_changes: u64,
-}
-
-impl From<&crate::daemon::Counters> for GroupCounters {
-    fn from(c: &crate::daemon::Counters) -> GroupCounters {
-        GroupCounters {
-            adverts_sent: c.adverts_sent,
-            adverts_received: c.adverts_received,
-            dropped: c
-                .dropped
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), *v))
-                .collect(),
-            transitions: c.transitions.clone(),
-            master_changes: c.master_changes,
-        }
-    }
+    #[serde(default)]
+    pub priority_zero_sent: u64,
+    #[serde(default)]
+    pub priority_zero_received: u64,
+    #[serde(default)]
+    pub garp_sent: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ pub mod events;
 pub mod ifaces;
 pub mod packet_socket;
 pub mod sysctl;
+pub mod vmac;
 pub mod vrrp_socket;
 
 pub use events::{NetEvent, NetEvents};
