@@ -21,6 +21,7 @@ fn sample_report() -> StatusReport {
         master_address: Some("192.0.2.1".parse::<IpAddr>().unwrap()),
         since: "2024-02-29T12:34:56Z".into(),
         virtual_ips: vec!["192.0.2.100/24".into(), "203.0.113.10/24".into()],
+        drained: false,
         counters: GroupCounters {
             adverts_sent: 10,
             adverts_received: 20,
@@ -34,12 +35,14 @@ fn sample_report() -> StatusReport {
                 name: "eth1".into(),
                 up: true,
                 weight: 0,
+                value: None,
             },
             TrackerStatus {
                 kind: TrackerKind::Script,
                 name: "proxy \"main\"".into(),
                 up: false,
                 weight: -60,
+                value: None,
             },
         ],
     };

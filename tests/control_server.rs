@@ -36,6 +36,7 @@ fn report(fault: bool) -> StatusReport {
             master_address: Some("192.0.2.1".parse().unwrap()),
             since: "2024-02-29T12:34:56Z".into(),
             virtual_ips: vec!["192.0.2.100/24".into()],
+            drained: false,
             counters: GroupCounters::default(),
             trackers: vec![],
         }],

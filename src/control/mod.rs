@@ -49,6 +49,7 @@ impl GroupStatus {
                 .map(|v| format!("{}/{}", v.address, v.prefix_len))
                 .collect(),
             counters: GroupCounters::from(&g.counters),
+            drained: inst.is_some_and(|i| i.drained()),
             trackers,
         }
     }

@@ -7,6 +7,7 @@
 
 mod bfd;
 mod control;
+mod drained;
 mod group;
 mod hooks;
 mod io;
@@ -178,7 +179,8 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     // Everything that needs more than NET_ADMIN + NET_RAW is open now;
     // sockets opened later (late interfaces, reloads) need only those two.
     // Hooks and scripts start after this, so they never see more.
-    privileges::drop_capabilities(privileges::DAEMON_CAPS).map_err(DaemonError::Io)?;
+    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))
+        .map_err(DaemonError::Io)?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         io: Io::new(nl),
@@ -194,6 +196,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
+        drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
@@ -237,6 +240,8 @@ struct Daemon {
     rx_route: Box<[[u16; 256]; 2]>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
+    /// `vrrpd drain` marks, persisted in `state_dir`.
+    drained: drained::DrainMarks,
 }
 
 fn wall_clock() -> Duration {
@@ -487,6 +492,10 @@ impl Daemon {
             );
         }
         g.trackers = trackers;
+        if self.drained.contains(&g.cfg.name) {
+            info!(group = %g.cfg.name, "drained (vrrpd resume ends it): staying backup");
+            inst.handle(now, Input::Drain(true));
+        }
         inst.handle(now, Input::Startup);
         info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
         self.drain(gi).await;
