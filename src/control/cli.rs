@@ -136,7 +136,11 @@ pub fn status_table(report: &StatusReport, now: SystemTime) -> String {
             g.name.clone(),
             g.vrid.to_string(),
             g.interface.clone(),
-            g.state.to_string().to_uppercase(),
+            if g.drained {
+                format!("{} (DRAINED)", g.state.to_string().to_uppercase())
+            } else {
+                g.state.to_string().to_uppercase()
+            },
             prio,
             master,
             since,
