@@ -183,11 +183,9 @@ fn main() -> ExitCode {
             timeout,
             socket,
         } => cli::drain(&socket.path(), Request::Drain { groups, timeout }, timeout),
-        Cmd::Resume { groups, socket } => cli::drain(
-            &socket.path(),
-            Request::Resume { groups },
-            Duration::ZERO,
-        ),
+        Cmd::Resume { groups, socket } => {
+            cli::drain(&socket.path(), Request::Resume { groups }, Duration::ZERO)
+        }
         Cmd::Reload { socket } => cli::reload(&socket.path()),
         Cmd::Convert {
             keepalived_conf,

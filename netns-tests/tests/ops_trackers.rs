@@ -42,7 +42,18 @@ fn http_server(n: &Node) -> Proc {
     std::fs::create_dir_all(&dir).expect("www dir");
     let d = dir.display().to_string();
     let port = PORT.to_string();
-    python(n, &["-m", "http.server", "--bind", "127.0.0.1", &port, "--directory", &d])
+    python(
+        n,
+        &[
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port,
+            "--directory",
+            &d,
+        ],
+    )
 }
 
 fn tcp_listener(n: &Node) -> Proc {
@@ -70,26 +81,53 @@ fn tracker_up(n: &Node, kind: &str) -> Option<bool> {
 /// `repair` brings it back to a.
 fn moves_and_back(p: &Pair, kind: &str, brk: impl FnOnce(), repair: impl FnOnce()) {
     p.settle(&format!("{kind} pair start"));
-    let ok = wait_until(Duration::from_secs(5), || tracker_up(&p.a, kind) == Some(true));
+    let ok = wait_until(Duration::from_secs(5), || {
+        tracker_up(&p.a, kind) == Some(true)
+    });
     p.check(ok, &format!("a's {kind} tracker is not up in status"));
     brk();
     let t0 = Instant::now();
-    let moved = wait_until(Duration::from_secs(15), || p.b.holds(VIP) && !p.a.holds(VIP));
+    let moved = wait_until(Duration::from_secs(15), || {
+        p.b.holds(VIP) && !p.a.holds(VIP)
+    });
     let took = t0.elapsed();
-    p.check(moved, &format!("the VIP did not move to b after the {kind} target died"));
-    eprintln!("track_{kind}: b sole holder {:.0} ms after the break (bound {:.0} ms)", ms(took), ms(bound()));
-    p.check(took <= bound(), &format!("{kind}: moved after {took:?}, bound {:?}", bound()));
-    p.check(tracker_up(&p.a, kind) == Some(false), &format!("a's {kind} tracker not down"));
+    p.check(
+        moved,
+        &format!("the VIP did not move to b after the {kind} target died"),
+    );
+    eprintln!(
+        "track_{kind}: b sole holder {:.0} ms after the break (bound {:.0} ms)",
+        ms(took),
+        ms(bound())
+    );
+    p.check(
+        took <= bound(),
+        &format!("{kind}: moved after {took:?}, bound {:?}", bound()),
+    );
+    p.check(
+        tracker_up(&p.a, kind) == Some(false),
+        &format!("a's {kind} tracker not down"),
+    );
     let m = metrics_text(&p.a);
     p.check(
-        m.contains(&format!("vrrpd_tracker_up{{group=\"web\",tracker=\"t\",kind=\"{kind}\"}} 0")),
+        m.contains(&format!(
+            "vrrpd_tracker_up{{group=\"web\",tracker=\"t\",kind=\"{kind}\"}} 0"
+        )),
         &format!("vrrpd_tracker_up for {kind} not 0:\n{m}"),
     );
     repair();
     let t1 = Instant::now();
-    let back = wait_until(Duration::from_secs(15), || p.a.holds(VIP) && !p.b.holds(VIP));
-    p.check(back, &format!("a did not take the VIP back after the {kind} repair"));
-    eprintln!("track_{kind}: a sole holder again {:.0} ms after the repair", ms(t1.elapsed()));
+    let back = wait_until(Duration::from_secs(15), || {
+        p.a.holds(VIP) && !p.b.holds(VIP)
+    });
+    p.check(
+        back,
+        &format!("a did not take the VIP back after the {kind} repair"),
+    );
+    eprintln!(
+        "track_{kind}: a sole holder again {:.0} ms after the repair",
+        ms(t1.elapsed())
+    );
 }
 
 fn metrics_text(n: &Node) -> String {
@@ -125,7 +163,17 @@ fn track_http_killed_stand_in_moves_the_vip_and_back() {
     let mut p = Pair::build();
     with_metrics(&p.a, "");
     let srv = http_server(&p.a);
-    p.a.write_group("web", &group(51, 150, A, B, VIP, &probe_keys("http", &format!("url = \"http://127.0.0.1:{PORT}/\""))));
+    p.a.write_group(
+        "web",
+        &group(
+            51,
+            150,
+            A,
+            B,
+            VIP,
+            &probe_keys("http", &format!("url = \"http://127.0.0.1:{PORT}/\"")),
+        ),
+    );
     p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
     p.a.start();
     p.b.start();
@@ -144,7 +192,17 @@ fn track_tcp_killed_listener_moves_the_vip_and_back() {
     with_metrics(&p.a, "");
     let l = tcp_listener(&p.a);
     let mut p = p;
-    p.a.write_group("web", &group(51, 150, A, B, VIP, &probe_keys("tcp", &format!("address = \"127.0.0.1:{PORT}\""))));
+    p.a.write_group(
+        "web",
+        &group(
+            51,
+            150,
+            A,
+            B,
+            VIP,
+            &probe_keys("tcp", &format!("address = \"127.0.0.1:{PORT}\"")),
+        ),
+    );
     p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
     p.a.start();
     p.b.start();
@@ -163,14 +221,21 @@ fn track_process_killed_process_moves_the_vip_and_back() {
     with_metrics(&p.a, "");
     let proc_ = tracked_process(&p.a, &tag);
     let mut p = p;
-    let extra = format!("\n[[track_process]]\nname = \"t\"\nprocess = \"sleep\"\nargs = [\"{tag}\"]\nweight = -60\n");
+    let extra = format!(
+        "\n[[track_process]]\nname = \"t\"\nprocess = \"sleep\"\nargs = [\"{tag}\"]\nweight = -60\n"
+    );
     p.a.write_group("web", &group(51, 150, A, B, VIP, &extra));
     p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
     p.a.start();
     p.b.start();
     let a = &p.a;
     let mut p2 = None;
-    moves_and_back(&p, "process", || drop(proc_), || p2 = Some(tracked_process(a, &tag)));
+    moves_and_back(
+        &p,
+        "process",
+        || drop(proc_),
+        || p2 = Some(tracked_process(a, &tag)),
+    );
     drop(p2);
 }
 
@@ -182,7 +247,10 @@ fn track_file_written_moves_the_vip_and_cleared_brings_it_back() {
     with_metrics(&p.a, "");
     let file = p.a.dir.join("maintenance");
     let mut p = p;
-    let extra = format!("\n[[track_file]]\nname = \"t\"\npath = {:?}\nweight = -1\n", file.display().to_string());
+    let extra = format!(
+        "\n[[track_file]]\nname = \"t\"\npath = {:?}\nweight = -1\n",
+        file.display().to_string()
+    );
     p.a.write_group("web", &group(51, 150, A, B, VIP, &extra));
     p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
     p.a.start();
@@ -195,7 +263,10 @@ fn track_file_written_moves_the_vip_and_cleared_brings_it_back() {
         || std::fs::write(&file, "0\n").expect("clear"),
     );
     let st = group_status(&p.a, "web").unwrap_or_default();
-    p.check(st["priority"] == 150, &format!("a's priority after clearing: {st}"));
+    p.check(
+        st["priority"] == 150,
+        &format!("a's priority after clearing: {st}"),
+    );
 }
 
 #[test]
@@ -220,22 +291,46 @@ fn drain_moves_without_loss_holds_across_restart_and_resume_undoes_it() {
     let (stats, replies) = ping.stop_with_replies();
     let o = client_outage(&replies);
     p.check(moved, "drain did not move the VIP to b");
-    eprintln!("drain: sent {} received {} lost inside {}; gap {:.1} ms", stats.sent, stats.received, o.lost_inside, ms(o.gap));
-    p.check(stats.received > 100, &format!("the client barely pinged: {stats:?}"));
-    p.check(o.lost_inside == 0, &format!("probes lost during drain:\n{}", o.around));
+    eprintln!(
+        "drain: sent {} received {} lost inside {}; gap {:.1} ms",
+        stats.sent,
+        stats.received,
+        o.lost_inside,
+        ms(o.gap)
+    );
+    p.check(
+        stats.received > 100,
+        &format!("the client barely pinged: {stats:?}"),
+    );
+    p.check(
+        o.lost_inside == 0,
+        &format!("probes lost during drain:\n{}", o.around),
+    );
     let st = group_status(&p.a, "web").unwrap_or_default();
-    p.check(st["drained"] == true && st["state"] == "backup", &format!("a's status after drain: {st}"));
+    p.check(
+        st["drained"] == true && st["state"] == "backup",
+        &format!("a's status after drain: {st}"),
+    );
     let (_, plain, _) = p.a.cli(&["status"]);
-    p.check(plain.contains("DRAINED"), &format!("plain status does not show the drain:\n{plain}"));
+    p.check(
+        plain.contains("DRAINED"),
+        &format!("plain status does not show the drain:\n{plain}"),
+    );
     // Restart a: it stays backup although it has the higher priority.
     p.a.stop(libc::SIGTERM, Duration::from_secs(10));
     p.a.start();
     let up = wait_until(Duration::from_secs(5), || state_of(&p.a, "web") == "backup");
     p.check(up, "a did not come back as backup");
     std::thread::sleep(Duration::from_secs(2));
-    p.check(p.b.holds(VIP) && !p.a.holds(VIP), "a took the VIP back after a restart while drained");
+    p.check(
+        p.b.holds(VIP) && !p.a.holds(VIP),
+        "a took the VIP back after a restart while drained",
+    );
     let st = group_status(&p.a, "web").unwrap_or_default();
-    p.check(st["drained"] == true, &format!("a's status after restart: {st}"));
+    p.check(
+        st["drained"] == true,
+        &format!("a's status after restart: {st}"),
+    );
     let (code, out, err) = p.a.cli(&["resume"]);
     p.check(code == 0, &format!("resume failed: {out}{err}"));
     let back = wait_until(Duration::from_secs(5), || p.a.holds(VIP) && !p.b.holds(VIP));

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use super::DEFAULT_SOCKET;
 use super::client::{ClientError, request};
 use super::protocol::{Request, Response, State, StatusReport, parse_rfc3339};
-use super::DEFAULT_SOCKET;
 
 pub const EXIT_FAULT: u8 = 1;
 pub const EXIT_REJECTED: u8 = 2;

@@ -4,9 +4,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::control::{
-    GroupStatus, HandoverResult, PendingHandover, Request, Response, StatusReport,
-};
+use crate::control::{HandoverResult, PendingHandover, Request, Response, StatusReport};
 use crate::proto::instance::{Input, ReleaseReason, State};
 
 use super::Daemon;
@@ -62,7 +60,7 @@ impl Daemon {
             if master {
                 pending.wait_for(&name);
             }
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, Input::Drain(true));
             }
             if master {
@@ -91,7 +89,7 @@ impl Daemon {
             if let Err(e) = self.drained.set(&name, false) {
                 warn!(group = %name, "{e}");
             }
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, Input::Drain(false));
             }
             info!(group = %name, "resumed");
@@ -104,7 +102,7 @@ impl Daemon {
         StatusReport {
             router_id: self.config.daemon.router_id.clone(),
             groups: (0..self.groups.len())
-                .map(|gi| GroupStatus::from_group(&self.groups[gi], self.tracker_status(gi)))
+                .map(|gi| super::status::group_status(&self.groups[gi], self.tracker_status(gi)))
                 .collect(),
             bfd: self.bfd.status(&self.links),
         }
@@ -145,7 +143,7 @@ impl Daemon {
             }
             info!(group = %name, "handover requested");
             pending.wait_for(name);
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, Input::Release(ReleaseReason::Handover));
             }
             started.push(gi);

@@ -78,15 +78,37 @@ impl GroupHooks {
             task,
         };
         let builtin = (b.http.iter())
-            .map(|t| state(TrackerKind::Http, &t.name, t.probe.weight, track::probe::spawn_http(g, t, events.clone())))
+            .map(|t| {
+                state(
+                    TrackerKind::Http,
+                    &t.name,
+                    t.probe.weight,
+                    track::probe::spawn_http(g, t, events.clone()),
+                )
+            })
             .chain(b.tcp.iter().map(|t| {
-                state(TrackerKind::Tcp, &t.name, t.probe.weight, track::probe::spawn_tcp(g, t, events.clone()))
+                state(
+                    TrackerKind::Tcp,
+                    &t.name,
+                    t.probe.weight,
+                    track::probe::spawn_tcp(g, t, events.clone()),
+                )
             }))
             .chain(b.process.iter().map(|t| {
-                state(TrackerKind::Process, &t.name, t.weight, track::procs::spawn(g, t, events.clone()))
+                state(
+                    TrackerKind::Process,
+                    &t.name,
+                    t.weight,
+                    track::procs::spawn(g, t, events.clone()),
+                )
             }))
             .chain(b.file.iter().map(|t| {
-                state(TrackerKind::File, &t.name, t.weight, track::file::spawn(g, t, events.clone()))
+                state(
+                    TrackerKind::File,
+                    &t.name,
+                    t.weight,
+                    track::file::spawn(g, t, events.clone()),
+                )
             }))
             .collect();
         GroupHooks {
@@ -136,7 +158,7 @@ impl Daemon {
             return;
         }
         g.trackers = verdict;
-        if let Some(i) = g.inst.as_mut() {
+        if let Some(i) = g.router.as_mut() {
             i.handle(
                 now,
                 Input::Trackers {
@@ -168,19 +190,23 @@ impl Daemon {
                 }
             }
             TrackEvent::Builtin { kind, name, up, .. } => {
-                if let Some(b) = h.builtin.iter_mut().find(|b| b.kind == kind && b.name == name) {
+                if let Some(b) = h
+                    .builtin
+                    .iter_mut()
+                    .find(|b| b.kind == kind && b.name == name)
+                {
                     b.up = Some(up);
                 }
             }
             TrackEvent::File { name, value, .. } => {
-                if let Some(b) = (h.builtin.iter_mut())
-                    .find(|b| b.kind == TrackerKind::File && b.name == name)
+                if let Some(b) =
+                    (h.builtin.iter_mut()).find(|b| b.kind == TrackerKind::File && b.name == name)
                 {
                     b.value = Some(value);
                 }
             }
         }
-        if self.groups[gi].inst.is_none() {
+        if self.groups[gi].router.is_none() {
             // A group held back for its first weight-0 result starts now.
             self.bring_up(gi).await;
         } else {
@@ -248,10 +274,7 @@ impl Daemon {
         let mut notifiers = Vec::new();
         for g in &mut self.groups {
             if let Some(h) = g.hooks.take() {
-                let prio = g
-                    .inst
-                    .as_ref()
-                    .map_or(g.cfg.priority, |i| i.effective_priority());
+                let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
                 h.notifier.notify_stop(prio, g.cfg.vrid);
                 // The scripts stop with their handles.
                 drop(h.scripts);

@@ -67,7 +67,8 @@ pub fn matches(cfg: &TrackProcess, comm: &str, argv: &[String]) -> bool {
         return true;
     }
     let rest = argv.get(1..).unwrap_or(&[]);
-    rest.windows(cfg.args.len()).any(|w| w == cfg.args.as_slice())
+    rest.windows(cfg.args.len())
+        .any(|w| w == cfg.args.as_slice())
 }
 
 fn check_pid(cfg: &TrackProcess, pid: u32) -> bool {
@@ -252,13 +253,25 @@ mod tests {
     #[test]
     fn by_comm_or_argv0_basename_with_args() {
         let c = cfg("haproxy", &[]);
-        assert!(matches(&c, "haproxy", &argv(&["/usr/sbin/haproxy", "-f", "x"])));
+        assert!(matches(
+            &c,
+            "haproxy",
+            &argv(&["/usr/sbin/haproxy", "-f", "x"])
+        ));
         assert!(matches(&c, "haproxy-worker", &argv(&["/usr/sbin/haproxy"])));
         assert!(matches(&c, "haproxy", &[]));
         assert!(!matches(&c, "nginx", &argv(&["/usr/sbin/nginx"])));
         let c = cfg("haproxy", &["-f", "/etc/haproxy/haproxy.cfg"]);
-        assert!(matches(&c, "haproxy", &argv(&["haproxy", "-W", "-f", "/etc/haproxy/haproxy.cfg"])));
-        assert!(!matches(&c, "haproxy", &argv(&["haproxy", "-f", "/tmp/other.cfg"])));
+        assert!(matches(
+            &c,
+            "haproxy",
+            &argv(&["haproxy", "-W", "-f", "/etc/haproxy/haproxy.cfg"])
+        ));
+        assert!(!matches(
+            &c,
+            "haproxy",
+            &argv(&["haproxy", "-f", "/tmp/other.cfg"])
+        ));
     }
 
     #[test]

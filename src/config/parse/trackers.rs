@@ -371,7 +371,10 @@ mod tests {
     #[test]
     fn urls() {
         let (a, h, p) = parse_url("http://127.0.0.1:8404/health").unwrap();
-        assert_eq!((a.to_string(), h.as_str(), p.as_str()), ("127.0.0.1:8404".into(), "127.0.0.1:8404", "/health"));
+        assert_eq!(
+            (a.to_string(), h.as_str(), p.as_str()),
+            ("127.0.0.1:8404".into(), "127.0.0.1:8404", "/health")
+        );
         let (a, _, p) = parse_url("http://[::1]/").unwrap();
         assert_eq!((a.to_string(), p.as_str()), ("[::1]:80".into(), "/"));
         let (a, _, p) = parse_url("http://localhost:81").unwrap();
