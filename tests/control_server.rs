@@ -50,7 +50,9 @@ fn spawn_daemon(mut server: ControlServer, fault: bool, reject_reload: bool) {
         while let Some((req, reply)) = server.next().await {
             let resp = match req {
                 Request::Status => Response::Status(report(fault)),
-                Request::Handover { groups, .. } => {
+                Request::Handover { groups, .. }
+                | Request::Drain { groups, .. }
+                | Request::Resume { groups } => {
                     let mut r = HandoverResult::default();
                     for g in groups {
                         if g == "public" {

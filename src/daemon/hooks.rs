@@ -308,7 +308,9 @@ pub fn retire(hooks: GroupHooks, priority: u8, vrid: u8) {
 
 /// `(weight, up)` of every rise/fall tracker (scripts, http, tcp, process)
 /// and `(weight, value)` of every track_file (a missing result is 0).
-fn tracker_inputs(h: &GroupHooks) -> (Vec<(i16, Option<bool>)>, Vec<(i16, i64)>) {
+type RiseFallInputs = Vec<(i16, Option<bool>)>;
+
+fn tracker_inputs(h: &GroupHooks) -> (RiseFallInputs, Vec<(i16, i64)>) {
     let mut rf: Vec<(i16, Option<bool>)> = h.scripts.iter().map(|s| (s.cfg.weight, s.up)).collect();
     let mut files = Vec::new();
     for b in &h.builtin {
