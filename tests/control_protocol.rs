@@ -158,6 +158,7 @@ fn status_json_has_exactly_the_spec_field_names() {
         "since",
         "virtual_ips",
         "counters",
+        "drained",
         "trackers",
     ]
     .into_iter()
@@ -358,6 +359,11 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         ),
         ("vrrpd_transitions_total", "counter", &["group", "to"][..]),
         ("vrrpd_track_script_up", "gauge", &["group", "script"][..]),
+        (
+            "vrrpd_tracker_up",
+            "gauge",
+            &["group", "tracker", "kind"][..],
+        ),
         ("vrrpd_master_changes_total", "counter", &["group"][..]),
         ("vrrpd_bfd_session_up", "gauge", &["peer", "interface"][..]),
     ];
@@ -456,6 +462,29 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         "interface trackers are not scripts"
     );
     assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "eth1"),
+                ("kind", "interface")
+            ]
+        ),
+        1.0,
+        "vrrpd_tracker_up covers every kind, interfaces too"
+    );
+    assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "proxy \"main\""),
+                ("kind", "script")
+            ]
+        ),
+        0.0
+    );
+    assert_eq!(
         value("vrrpd_master_changes_total", &[("group", "public")]),
         3.0
     );
@@ -473,5 +502,5 @@ fn metrics_of_no_groups_are_still_valid() {
     let text = render(&StatusReport::default());
     let e = parse_exposition(&text).unwrap();
     assert!(e.samples.is_empty());
-    assert_eq!(e.types.len(), 9);
+    assert_eq!(e.types.len(), 10);
 }
