@@ -42,6 +42,8 @@ const PROC_EVENT_COMM: u32 = 0x0000_0200;
 const PROC_EVENT_EXIT: u32 = 0x8000_0000;
 /// nlmsghdr (16) + cn_msg (20): where `struct proc_event` starts.
 const EVENT_OFFSET: usize = 36;
+/// How long to wait for the kernel's answer to the subscription.
+const ACK_WAIT: Duration = Duration::from_secs(1);
 /// Rescan period without process events.
 const FALLBACK_RESCAN: Duration = Duration::from_secs(1);
 
@@ -130,9 +132,37 @@ fn parse_event(b: &[u8]) -> Option<(u32, u32, u32)> {
     Some((what, pid, tgid))
 }
 
+/// The kernel acknowledges PROC_CN_MCAST_LISTEN with a PROC_EVENT_NONE
+/// message only when it will send events (initial user and PID
+/// namespaces); elsewhere it ignores the request silently. Wait for that.
+async fn acknowledged(fd: &AsyncFd<Socket>) -> bool {
+    let mut buf = vec![0u8; 4096];
+    let wait = async {
+        loop {
+            let Ok(mut guard) = fd.readable().await else {
+                return false;
+            };
+            match guard.get_inner().recv(&mut &mut buf[..], 0) {
+                Ok(n) => {
+                    if parse_event(&buf[..n]).is_some_and(|(what, _, _)| what == 0) {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
+                Err(_) => return false,
+            }
+        }
+    };
+    tokio::time::timeout(ACK_WAIT, wait).await.unwrap_or(false)
+}
+
 async fn run(group: String, cfg: TrackProcess, events: mpsc::UnboundedSender<TrackEvent>) {
     let sock = match connector() {
-        Ok(s) => Some(s),
+        Ok(s) if acknowledged(&s).await => Some(s),
+        Ok(_) => {
+            warn!(group = %group, tracker = %cfg.name, "track_process: the kernel sends no process events to this PID namespace (a container needs `pid: host`); rescanning /proc every {}", crate::config::format_duration(FALLBACK_RESCAN));
+            None
+        }
         Err(e) => {
             warn!(group = %group, tracker = %cfg.name, "track_process: no process events here ({e}: the kernel offers them only in the initial network and PID namespaces); rescanning /proc every {}", crate::config::format_duration(FALLBACK_RESCAN));
             None
@@ -272,6 +302,61 @@ mod tests {
             "haproxy",
             &argv(&["haproxy", "-f", "/tmp/other.cfg"])
         ));
+    }
+
+    /// The event path itself, where the kernel offers it (root in the
+    /// initial network and PID namespaces, as CI runs): the subscription is
+    /// acknowledged and a tracked process's exec and exit arrive as events.
+    #[tokio::test]
+    async fn process_events_follow_a_process_when_the_kernel_offers_them() {
+        let sock = match connector() {
+            Ok(s) if acknowledged(&s).await => s,
+            other => {
+                eprintln!(
+                    "SKIPPED: no process events here ({:?})",
+                    other.err().map(|e| e.to_string())
+                );
+                return;
+            }
+        };
+        let tag = format!("{}{}", 9_100_000 + std::process::id(), 3);
+        let c = cfg("sleep", &[&tag]);
+        let mut child = std::process::Command::new("/bin/sleep")
+            .arg(&tag)
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id();
+        let mut buf = vec![0u8; 65536];
+        let (mut saw_exec, mut saw_exit) = (false, false);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut killed = false;
+        while !(saw_exec && saw_exit) && Instant::now() < deadline {
+            let Ok(Ok(mut g)) =
+                tokio::time::timeout(Duration::from_millis(200), sock.readable()).await
+            else {
+                continue;
+            };
+            match g.get_inner().recv(&mut &mut buf[..], 0) {
+                Ok(n) => match parse_event(&buf[..n]) {
+                    Some((PROC_EVENT_EXEC, _, tgid)) if tgid == pid => {
+                        saw_exec = check_pid(&c, tgid);
+                        if saw_exec && !killed {
+                            let _ = child.kill();
+                            killed = true;
+                        }
+                    }
+                    Some((PROC_EVENT_EXIT, p, tgid)) if tgid == pid && p == tgid => {
+                        saw_exit = true
+                    }
+                    _ => {}
+                },
+                Err(_) => g.clear_ready(),
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(saw_exec, "no exec event for the tracked process");
+        assert!(saw_exit, "no exit event for the tracked process");
     }
 
     #[test]
