@@ -336,3 +336,64 @@ fn drain_moves_without_loss_holds_across_restart_and_resume_undoes_it() {
     let back = wait_until(Duration::from_secs(5), || p.a.holds(VIP) && !p.b.holds(VIP));
     p.check(back, "resume did not bring the VIP back to a");
 }
+
+/// A listener that accepts and never answers (a hung proxy), and a flood of
+/// 2000 connections a second to a tracked port: the trackers' checks run off
+/// the protocol path, so neither delays an advert. b (100) never takes over
+/// from a (150, weight -10 per tracker: still above b), and a stays master.
+#[test]
+fn hung_target_and_connection_flood_change_nothing_else() {
+    require_netns!();
+    let _g = lock(&SERIAL);
+    let mut p = Pair::build();
+    let hang = format!(
+        "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('127.0.0.1',{PORT}))\ns.listen(4096)\nkeep=[]\nwhile True:\n c,_=s.accept()\n keep.append(c)\n"
+    );
+    let _hung = python(&p.a, &["-c", &hang]);
+    let extra = format!(
+        "\n[[track_http]]\nname = \"hung\"\nurl = \"http://127.0.0.1:{PORT}/\"\ninterval = \"100ms\"\ntimeout = \"2s\"\nweight = -10\n\
+         \n[[track_tcp]]\nname = \"flooded\"\naddress = \"127.0.0.1:{PORT}\"\ninterval = \"100ms\"\ntimeout = \"500ms\"\nweight = -10\n"
+    );
+    p.a.write_group("web", &group(51, 150, A, B, VIP, &extra));
+    p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
+    p.a.start();
+    p.b.start();
+    let ok = wait_until(Duration::from_secs(10), || {
+        p.a.holds(VIP) && !p.b.holds(VIP) && state_of(&p.b, "web") == "backup"
+    });
+    p.check(ok, "a never became the only holder");
+    let b_before = changes(&p.b, "web").len();
+    // 2000 connections a second for 3 s to the tracked port, bounded.
+    let flood = format!(
+        "import socket,time\nend=time.time()+3\nn=0\nwhile time.time()<end and n<6000:\n t=time.time()\n \
+         for _ in range(20):\n  s=socket.socket();s.settimeout(0.2)\n  try: s.connect(('127.0.0.1',{PORT}))\n  except Exception: pass\n  s.close();n+=1\n \
+         d=0.01-(time.time()-t)\n if d>0: time.sleep(d)\nprint(n)\n"
+    );
+    let mut c = p.a.ns.cmd("/usr/bin/python3");
+    c.args(["-c", &flood]);
+    let out = run(&mut c).expect("flood");
+    let sent: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    eprintln!("flood: {sent} connections in 3 s to the tracked port");
+    p.check(sent > 1000, &format!("the flood barely ran: {sent}"));
+    std::thread::sleep(Duration::from_secs(1));
+    let st = group_status(&p.a, "web").unwrap_or_default();
+    p.check(
+        st["state"] == "master" && p.a.holds(VIP) && !p.b.holds(VIP),
+        &format!("a lost mastership: {st}"),
+    );
+    p.check(
+        st["priority"] == 140,
+        &format!("the hung HTTP check should weigh -10 only: {st}"),
+    );
+    p.check(
+        changes(&p.b, "web").len() == b_before,
+        &format!(
+            "b changed state during the flood: {:?}",
+            changes(&p.b, "web")
+        ),
+    );
+}

@@ -345,9 +345,7 @@ mod tests {
                             killed = true;
                         }
                     }
-                    Some((PROC_EVENT_EXIT, p, tgid)) if tgid == pid && p == tgid => {
-                        saw_exit = true
-                    }
+                    Some((PROC_EVENT_EXIT, p, tgid)) if tgid == pid && p == tgid => saw_exit = true,
                     _ => {}
                 },
                 Err(_) => g.clear_ready(),
