@@ -253,7 +253,11 @@ fn track_script_user_runs_as_that_user_and_keeps_only_setuid_setgid_more() {
     });
     assert!(ran, "the script never ran:\n{}", node.log_text());
     let ids = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(ids.trim(), "65534 65534 65534", "uid gid groups of the script");
+    assert_eq!(
+        ids.trim(),
+        "65534 65534 65534",
+        "uid gid groups of the script"
+    );
     let pid = node.daemon.as_ref().unwrap().pid();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert_eq!(

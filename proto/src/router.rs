@@ -91,6 +91,8 @@ pub struct Transmit {
     pub dst: IpAddr,
     pub source: IpAddr,
     pub len: usize,
+    /// The advert's priority (0: a release, counted apart).
+    pub priority: u8,
 }
 
 /// What a valid advert told the shell beyond the protocol (for counters and
@@ -279,6 +281,7 @@ impl Router {
             dst,
             source: self.tx.config().source,
             len: buf.len(),
+            priority,
         }))
     }
 

@@ -23,6 +23,11 @@ pub struct Counters {
     pub dropped: BTreeMap<&'static str, u64>,
     pub transitions: BTreeMap<String, u64>,
     pub master_changes: u64,
+    /// Adverts with priority 0 (release) sent and received.
+    pub priority_zero_sent: u64,
+    pub priority_zero_received: u64,
+    /// Gratuitous ARPs / unsolicited NAs sent (one per VIP per round).
+    pub garp_sent: u64,
     /// Which v3/IPv4 checksum form peers used: "message" / "pseudo_header".
     pub checksum_forms: BTreeMap<&'static str, u64>,
     /// v2 adverts accepted whose address list differs from ours.

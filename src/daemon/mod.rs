@@ -89,6 +89,9 @@ impl HostView for KernelHost {
         names.sort();
         names.first().map(|n| n.to_string())
     }
+    fn knows_addresses(&self) -> bool {
+        true
+    }
 }
 
 /// Added by vrrpd: it carries our IFA_PROTO mark, or (on a kernel that
@@ -199,6 +202,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
         drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
+        last_reload: (true, SystemTime::now()),
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
@@ -213,9 +217,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         groups = d.groups.len(),
         "vrrpd started"
     );
-    if let Err(e) = privileges::sd_notify_ready() {
-        warn!("sd_notify READY: {e}");
-    }
+    crate::systemd::ready("groups started");
     d.event_loop(events, ctl, track_rx).await
 }
 
@@ -244,6 +246,18 @@ struct Daemon {
     bfd: bfd::Bfd,
     /// `vrrpd drain` marks, persisted in `state_dir`.
     drained: drained::DrainMarks,
+    /// Outcome and time of the last configuration load (SPEC §5).
+    last_reload: (bool, SystemTime),
+}
+
+/// The next tick of an optional interval; never, without one.
+async fn tick(i: &mut Option<tokio::time::Interval>) {
+    match i {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn wall_clock() -> Duration {
@@ -278,6 +292,13 @@ impl Daemon {
         let mut buf4ah = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let mut buf6 = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let (mut bfd4, mut bfd6) = ([0u8; 512], [0u8; 512]);
+        // SPEC §6: WATCHDOG=1 comes from this loop, so a loop that hangs
+        // stops the pings and systemd restarts the daemon.
+        let mut watchdog = crate::systemd::watchdog_interval().map(|every| {
+            let mut i = tokio::time::interval(every);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
         loop {
             if self.shutdown_deadline.is_some() && self.all_released() {
                 break;
@@ -328,6 +349,7 @@ impl Daemon {
                 }
                 Some((req, reply)) = ctl.next() => self.on_control(req, reply).await,
                 Some(ev) = track_rx.recv() => self.on_track_event(ev).await,
+                _ = tick(&mut watchdog) => crate::systemd::watchdog(),
             }
             self.poll_handovers();
         }
@@ -686,7 +708,10 @@ impl Daemon {
                 }
             };
             match self.io.send(ifindex, t.source, t.dst, &g.cfg).await {
-                Ok(()) => g.counters.adverts_sent += 1,
+                Ok(()) => {
+                    g.counters.adverts_sent += 1;
+                    g.counters.priority_zero_sent += u64::from(t.priority == 0);
+                }
                 Err(e) => debug!(group = %g.cfg.name, dst = %t.dst, "advert not sent: {e}"),
             }
         }
@@ -795,8 +820,11 @@ impl Daemon {
                     config::NdiscRouter::On => true,
                     config::NdiscRouter::Off => false,
                 };
-            if let Err(e) = self.io.announce(ifindex, vip.address, router).await {
-                debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}");
+            match self.io.announce(ifindex, vip.address, router).await {
+                Ok(()) => self.groups[gi].counters.garp_sent += 1,
+                Err(e) => {
+                    debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}")
+                }
             }
         }
     }
@@ -900,6 +928,7 @@ impl Daemon {
                 }
                 let g = &mut self.groups[gi];
                 g.counters.adverts_received += 1;
+                g.counters.priority_zero_received += u64::from(v.priority == 0);
                 if v.address_list_mismatch {
                     // keepalived accepts these too; say so, rate-limited.
                     g.counters.address_list_mismatch += 1;
@@ -1102,7 +1131,7 @@ impl Daemon {
             return;
         }
         info!("{which}: releasing every group (make-before-break)");
-        let _ = privileges::sd_notify_stopping();
+        crate::systemd::stopping();
         let longest = self
             .groups
             .iter()
@@ -1139,9 +1168,13 @@ impl Daemon {
             return Err("vrrpd is stopping".into());
         }
         info!(config = %self.config_path.display(), "reloading configuration");
-        let _ = privileges::sd_notify("RELOADING=1");
+        crate::systemd::reloading();
         let result = self.reload_config().await;
-        let _ = privileges::sd_notify_ready();
+        self.last_reload = (result.is_ok(), SystemTime::now());
+        crate::systemd::ready(match result {
+            Ok(()) => "configuration reloaded",
+            Err(_) => "reload rejected; the previous configuration runs",
+        });
         result
     }
 

@@ -40,6 +40,9 @@ impl From<&Counters> for GroupCounters {
                 .collect(),
             transitions: c.transitions.clone(),
             master_changes: c.master_changes,
+            priority_zero_sent: c.priority_zero_sent,
+            priority_zero_received: c.priority_zero_received,
+            garp_sent: c.garp_sent,
         }
     }
 }
