@@ -22,6 +22,7 @@ fn sample_report() -> StatusReport {
         since: "2024-02-29T12:34:56Z".into(),
         virtual_ips: vec!["192.0.2.100/24".into(), "203.0.113.10/24".into()],
         vmac_interface: Some("vrrp.51".into()),
+        drained: false,
         counters: GroupCounters {
             adverts_sent: 10,
             adverts_received: 20,
@@ -38,12 +39,14 @@ fn sample_report() -> StatusReport {
                 name: "eth1".into(),
                 up: true,
                 weight: 0,
+                value: None,
             },
             TrackerStatus {
                 kind: TrackerKind::Script,
                 name: "proxy \"main\"".into(),
                 up: false,
                 weight: -60,
+                value: None,
             },
         ],
     };
@@ -170,6 +173,7 @@ fn status_json_has_exactly_the_spec_field_names() {
         "virtual_ips",
         "vmac_interface",
         "counters",
+        "drained",
         "trackers",
     ]
     .into_iter()
@@ -373,6 +377,11 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         ),
         ("vrrpd_transitions_total", "counter", &["group", "to"][..]),
         ("vrrpd_track_script_up", "gauge", &["group", "script"][..]),
+        (
+            "vrrpd_tracker_up",
+            "gauge",
+            &["group", "tracker", "kind"][..],
+        ),
         ("vrrpd_master_changes_total", "counter", &["group"][..]),
         ("vrrpd_bfd_session_up", "gauge", &["peer", "interface"][..]),
         ("vrrpd_priority_zero_sent_total", "counter", &["group"][..]),
@@ -489,6 +498,29 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
             .iter()
             .any(|s| s.0 == "vrrpd_track_script_up" && s.1["script"] == "eth1"),
         "interface trackers are not scripts"
+    );
+    assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "eth1"),
+                ("kind", "interface")
+            ]
+        ),
+        1.0,
+        "vrrpd_tracker_up covers every kind, interfaces too"
+    );
+    assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "proxy \"main\""),
+                ("kind", "script")
+            ]
+        ),
+        0.0
     );
     assert_eq!(
         value("vrrpd_master_changes_total", &[("group", "public")]),

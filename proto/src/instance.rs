@@ -196,6 +196,10 @@ pub enum Input {
     /// Lift the "do not preempt back" hold left by a completed handover
     /// (and the one left by [`Input::SyncStepDown`]).
     ResumePreempt,
+    /// `vrrpd drain` (true) / `vrrpd resume` (false), SPEC §4: a drained
+    /// group never takes mastership; a drained master releases like a
+    /// handover. Resume lifts the drain and the preemption holds.
+    Drain(bool),
     /// Sync group: whether any fellow member is faulty on its own account
     /// (level, not edge; see [`super::sync_group::SyncGroup`]).
     SyncFault(bool),
@@ -391,6 +395,8 @@ pub struct Instance {
     release: Option<Release>,
     /// After a completed handover: do not preempt until ResumePreempt.
     preempt_held: bool,
+    /// `vrrpd drain`: never become master until `Drain(false)`.
+    drained: bool,
     /// preempt_delay: lower-priority adverts are accepted until this time.
     /// `None` = the delay has not started (see [`InstanceConfig::preempt_delay`]).
     preempt_after: Option<Time>,
@@ -439,6 +445,7 @@ impl Instance {
             down_cause: DownCause::Silence,
             release: None,
             preempt_held: false,
+            drained: false,
             preempt_after: None,
             vips_held: false,
             last_answer: None,
@@ -516,6 +523,11 @@ impl Instance {
     /// The release in progress, if any (we are master sending priority 0).
     pub fn releasing(&self) -> Option<ReleaseReason> {
         self.release.map(|r| r.reason)
+    }
+
+    /// True between [`Input::Drain`] `(true)` and `(false)`.
+    pub fn drained(&self) -> bool {
+        self.drained
     }
 
     /// True after a completed handover until [`Input::ResumePreempt`].
@@ -598,6 +610,17 @@ impl Instance {
             } => self.on_trackers(now, fault, priority_delta),
             Input::Release(reason) => self.on_release(now, reason),
             Input::ResumePreempt => {
+                self.preempt_held = false;
+                self.sync_hold = false;
+            }
+            Input::Drain(true) => {
+                self.drained = true;
+                if self.state == State::Master {
+                    self.on_release(now, ReleaseReason::Handover);
+                }
+            }
+            Input::Drain(false) => {
+                self.drained = false;
                 self.preempt_held = false;
                 self.sync_hold = false;
             }
@@ -765,7 +788,7 @@ impl Instance {
             return;
         }
         let local = self.effective_priority();
-        let preempting = self.cfg.preempt && !self.preempt_held && !self.sync_hold;
+        let preempting = self.cfg.preempt && !self.preempt_held && !self.sync_hold && !self.drained;
         let accept = if !preempting || adv.priority >= local {
             true
         } else {
@@ -1061,6 +1084,17 @@ impl Instance {
     /// simultaneous start a better router must hear it before its own
     /// Master_Down_Timer fires, and adding VIPs takes a netlink round trip.
     fn become_master(&mut self, now: Time, reason: Reason) {
+        if self.drained {
+            // SPEC §4 drain: stay backup, whatever the peer does (it may be
+            // gone: the node is out for maintenance). Listen on.
+            if self.state != State::Backup {
+                self.become_backup_fresh(now, reason);
+            } else {
+                self.master_down_timer = Some(now + self.master_down_interval());
+                self.down_cause = DownCause::Silence;
+            }
+            return;
+        }
         self.transition(State::Master, reason);
         self.master_down_timer = None;
         self.master_address = None;

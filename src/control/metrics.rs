@@ -157,6 +157,23 @@ pub fn render(report: &StatusReport) -> String {
 
     header(
         &mut out,
+        "vrrpd_tracker_up",
+        "gauge",
+        "Whether the tracker currently passes (1) or fails (0), every kind (a track_file passes while its value is 0).",
+    );
+    for g in groups {
+        for t in &g.trackers {
+            let labels = [
+                ("group", g.name.as_str()),
+                ("tracker", t.name.as_str()),
+                ("kind", t.kind.word()),
+            ];
+            sample(&mut out, "vrrpd_tracker_up", &labels, u64::from(t.up));
+        }
+    }
+
+    header(
+        &mut out,
         "vrrpd_master_changes_total",
         "counter",
         "Times the group entered or left the master state.",

@@ -7,6 +7,7 @@
 
 mod bfd;
 mod control;
+mod drained;
 mod group;
 mod hooks;
 mod io;
@@ -184,7 +185,8 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     // Everything that needs more than NET_ADMIN + NET_RAW is open now;
     // sockets opened later (late interfaces, reloads) need only those two.
     // Hooks and scripts start after this, so they never see more.
-    privileges::drop_capabilities(privileges::DAEMON_CAPS).map_err(DaemonError::Io)?;
+    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))
+        .map_err(DaemonError::Io)?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         io: Io::new(nl),
@@ -201,6 +203,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
         vmac_saved: HashMap::new(),
+        drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
         last_reload: (true, SystemTime::now()),
     };
     d.remove_stale_vmacs().await;
@@ -246,6 +249,8 @@ struct Daemon {
     bfd: bfd::Bfd,
     /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
     vmac_saved: HashMap<String, Vec<(String, String)>>,
+    /// `vrrpd drain` marks, persisted in `state_dir`.
+    drained: drained::DrainMarks,
     /// Outcome and time of the last configuration load (SPEC §5).
     last_reload: (bool, SystemTime),
 }
@@ -523,6 +528,10 @@ impl Daemon {
             );
         }
         g.trackers = trackers;
+        if self.drained.contains(&g.cfg.name) {
+            info!(group = %g.cfg.name, "drained (vrrpd resume ends it): staying backup");
+            inst.handle(now, Input::Drain(true));
+        }
         inst.handle(now, Input::Startup);
         info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
         self.drain(gi).await;

@@ -24,6 +24,7 @@ pub(super) fn group_status(g: &Group, trackers: Vec<TrackerStatus>) -> GroupStat
             .collect(),
         vmac_interface: g.cfg.vmac.as_ref().map(|v| v.interface.clone()),
         counters: GroupCounters::from(&g.counters),
+        drained: inst.is_some_and(|i| i.drained()),
         trackers,
     }
 }
