@@ -16,6 +16,8 @@ use super::duration::parse_duration;
 use super::seed::{self, SeededEnv};
 use super::*;
 
+mod routes;
+
 type Val<'i> = Spanned<DeValue<'i>>;
 
 const DAEMON_KEYS: &[&str] = &[
@@ -53,6 +55,8 @@ const GROUP_KEYS: &[&str] = &[
     "track_script",
     "notify",
     "bfd",
+    "virtual_route",
+    "virtual_rule",
 ];
 const BFD_KEYS: &[&str] = &["min_tx", "min_rx", "multiplier"];
 const VIP_KEYS: &[&str] = &["address", "interface"];
@@ -1426,6 +1430,7 @@ fn parse_group(
             Some(f)
         }
     };
+    let (virtual_routes, virtual_rules) = routes::parse(ctx, &t, family.unwrap_or(Family::V4));
     if ctx.errors.len() > errors_before {
         return None;
     }
@@ -1457,6 +1462,8 @@ fn parse_group(
         notify,
         sync_group: None,
         bfd: bfd?,
+        virtual_routes,
+        virtual_rules,
     };
     let meta = GroupMeta {
         vrid_pos: ctx.pos(vrid_v?.span().start),

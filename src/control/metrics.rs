@@ -185,6 +185,24 @@ pub fn render(report: &StatusReport) -> String {
 
     header(
         &mut out,
+        "vrrpd_virtual_routes_installed",
+        "gauge",
+        "Virtual routes (kind=\"route\") and rules (kind=\"rule\") of the group on the host now.",
+    );
+    for g in groups
+        .iter()
+        .filter(|g| !g.virtual_routes.is_empty() || !g.virtual_rules.is_empty())
+    {
+        let routes = g.virtual_routes.iter().filter(|r| r.installed).count() as u64;
+        let rules = g.virtual_rules.iter().filter(|r| r.installed).count() as u64;
+        for (kind, v) in [("route", routes), ("rule", rules)] {
+            let labels = [("group", g.name.as_str()), ("kind", kind)];
+            sample(&mut out, "vrrpd_virtual_routes_installed", &labels, v);
+        }
+    }
+
+    header(
+        &mut out,
         "vrrpd_bfd_session_up",
         "gauge",
         "Whether the BFD session to the peer is Up (1) or not (0).",

@@ -50,6 +50,24 @@ impl GroupStatus {
                 .collect(),
             counters: GroupCounters::from(&g.counters),
             trackers,
+            virtual_routes: g
+                .cfg
+                .virtual_routes
+                .iter()
+                .map(|r| protocol::RouteStatus {
+                    route: r.clone(),
+                    installed: g.installed.routes.contains(r),
+                })
+                .collect(),
+            virtual_rules: g
+                .cfg
+                .virtual_rules
+                .iter()
+                .map(|r| protocol::RuleStatus {
+                    rule: r.clone(),
+                    installed: g.installed.rules.contains(r),
+                })
+                .collect(),
         }
     }
 }

@@ -93,6 +93,8 @@ pub struct Group {
     pub ip_id: u16,
     /// Track scripts and notify hooks (started by the daemon).
     pub hooks: Option<super::hooks::GroupHooks>,
+    /// Virtual routes and rules on the host by our doing (SPEC §2.2).
+    pub installed: super::routes::InstalledRoutes,
 }
 
 impl Group {
@@ -114,6 +116,7 @@ impl Group {
             trackers: (false, 0),
             ip_id: 0,
             hooks: None,
+            installed: Default::default(),
         }
     }
 
@@ -147,6 +150,7 @@ impl Group {
             preempt_delay: cfg.preempt_delay,
             start_as_master: cfg.start_state == StartState::Master,
             primary_address: source,
+            routes: cfg.has_routes(),
         })
         .map_err(|e| format!("state machine: {e}"))?;
         let tx = TxEncoder::new(TxConfig {

@@ -10,6 +10,7 @@ mod control;
 mod group;
 mod hooks;
 mod io;
+mod routes;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -197,6 +198,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
+    d.remove_stale_routes().await;
     for g in loaded.config.groups.iter().cloned() {
         d.add_group(g);
     }
@@ -312,7 +314,11 @@ impl Daemon {
                 }
                 ev = events.next() => match ev {
                     Some(ev) => self.on_net_event(ev).await,
-                    None => return Err(DaemonError::Io("netlink event stream closed".into())),
+                    None => {
+                        // Leave nothing behind on this exit path either.
+                        self.final_cleanup().await;
+                        return Err(DaemonError::Io("netlink event stream closed".into()));
+                    }
                 },
                 _ = sigterm.recv() => self.on_stop_signal("SIGTERM").await,
                 _ = sigint.recv() => self.on_stop_signal("SIGINT").await,
@@ -610,6 +616,8 @@ impl Daemon {
             Action::SendAdvert { priority } => self.send_advert(gi, priority).await,
             Action::AddVips => self.add_vips(gi).await,
             Action::RemoveVips => self.remove_vips(gi).await,
+            Action::AddRoutes | Action::UpdateRoutes => self.sync_routes(gi).await,
+            Action::RemoveRoutes => self.remove_routes(gi).await,
             Action::Announce => {
                 // The first round goes out now, right after the VIPs were
                 // added, not at the next timer wake-up: a releasing old
@@ -1014,6 +1022,8 @@ impl Daemon {
                 // comes back (with a new index).
                 for gi in 0..self.groups.len() {
                     if self.groups[gi].ifindex == Some(ifindex) {
+                        // Rules outlive the interface: take ours back.
+                        self.remove_routes(gi).await;
                         self.groups[gi].vips_held = false;
                         self.groups[gi].inst = None;
                         self.groups[gi].ifindex = None;
@@ -1168,6 +1178,9 @@ impl Daemon {
         self.bfd.sessions.admin_down_all(now);
         self.bfd.flush(now);
         for gi in 0..self.groups.len() {
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
+            }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
@@ -1210,6 +1223,23 @@ impl Daemon {
         let mut gi = 0;
         while gi < self.groups.len() {
             let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
+            if !keep
+                && let Some(n) = new.group(self.groups[gi].name())
+                && n.same_except_routes(&self.groups[gi].cfg)
+            {
+                // Only the routes or rules changed: mastership stays; the
+                // core says whether the new set goes on the host now.
+                info!(group = %self.groups[gi].name(), "reload changed only virtual routes or rules; the group keeps its state");
+                self.groups[gi].cfg = n.clone();
+                let present = n.has_routes();
+                if let Some(i) = self.groups[gi].inst.as_mut() {
+                    i.handle(now, Input::RoutesChanged { present });
+                    i.handle(now, Input::ResumePreempt);
+                }
+                self.drain(gi).await;
+                gi += 1;
+                continue;
+            }
             if keep {
                 if let Some(i) = self.groups[gi].inst.as_mut() {
                     i.handle(now, Input::ResumePreempt);
@@ -1220,6 +1250,9 @@ impl Daemon {
             info!(group = %self.groups[gi].name(), "group removed or changed by reload; stopping it");
             if self.groups[gi].state() == State::Master {
                 self.send_advert(gi, 0).await;
+            }
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
             }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;

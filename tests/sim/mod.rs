@@ -62,6 +62,7 @@ pub fn cfg(version: Version, priority: u8, interval_cs: u16, addr: &str) -> Inst
         preempt_delay: Duration::ZERO,
         start_as_master: false,
         primary_address: addr.parse().expect("test address"),
+        routes: false,
     }
 }
 
