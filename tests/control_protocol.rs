@@ -42,6 +42,8 @@ fn sample_report() -> StatusReport {
                 weight: -60,
             },
         ],
+        virtual_routes: vec![],
+        virtual_rules: vec![],
     };
     StatusReport {
         bfd: vec![BfdSessionStatus {

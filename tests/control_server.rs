@@ -38,6 +38,8 @@ fn report(fault: bool) -> StatusReport {
             virtual_ips: vec!["192.0.2.100/24".into()],
             counters: GroupCounters::default(),
             trackers: vec![],
+            virtual_routes: vec![],
+            virtual_rules: vec![],
         }],
     }
 }

@@ -48,6 +48,7 @@
 //!   TOML).
 
 pub mod output;
+mod routes;
 pub mod syntax;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -289,6 +290,8 @@ struct Instance {
     track_scripts: Vec<TrackRef>,
     /// master, backup, fault, stop, any; with the line that set it.
     notify: [Option<(Vec<String>, Loc)>; 5],
+    routes: Vec<routes::RouteDraft>,
+    rules: Vec<output::RuleFile>,
 }
 
 #[derive(Clone, Debug)]
@@ -1174,8 +1177,15 @@ impl Mapper {
                     s,
                     "vrrpd tracks interfaces and scripts only; wrap this check in a vrrp_script",
                 ),
-                "virtual_routes" | "virtual_rules" => {
-                    self.unmapped(s, "vrrpd manages addresses only, not routes or rules")
+                "virtual_routes" => {
+                    let mut v = std::mem::take(&mut g.routes);
+                    self.route_block(s, &mut v);
+                    g.routes = v;
+                }
+                "virtual_rules" => {
+                    let mut v = std::mem::take(&mut g.rules);
+                    self.rule_block(s, &mut v);
+                    g.rules = v;
                 }
                 "unicast_ttl" => self.unmapped(s, "vrrpd always sends with TTL 255"),
                 "check_unicast_src" => {
@@ -1476,6 +1486,18 @@ impl Mapper {
                 .garp_master_delay_ms
                 .or(self.globals.garp_master_delay_ms)
                 .map(fmt_ms),
+            virtual_route: g
+                .routes
+                .iter()
+                .map(|r| {
+                    let mut f = r.file.clone();
+                    if r.default_dst && family_v6 {
+                        f.to = "::/0".into();
+                    }
+                    f
+                })
+                .collect(),
+            virtual_rule: g.rules.clone(),
             ..Default::default()
         };
         if let Some(ml) = &g.master {
