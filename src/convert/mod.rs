@@ -44,6 +44,8 @@
 //!   syntax becomes `["/bin/sh", "-c", "..."]` with a warning.
 //! - `${_ENV NAME}` becomes vrrpd's `${NAME}`; any other `${` is escaped as
 //!   `$${` so vrrpd's seeding leaves it alone.
+//! - `virtual_routes` / `virtual_rules` lines map one to one (see
+//!   [`routes`]); a line with anything vrrpd lacks is not mapped as a whole.
 //! - The files are [`output`] values serialized with `toml` (no hand-written
 //!   TOML).
 
