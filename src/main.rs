@@ -44,6 +44,10 @@ enum Cmd {
         /// Print the status report as JSON.
         #[arg(long)]
         json: bool,
+        /// Liveness: exit 0 whenever the daemon answers, even with a group
+        /// in fault.
+        #[arg(long)]
+        alive: bool,
         #[command(flatten)]
         socket: SocketArgs,
     },
@@ -154,7 +158,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Status { json, socket } => cli::status(&socket.path(), json),
+        Cmd::Status {
+            json,
+            alive,
+            socket,
+        } => cli::status(&socket.path(), json, alive),
         Cmd::Handover {
             groups,
             timeout,
@@ -201,6 +209,7 @@ fn check(path: &std::path::Path, print: bool) -> ExitCode {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
+            warn_nonlocal_bind(&loaded.config);
             if print {
                 print!("{}", config::render_seeded(&loaded.config));
             }
@@ -209,6 +218,28 @@ fn check(path: &std::path::Path, print: bool) -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// SPEC §6: a proxy that binds the VIP on the backup (before vrrpd adds
+/// it there) needs `ip_nonlocal_bind = 1`; read in this network namespace.
+fn warn_nonlocal_bind(cfg: &config::Config) {
+    use vrrpd::proto::Family;
+    for (family, key) in [
+        (Family::V4, "net.ipv4.ip_nonlocal_bind"),
+        (Family::V6, "net.ipv6.ip_nonlocal_bind"),
+    ] {
+        let used = cfg.groups.iter().any(|g| {
+            g.virtual_ips
+                .iter()
+                .chain(&g.excluded_ips)
+                .any(|v| Family::of(&v.address) == family)
+        });
+        if used && vrrpd::net::sysctl::nonlocal_bind(family) == Some(false) {
+            eprintln!(
+                "warning: {key} = 0: a proxy on the backup cannot bind a VIP before vrrpd adds it; set {key} = 1 if it binds VIPs (README: host prerequisites)"
+            );
         }
     }
 }

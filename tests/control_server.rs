@@ -25,6 +25,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 fn report(fault: bool) -> StatusReport {
     StatusReport {
         bfd: Vec::new(),
+        last_reload: None,
         router_id: "lb1".into(),
         groups: vec![GroupStatus {
             name: "public".into(),
@@ -440,6 +441,9 @@ async fn cli_status_exits_1_when_a_group_is_in_fault_and_reload_ok_exits_0() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAULT"));
     let out = run_cli(&["status", "--json"], &sock).await;
     assert_eq!(out.status.code(), Some(1));
+    // Liveness (SPEC §3): the daemon answers, FAULT or not.
+    let out = run_cli(&["status", "--alive"], &sock).await;
+    assert_eq!(out.status.code(), Some(0));
     let out = run_cli(&["reload"], &sock).await;
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));

@@ -42,6 +42,11 @@
 //!   across `virtual_ips` and `excluded_ips`.
 //! - `checksum` set explicitly on v2 or IPv6 is an error; `min_ttl` other than
 //!   255 in multicast mode is an error; `unicast_source` without peers warns.
+//! - One file for both nodes: a `priority` table keyed by address resolves
+//!   to the entry of an address the host has ([`HostView::knows_addresses`];
+//!   without that view, to the lowest entry); `unicast_peers` entries that
+//!   are the host's (or equal `unicast_source`) are skipped, and without
+//!   `unicast_source` the own entry is the source.
 //! - The address-owner check covers excluded IPs too (a backup would otherwise
 //!   delete the host's own address).
 //! - Defaults not in the SPEC: track_script interval 1s, timeout = interval,
@@ -278,14 +283,8 @@ pub enum StartState {
     Master,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChecksumMode {
-    /// keepalived <= 2.2.7, FRR: includes the IPv4 pseudo-header (default).
-    PseudoHeader,
-    /// RFC 9568, Cisco: VRRP message only.
-    Message,
-}
+/// `checksum`: the protocol's own type (no mirror to map).
+pub use crate::proto::packet::ChecksumForm as ChecksumMode;
 
 /// `[auth]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -312,20 +311,8 @@ pub struct HmacConfig {
     pub mode: HmacMode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AntiReplay {
-    Time,
-    Monotonic,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HmacMode {
-    Enforce,
-    Permissive,
-    ReceiveOnly,
-}
+/// `anti_replay` and `mode` of `[auth]` hmac: the protocol's own types.
+pub use crate::proto::auth::{AntiReplay, HmacMode};
 
 /// Key material. Debug, Display and Serialize print `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -443,6 +430,12 @@ pub trait HostView {
     /// Default: unknown.
     fn address_interface(&self, _addr: IpAddr) -> Option<String> {
         None
+    }
+    /// Whether [`HostView::address_interface`] knows every address of the
+    /// host: a priority table and this node's own `unicast_peers` entry are
+    /// found with it (SPEC §2.2). Default: no.
+    fn knows_addresses(&self) -> bool {
+        false
     }
     /// Whether `None` from [`HostView::interface_addresses`] means the interface
     /// is missing (and deserves a warning). Default: yes.

@@ -963,6 +963,7 @@ fn parse_group(
     name: &str,
     root: &DeTable<'_>,
     span: Range<usize>,
+    host: &dyn HostView,
 ) -> Option<(GroupConfig, GroupMeta)> {
     let errors_before = ctx.errors.len();
     let what = format!("group {name:?}");
@@ -975,6 +976,7 @@ fn parse_group(
     let iface_v = t.required(ctx, "interface", &what);
     let interface = iface_v.and_then(|v| ctx.nonempty_string("interface", v));
     let priority = match t.get("priority") {
+        Some(v) if matches!(v.get_ref(), DeValue::Table(_)) => priority_table(ctx, v, host),
         Some(v) => ctx.integer("priority", v, 1, 255).map(|n| n as u8),
         None => Some(100),
     };
@@ -1147,6 +1149,7 @@ fn parse_group(
 
     // Unicast.
     let mut peers = Vec::new();
+    let mut own_peers: Vec<(IpAddr, Range<usize>)> = Vec::new();
     if let Some(v) = t.get("unicast_peers")
         && let Some(items) = ctx.array("unicast_peers", v)
     {
@@ -1172,11 +1175,17 @@ fn parse_group(
                     );
                     continue;
                 }
-                if peers.contains(&a) {
+                if peers.contains(&a) || own_peers.iter().any(|(o, _)| *o == a) {
                     ctx.err(&item.span(), format!("unicast peer {a} is listed twice"));
                     continue;
                 }
-                peers.push(a);
+                // SPEC §2.2: one file for both nodes lists both; this
+                // node's own entry is skipped (and is its default source).
+                if host.knows_addresses() && host.address_interface(a).is_some() {
+                    own_peers.push((a, item.span()));
+                } else {
+                    peers.push(a);
+                }
             }
         }
     }
@@ -1197,13 +1206,13 @@ fn parse_group(
                             family_name(family.unwrap_or(Family::V4))
                         ),
                     );
-                } else if peers.contains(&a) {
-                    ctx.err(
-                        &v.span(),
-                        format!("unicast_source {a} is also listed in unicast_peers"),
-                    );
                 } else {
-                    if peers.is_empty() {
+                    // Listed in unicast_peers too: that is this node's entry.
+                    if let Some(i) = peers.iter().position(|p| *p == a) {
+                        own_peers.push((peers.remove(i), v.span()));
+                        own_peers.rotate_right(1);
+                    }
+                    if peers.is_empty() && own_peers.is_empty() {
                         ctx.warn(
                             &v.span(),
                             "`unicast_source` is ignored without `unicast_peers` (multicast mode)",
@@ -1213,6 +1222,9 @@ fn parse_group(
                 }
             }
         }
+    }
+    if let Some(v) = t.get("unicast_peers") {
+        own_unicast_entry(ctx, v, &mut unicast_source, &own_peers, peers.is_empty());
     }
     let min_ttl = match t.get("min_ttl") {
         Some(v) => ctx.integer("min_ttl", v, 1, 255).and_then(|n| {
@@ -1474,6 +1486,101 @@ fn parse_group(
     Some((group, meta))
 }
 
+/// SPEC §2.2 `priority = { "192.0.2.1" = 150, "192.0.2.2" = 100 }`: one
+/// file for both nodes; this node takes the entry of an address it has (the
+/// kernel's view). No entry or two is an error. A host view that knows no
+/// addresses (the first, kernel-less read of `vrrpd run`, `convert`) takes
+/// the lowest entry: the read with the kernel's view decides.
+fn priority_table(ctx: &mut FileCtx<'_>, v: &Val<'_>, host: &dyn HostView) -> Option<u8> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return None;
+    };
+    let mut entries = Vec::new();
+    let mut ok = true;
+    for (k, val) in t.iter() {
+        let Ok(addr) = k.get_ref().trim().parse::<IpAddr>() else {
+            ctx.err(
+                &k.span(),
+                format!(
+                    "`priority`: table key {:?} is not an IP address (the table maps each node's address to its priority)",
+                    k.get_ref()
+                ),
+            );
+            ok = false;
+            continue;
+        };
+        match ctx.integer("priority", val, 1, 255) {
+            Some(p) => entries.push((addr, p as u8, k.span())),
+            None => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    if !host.knows_addresses() || entries.is_empty() {
+        if entries.is_empty() {
+            ctx.err(&v.span(), "`priority`: the table names no address");
+        }
+        return entries.iter().map(|e| e.1).min();
+    }
+    let mine: Vec<_> = entries
+        .iter()
+        .filter(|e| host.address_interface(e.0).is_some())
+        .collect();
+    match mine.as_slice() {
+        [one] => Some(one.1),
+        [] => {
+            let list: Vec<String> = entries.iter().map(|e| e.0.to_string()).collect();
+            ctx.err(
+                &v.span(),
+                format!(
+                    "`priority`: no entry for this node: none of {} is an address of this host",
+                    list.join(", ")
+                ),
+            );
+            None
+        }
+        [first, second, ..] => {
+            ctx.err(
+                &second.2,
+                format!(
+                    "`priority`: two entries for this node: {} and {} are both addresses of this host",
+                    first.0, second.0
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// After `unicast_peers` skipped this node's own entries: without
+/// `unicast_source` the own entry is the source; two own entries, or no
+/// peer left, are errors.
+fn own_unicast_entry(
+    ctx: &mut FileCtx<'_>,
+    v: &Val<'_>,
+    source: &mut Option<IpAddr>,
+    own: &[(IpAddr, Range<usize>)],
+    no_peer_left: bool,
+) {
+    if let [(first, _), (second, span), ..] = own {
+        ctx.err(
+            span,
+            format!("`unicast_peers`: {first} and {second} are both addresses of this host; list one entry per node"),
+        );
+    } else if let [(me, _)] = own
+        && source.is_none()
+    {
+        *source = Some(*me);
+    }
+    if no_peer_left && !own.is_empty() {
+        ctx.err(
+            &v.span(),
+            "`unicast_peers` names only this node's own address: list the peer too",
+        );
+    }
+}
+
 /// `[bfd]`: intervals 1 ms..=60 s (RFC 5880 counts microseconds; below a
 /// millisecond the daemon's timers cannot keep up), multiplier 1..=255.
 fn parse_bfd(ctx: &mut FileCtx<'_>, v: &Val<'_>, unicast: bool) -> Option<BfdConfig> {
@@ -1710,7 +1817,7 @@ pub(crate) fn load_paths(
         let mut ctx = FileCtx::new(file, &text, &seeded);
         match DeTable::parse(&text) {
             Ok(doc) => {
-                if let Some(g) = parse_group(&mut ctx, &stem, doc.get_ref(), doc.span()) {
+                if let Some(g) = parse_group(&mut ctx, &stem, doc.get_ref(), doc.span(), host) {
                     groups.push(g);
                 }
             }

@@ -64,7 +64,10 @@ fn unexpected(r: &Response) -> ExitCode {
     ExitCode::from(EXIT_REFUSED)
 }
 
-pub fn status(socket: &Path, json: bool) -> ExitCode {
+/// `alive`: exit 0 whenever the daemon answers, FAULT or not (SPEC §3: a
+/// liveness probe; FAULT is the right state while the link or the proxy is
+/// down, and a restart would only delay the node's return).
+pub fn status(socket: &Path, json: bool, alive: bool) -> ExitCode {
     let report = match ask(socket, &Request::Status, ANSWER_TIMEOUT) {
         Ok(Response::Status(r)) => r,
         Ok(other) => return unexpected(&other),
@@ -81,7 +84,7 @@ pub fn status(socket: &Path, json: bool) -> ExitCode {
     } else {
         print!("{}", status_table(&report, SystemTime::now()));
     }
-    if report.groups.iter().any(|g| g.state == State::Fault) {
+    if !alive && report.groups.iter().any(|g| g.state == State::Fault) {
         ExitCode::from(EXIT_FAULT)
     } else {
         ExitCode::SUCCESS

@@ -64,6 +64,18 @@ pub struct StatusReport {
     /// BFD sessions (SPEC §1 `[bfd]`); absent when no group runs BFD.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bfd: Vec<BfdSessionStatus>,
+    /// The last configuration load (start-up or reload) and its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<ReloadStatus>,
+}
+
+/// `vrrpd_config_last_reload_success` / `_timestamp_seconds` (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    /// Whether it was applied (false: rejected, the previous one runs).
+    pub success: bool,
+    /// When, RFC 3339 UTC.
+    pub at: String,
 }
 
 /// One BFD session in the status report.
@@ -134,22 +146,12 @@ pub struct GroupCounters {
     /// Transitions by the state entered ("backup", "master", "fault", ...).
     pub transitions: BTreeMap<String, u64>,
     pub master_changes: u64,
-}
-
-impl From<&crate::daemon::Counters> for GroupCounters {
-    fn from(c: &crate::daemon::Counters) -> GroupCounters {
-        GroupCounters {
-            adverts_sent: c.adverts_sent,
-            adverts_received: c.adverts_received,
-            dropped: c
-                .dropped
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), *v))
-                .collect(),
-            transitions: c.transitions.clone(),
-            master_changes: c.master_changes,
-        }
-    }
+    #[serde(default)]
+    pub priority_zero_sent: u64,
+    #[serde(default)]
+    pub priority_zero_received: u64,
+    #[serde(default)]
+    pub garp_sent: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

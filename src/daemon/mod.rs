@@ -11,6 +11,7 @@ mod group;
 mod hooks;
 mod io;
 mod routes;
+mod status;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -28,8 +29,9 @@ use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
 use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
-use crate::proto::instance::{Action, Input, Reason, ReleaseReason, RxAdvert, State};
+use crate::proto::instance::{Input, ReleaseReason, State};
 use crate::proto::receive::{DropReason, RxPacket, peek_vrid};
+use crate::proto::router::Event;
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
@@ -86,6 +88,9 @@ impl HostView for KernelHost {
             .collect();
         names.sort();
         names.first().map(|n| n.to_string())
+    }
+    fn knows_addresses(&self) -> bool {
+        true
     }
 }
 
@@ -195,6 +200,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
+        last_reload: (true, SystemTime::now()),
     };
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
@@ -210,9 +216,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         groups = d.groups.len(),
         "vrrpd started"
     );
-    if let Err(e) = privileges::sd_notify_ready() {
-        warn!("sd_notify READY: {e}");
-    }
+    crate::systemd::ready("groups started");
     d.event_loop(events, ctl, track_rx).await
 }
 
@@ -239,6 +243,18 @@ struct Daemon {
     rx_route: Box<[[u16; 256]; 2]>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
+    /// Outcome and time of the last configuration load (SPEC §5).
+    last_reload: (bool, SystemTime),
+}
+
+/// The next tick of an optional interval; never, without one.
+async fn tick(i: &mut Option<tokio::time::Interval>) {
+    match i {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn wall_clock() -> Duration {
@@ -273,6 +289,13 @@ impl Daemon {
         let mut buf4ah = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let mut buf6 = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let (mut bfd4, mut bfd6) = ([0u8; 512], [0u8; 512]);
+        // SPEC §6: WATCHDOG=1 comes from this loop, so a loop that hangs
+        // stops the pings and systemd restarts the daemon.
+        let mut watchdog = crate::systemd::watchdog_interval().map(|every| {
+            let mut i = tokio::time::interval(every);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
         loop {
             if self.shutdown_deadline.is_some() && self.all_released() {
                 break;
@@ -327,6 +350,7 @@ impl Daemon {
                 }
                 Some((req, reply)) = ctl.next() => self.on_control(req, reply).await,
                 Some(ev) = track_rx.recv() => self.on_track_event(ev).await,
+                _ = tick(&mut watchdog) => crate::systemd::watchdog(),
             }
             self.poll_handovers();
         }
@@ -378,7 +402,7 @@ impl Daemon {
     fn all_released(&self) -> bool {
         self.groups
             .iter()
-            .all(|g| g.inst.as_ref().is_none_or(|i| i.finished()))
+            .all(|g| g.inst().is_none_or(|i| i.finished()))
     }
 
     // ---- start-up ---------------------------------------------------------
@@ -429,7 +453,7 @@ impl Daemon {
 
     /// Start the protocol for a group whose interface is (now) usable.
     async fn bring_up(&mut self, gi: usize) {
-        if self.groups[gi].inst.is_some() {
+        if self.groups[gi].router.is_some() {
             return;
         }
         // A group starting to listen may come before a cached one.
@@ -473,13 +497,13 @@ impl Daemon {
         }
         if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
             error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
-            self.groups[gi].inst = None;
+            self.groups[gi].router = None;
             return;
         }
         let now = self.now();
         let trackers = self.tracker_verdict(gi);
         let g = &mut self.groups[gi];
-        let inst = g.inst.as_mut().expect("just started");
+        let inst = g.router.as_mut().expect("just started");
         if !up {
             inst.handle(now, Input::LinkDown);
         }
@@ -513,7 +537,7 @@ impl Daemon {
         let now = self.now();
         self.bfd.flush(now);
         for (gi, input) in self.bfd.events(&self.groups) {
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, input);
             }
             self.drain(gi).await;
@@ -590,9 +614,9 @@ impl Daemon {
         let mut budget = 64 * (self.groups.len() + 1);
         while let Some(gi) = queue.pop() {
             let mut inputs = Vec::new();
-            while let Some(action) = self.groups[gi].inst.as_mut().and_then(|i| i.poll_action()) {
-                inputs.extend(self.sync_on_action(gi, &action));
-                self.act(gi, action).await;
+            while let Some(event) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
+                inputs.extend(self.sync_on_event(gi, &event));
+                self.act(gi, event).await;
             }
             inputs.extend(self.sync_on_own_fault(gi));
             let now = self.now();
@@ -602,7 +626,7 @@ impl Daemon {
                     return;
                 }
                 budget -= 1;
-                if let Some(i) = self.groups[member_gi].inst.as_mut() {
+                if let Some(i) = self.groups[member_gi].router.as_mut() {
                     i.handle(now, input);
                     queue.push(member_gi);
                 }
@@ -610,32 +634,23 @@ impl Daemon {
         }
     }
 
-    async fn act(&mut self, gi: usize, action: Action) {
-        let now = self.now();
-        match action {
-            Action::SendAdvert { priority } => self.send_advert(gi, priority).await,
-            Action::AddVips => self.add_vips(gi).await,
-            Action::RemoveVips => self.remove_vips(gi).await,
-            Action::AddRoutes | Action::UpdateRoutes => self.sync_routes(gi).await,
-            Action::RemoveRoutes => self.remove_routes(gi).await,
-            Action::Announce => {
-                // The first round goes out now, right after the VIPs were
-                // added, not at the next timer wake-up: a releasing old
-                // master lets go RELEASE_GRACE after our advert, and clients
-                // must have been pointed here by then (SPEC §4). The rest of
-                // the burst and garp_master_delay's second one follow the
-                // core's schedule.
-                self.groups[gi].announce.on_master(now);
-                self.announce_due_now(gi, now).await;
+    /// Carry out one event of the group's router (proto::router).
+    async fn act(&mut self, gi: usize, event: Event) {
+        match event {
+            Event::Transmit => self.send_adverts(gi).await,
+            Event::AddVips => self.add_vips(gi).await,
+            Event::RemoveVips => self.remove_vips(gi).await,
+            Event::AddRoutes | Event::UpdateRoutes => self.sync_routes(gi).await,
+            Event::RemoveRoutes => self.remove_routes(gi).await,
+            Event::Announce => {
+                if self.groups[gi].vips_held {
+                    self.announce_once(gi).await;
+                }
             }
-            Action::Reannounce => {
-                // RFC 9568 §6.4.3: a lower-priority master was heard; clients
-                // may follow it, so the first round goes out at once too.
+            Event::LowerPriorityMasterHeard => {
                 info!(group = %self.groups[gi].name(), "another master with a lower priority was heard: advertising and re-announcing the VIPs");
-                self.groups[gi].announce.reannounce(now);
-                self.announce_due_now(gi, now).await;
             }
-            Action::StateChanged {
+            Event::StateChanged {
                 from,
                 to,
                 reason,
@@ -656,67 +671,47 @@ impl Daemon {
                 if from == State::Master || to == State::Master {
                     g.counters.master_changes += 1;
                 }
-                if to != State::Master {
-                    g.announce.stop();
-                }
-                // Taking over without the old master's priority-0 release:
-                // its AH counter may be ahead of the last seq we saw (the
-                // first advert, sent right after this, must not be a replay
-                // to keepalived). After a priority-0 release the old master
-                // stopped counting: continue exactly from its seq + 1.
-                if to == State::Master
-                    && matches!(
-                        reason,
-                        Reason::MasterDown | Reason::PreemptLowerPriority | Reason::SyncGroupMaster
-                    )
-                    && let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref())
-                {
-                    tx.continue_ah_after_takeover(rx.ah_sequence());
-                }
                 self.hooks_state_changed(gi, to, priority);
             }
-            Action::PriorityChanged { from, to } => {
+            Event::PriorityChanged { from, to } => {
                 info!(group = %self.groups[gi].name(), from, to, "effective priority changed");
                 self.hooks_priority_changed(gi, to);
             }
-            Action::Released => {
+            Event::Released => {
                 info!(group = %self.groups[gi].name(), "released");
             }
-            Action::HandoverComplete => {
+            Event::HandoverComplete => {
                 info!(group = %self.groups[gi].name(), "handover complete: peer is master");
                 self.handover_outcome(gi, true);
             }
-            Action::HandoverFailed => {
+            Event::HandoverFailed => {
                 warn!(group = %self.groups[gi].name(), "handover failed: no peer took over; still master");
                 self.handover_outcome(gi, false);
             }
         }
     }
 
-    async fn send_advert(&mut self, gi: usize, priority: u8) {
+    /// Send every copy of the advert the router has ready.
+    async fn send_adverts(&mut self, gi: usize) {
         let wall = wall_clock();
         let g = &mut self.groups[gi];
-        let (Some(ifindex), Some(source)) = (g.ifindex, g.source) else {
+        let (Some(ifindex), Some(router)) = (g.ifindex, g.router.as_mut()) else {
             return;
         };
-        // A new master's AH sequence continues from the last one it saw.
-        if let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref()) {
-            tx.continue_ah_from(rx.ah_sequence());
-        }
-        let mut i = 0;
-        while let Some(dst) = g.tx.as_ref().and_then(|t| t.destination(i)) {
-            i += 1;
-            let ip_id = g.ip_id.wrapping_add(1);
-            g.ip_id = ip_id;
-            let tx = g.tx.as_mut().expect("checked");
-            if let Err(e) = tx.encode(priority, dst, ip_id, wall, &mut self.io.txbuf) {
-                error!(group = %g.cfg.name, "cannot encode advert: {e}");
-                return;
-            }
-            let res = self.io.send(ifindex, source, dst, &g.cfg).await;
-            match res {
-                Ok(()) => g.counters.adverts_sent += 1,
-                Err(e) => debug!(group = %g.cfg.name, %dst, "advert not sent: {e}"),
+        while let Some(t) = router.poll_transmit(wall, &mut self.io.txbuf) {
+            let t = match t {
+                Ok(t) => t,
+                Err(e) => {
+                    error!(group = %g.cfg.name, "cannot encode advert: {e}");
+                    return;
+                }
+            };
+            match self.io.send(ifindex, t.source, t.dst, &g.cfg).await {
+                Ok(()) => {
+                    g.counters.adverts_sent += 1;
+                    g.counters.priority_zero_sent += u64::from(t.priority == 0);
+                }
+                Err(e) => debug!(group = %g.cfg.name, dst = %t.dst, "advert not sent: {e}"),
             }
         }
     }
@@ -807,15 +802,6 @@ impl Daemon {
     }
 
     /// Send the round the announce schedule has due at `now`, if any.
-    async fn announce_due_now(&mut self, gi: usize, now: Time) {
-        let g = &mut self.groups[gi];
-        let due =
-            g.announce.poll_timeout().is_some_and(|t| t <= now) && g.announce.handle_timeout(now);
-        if due && g.vips_held {
-            self.announce_once(gi).await;
-        }
-    }
-
     /// One gratuitous ARP / unsolicited NA per VIP.
     async fn announce_once(&mut self, gi: usize) {
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
@@ -833,8 +819,11 @@ impl Daemon {
                     config::NdiscRouter::On => true,
                     config::NdiscRouter::Off => false,
                 };
-            if let Err(e) = self.io.announce(ifindex, vip.address, router).await {
-                debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}");
+            match self.io.announce(ifindex, vip.address, router).await {
+                Ok(()) => self.groups[gi].counters.garp_sent += 1,
+                Err(e) => {
+                    debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}")
+                }
             }
         }
     }
@@ -854,7 +843,7 @@ impl Daemon {
         if self.shutdown_deadline.is_some_and(|d| now >= d) {
             warn!("shutdown release timed out; removing VIPs now");
             for g in &mut self.groups {
-                g.inst = None;
+                g.router = None;
             }
             return;
         }
@@ -863,18 +852,10 @@ impl Daemon {
             if !due {
                 continue;
             }
-            if let Some(inst) = self.groups[gi].inst.as_mut()
-                && inst.poll_timeout().is_some_and(|t| t <= now)
-            {
-                inst.handle_timeout(now);
+            if let Some(router) = self.groups[gi].router.as_mut() {
+                router.handle_timeout(now);
             }
             self.drain(gi).await;
-            let g = &mut self.groups[gi];
-            let burst = g.announce.poll_timeout().is_some_and(|t| t <= now)
-                && g.announce.handle_timeout(now);
-            if burst && g.vips_held {
-                self.announce_once(gi).await;
-            }
         }
     }
 
@@ -927,8 +908,10 @@ impl Daemon {
             payload: r.payload,
         };
         let g = &mut self.groups[gi];
-        let Some(rx) = g.rx.as_mut() else { return };
-        match rx.validate(&pkt, wall_clock()) {
+        let Some(router) = g.router.as_mut() else {
+            return;
+        };
+        match router.handle_datagram(now, wall_clock(), &pkt) {
             Ok(v) => {
                 if g.cfg.priority < 255 && g.names_vip_of_peer(v.src) {
                     let ifname = g.cfg.interface.clone();
@@ -944,6 +927,7 @@ impl Daemon {
                 }
                 let g = &mut self.groups[gi];
                 g.counters.adverts_received += 1;
+                g.counters.priority_zero_received += u64::from(v.priority == 0);
                 if v.address_list_mismatch {
                     // keepalived accepts these too; say so, rate-limited.
                     g.counters.address_list_mismatch += 1;
@@ -956,16 +940,6 @@ impl Daemon {
                     crate::proto::packet::ChecksumForm::PseudoHeader => "pseudo_header",
                 };
                 *g.counters.checksum_forms.entry(form).or_default() += 1;
-                if let Some(inst) = g.inst.as_mut() {
-                    inst.handle(
-                        now,
-                        Input::Advert(RxAdvert {
-                            src: v.src,
-                            priority: v.priority,
-                            interval_cs: v.interval_cs,
-                        }),
-                    );
-                }
                 self.drain(gi).await;
             }
             Err(reason) => {
@@ -1025,7 +999,7 @@ impl Daemon {
                         // Rules outlive the interface: take ours back.
                         self.remove_routes(gi).await;
                         self.groups[gi].vips_held = false;
-                        self.groups[gi].inst = None;
+                        self.groups[gi].router = None;
                         self.groups[gi].ifindex = None;
                     }
                 }
@@ -1033,7 +1007,7 @@ impl Daemon {
             NetEvent::AddressAdded { ifindex, addr, .. } => {
                 for gi in 0..self.groups.len() {
                     let g = &self.groups[gi];
-                    if g.inst.is_none()
+                    if g.router.is_none()
                         && self.links.get(&g.cfg.interface).map(|l| l.0) == Some(ifindex)
                     {
                         self.bring_up(gi).await;
@@ -1070,7 +1044,7 @@ impl Daemon {
         for gi in 0..self.groups.len() {
             let on_it = self.groups[gi].cfg.interface == name;
             if on_it {
-                if self.groups[gi].inst.is_none() {
+                if self.groups[gi].router.is_none() {
                     if up {
                         self.bring_up(gi).await;
                     }
@@ -1080,7 +1054,7 @@ impl Daemon {
                     g.link_up = up;
                     info!(group = %g.name(), interface = %name, up, "link state changed");
                     let input = if up { Input::LinkUp } else { Input::LinkDown };
-                    if let Some(i) = g.inst.as_mut() {
+                    if let Some(i) = g.router.as_mut() {
                         i.handle(now, input);
                     }
                     self.drain(gi).await;
@@ -1119,7 +1093,7 @@ impl Daemon {
     async fn follow_primary(&mut self, ifindex: u32, family: Family) {
         for gi in 0..self.groups.len() {
             let g = &self.groups[gi];
-            if g.inst.is_none()
+            if g.router.is_none()
                 || g.ifindex != Some(ifindex)
                 || g.cfg.family != family
                 || g.cfg.unicast_source.is_some()
@@ -1140,7 +1114,10 @@ impl Daemon {
     async fn readd_missing_vips(&mut self, gi: usize) {
         self.add_vips(gi).await;
         let now = self.now();
-        self.groups[gi].announce.reannounce(now);
+        if let Some(router) = self.groups[gi].router.as_mut() {
+            router.reannounce(now);
+        }
+        self.drain(gi).await;
     }
 
     // ---- signals ------------------------------------------------------------
@@ -1150,21 +1127,21 @@ impl Daemon {
         if self.shutdown_deadline.is_some() {
             warn!("{which} again: stopping at once");
             for g in &mut self.groups {
-                g.inst = None;
+                g.router = None;
             }
             return;
         }
         info!("{which}: releasing every group (make-before-break)");
-        let _ = privileges::sd_notify_stopping();
+        crate::systemd::stopping();
         let longest = self
             .groups
             .iter()
-            .filter_map(|g| g.inst.as_ref().map(|i| i.master_down_interval()))
+            .filter_map(|g| g.inst().map(|i| i.master_down_interval()))
             .max()
             .unwrap_or_default();
         self.shutdown_deadline = Some(now + longest + Duration::from_secs(1));
         for gi in 0..self.groups.len() {
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, Input::Release(ReleaseReason::Shutdown));
             }
             self.drain(gi).await;
@@ -1195,9 +1172,13 @@ impl Daemon {
             return Err("vrrpd is stopping".into());
         }
         info!(config = %self.config_path.display(), "reloading configuration");
-        let _ = privileges::sd_notify("RELOADING=1");
+        crate::systemd::reloading();
         let result = self.reload_config().await;
-        let _ = privileges::sd_notify_ready();
+        self.last_reload = (result.is_ok(), SystemTime::now());
+        crate::systemd::ready(match result {
+            Ok(()) => "configuration reloaded",
+            Err(_) => "reload rejected; the previous configuration runs",
+        });
         result
     }
 
@@ -1232,7 +1213,7 @@ impl Daemon {
                 info!(group = %self.groups[gi].name(), "reload changed only virtual routes or rules; the group keeps its state");
                 self.groups[gi].cfg = n.clone();
                 let present = n.has_routes();
-                if let Some(i) = self.groups[gi].inst.as_mut() {
+                if let Some(i) = self.groups[gi].router.as_mut() {
                     i.handle(now, Input::RoutesChanged { present });
                     i.handle(now, Input::ResumePreempt);
                 }
@@ -1241,15 +1222,23 @@ impl Daemon {
                 continue;
             }
             if keep {
-                if let Some(i) = self.groups[gi].inst.as_mut() {
+                if let Some(i) = self.groups[gi].router.as_mut() {
                     i.handle(now, Input::ResumePreempt);
                 }
                 gi += 1;
                 continue;
             }
             info!(group = %self.groups[gi].name(), "group removed or changed by reload; stopping it");
-            if self.groups[gi].state() == State::Master {
-                self.send_advert(gi, 0).await;
+            if self.groups[gi].state() == State::Master
+                && let Some(router) = self.groups[gi].router.as_mut()
+            {
+                router.queue_priority_zero();
+                // Only the advert: the group and its state machine go.
+                while let Some(ev) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
+                    if ev == Event::Transmit {
+                        self.send_adverts(gi).await;
+                    }
+                }
             }
             if !self.groups[gi].installed.is_empty() {
                 self.remove_routes(gi).await;
@@ -1258,11 +1247,8 @@ impl Daemon {
                 self.remove_vips(gi).await;
             }
             let g = self.groups.remove(gi);
+            let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
             if let Some(h) = g.hooks {
-                let prio = g
-                    .inst
-                    .as_ref()
-                    .map_or(g.cfg.priority, |i| i.effective_priority());
                 hooks::retire(h, prio, g.cfg.vrid);
             }
         }

@@ -70,6 +70,10 @@ pub async fn run_bounded(argv: &[String], env: &[(&str, String)], timeout: Durat
     let mut cmd = Command::new(program);
     cmd.args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        // The notify protocol is the daemon's alone.
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
