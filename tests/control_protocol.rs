@@ -21,6 +21,7 @@ fn sample_report() -> StatusReport {
         master_address: Some("192.0.2.1".parse::<IpAddr>().unwrap()),
         since: "2024-02-29T12:34:56Z".into(),
         virtual_ips: vec!["192.0.2.100/24".into(), "203.0.113.10/24".into()],
+        vmac_interface: Some("vrrp.51".into()),
         counters: GroupCounters {
             adverts_sent: 10,
             adverts_received: 20,
@@ -169,6 +170,7 @@ fn status_json_has_exactly_the_spec_field_names() {
         "master_address",
         "since",
         "virtual_ips",
+        "vmac_interface",
         "counters",
         "trackers",
     ]
@@ -390,6 +392,11 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
             "gauge",
             &[][..],
         ),
+        (
+            "vrrpd_group_vmac_interface",
+            "gauge",
+            &["group", "interface"][..],
+        ),
     ];
     assert_eq!(e.types.len(), families.len(), "no extra families: {text}");
     for (name, kind, label_names) in families {
@@ -512,6 +519,13 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         value("vrrpd_config_last_reload_timestamp_seconds", &[]),
         1_709_210_100.0
     );
+    assert_eq!(
+        value(
+            "vrrpd_group_vmac_interface",
+            &[("group", "public"), ("interface", "vrrp.51")]
+        ),
+        1.0
+    );
 }
 
 #[test]
@@ -520,7 +534,7 @@ fn metrics_of_no_groups_are_still_valid() {
     let e = parse_exposition(&text).unwrap();
     // Only the daemon-wide build info has a sample.
     assert_eq!(e.samples.len(), 1, "{text}");
-    assert_eq!(e.types.len(), 16);
+    assert_eq!(e.types.len(), 17);
 }
 
 #[test]

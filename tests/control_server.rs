@@ -37,6 +37,7 @@ fn report(fault: bool) -> StatusReport {
             master_address: Some("192.0.2.1".parse().unwrap()),
             since: "2024-02-29T12:34:56Z".into(),
             virtual_ips: vec!["192.0.2.100/24".into()],
+            vmac_interface: None,
             counters: GroupCounters::default(),
             trackers: vec![],
             virtual_routes: vec![],

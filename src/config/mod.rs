@@ -210,6 +210,19 @@ pub struct GroupConfig {
     /// `[[virtual_rule]]`: present only while master (SPEC §2.2).
     #[serde(rename = "virtual_rule", skip_serializing_if = "Vec::is_empty")]
     pub virtual_rules: Vec<crate::proto::routes::VirtualRule>,
+    /// `use_vmac` (SPEC §1): the VIPs live on a macvlan with the VRRP MAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<VmacConfig>,
+}
+
+/// Virtual MAC mode (SPEC §1, keepalived `use_vmac`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VmacConfig {
+    /// The macvlan's name (`vmac_interface`; default `vrrp.<vrid>`, or
+    /// `vrrp6.<vrid>` for IPv6).
+    pub interface: String,
+    /// `vmac_xmit_base`: adverts leave from the base interface.
+    pub xmit_base: bool,
 }
 
 /// `[bfd]` (SPEC §2.2): RFC 5880 asynchronous mode to every unicast peer.

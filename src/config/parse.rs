@@ -17,6 +17,7 @@ use super::seed::{self, SeededEnv};
 use super::*;
 
 mod routes;
+mod vmac;
 
 type Val<'i> = Spanned<DeValue<'i>>;
 
@@ -48,6 +49,9 @@ const GROUP_KEYS: &[&str] = &[
     "garp_master_delay",
     "garp_refresh",
     "ndisc_router",
+    "use_vmac",
+    "vmac_interface",
+    "vmac_xmit_base",
     "virtual_ips",
     "excluded_ips",
     "auth",
@@ -1443,6 +1447,7 @@ fn parse_group(
         }
     };
     let (virtual_routes, virtual_rules) = routes::parse(ctx, &t, family.unwrap_or(Family::V4));
+    let vmac = vmac::parse_vmac(ctx, &t, vrid, family, interface.as_deref());
     if ctx.errors.len() > errors_before {
         return None;
     }
@@ -1476,6 +1481,7 @@ fn parse_group(
         bfd: bfd?,
         virtual_routes,
         virtual_rules,
+        vmac: vmac?,
     };
     let meta = GroupMeta {
         vrid_pos: ctx.pos(vrid_v?.span().start),

@@ -138,7 +138,10 @@ pub fn status_table(report: &StatusReport, now: SystemTime) -> String {
         rows.push([
             g.name.clone(),
             g.vrid.to_string(),
-            g.interface.clone(),
+            match &g.vmac_interface {
+                Some(v) => format!("{} (vmac {v})", g.interface),
+                None => g.interface.clone(),
+            },
             g.state.to_string().to_uppercase(),
             prio,
             master,

@@ -192,6 +192,19 @@ pub fn render(report: &StatusReport) -> String {
 
     header(
         &mut out,
+        "vrrpd_group_vmac_interface",
+        "gauge",
+        "1 for each group in virtual MAC mode, labelled with its macvlan.",
+    );
+    for g in groups {
+        if let Some(vmac) = &g.vmac_interface {
+            let labels = [("group", g.name.as_str()), ("interface", vmac.as_str())];
+            sample(&mut out, "vrrpd_group_vmac_interface", &labels, 1);
+        }
+    }
+
+    header(
+        &mut out,
         "vrrpd_bfd_session_up",
         "gauge",
         "Whether the BFD session to the peer is Up (1) or not (0).",

@@ -110,6 +110,9 @@ pub struct GroupStatus {
     pub since: String,
     /// Every VIP as "address/prefix", tracked then excluded.
     pub virtual_ips: Vec<String>,
+    /// The macvlan the VIPs live on in virtual MAC mode (`use_vmac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_interface: Option<String>,
     pub counters: GroupCounters,
     pub trackers: Vec<TrackerStatus>,
     /// `[[virtual_route]]`s and whether each is on the host now.

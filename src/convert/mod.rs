@@ -284,6 +284,9 @@ struct Instance {
     garp_refresh_ms: Option<u64>,
     garp_interval_ms: Option<u64>,
     garp_master_delay_ms: Option<u64>,
+    /// keepalived `use_vmac [NAME]`: Some(name given, if any).
+    vmac: Option<Option<String>>,
+    vmac_xmit_base: Option<Loc>,
     vips: Vec<Vip>,
     excluded: Vec<Vip>,
     legacy_auth: Option<(Auth, Loc)>,
@@ -1163,9 +1166,10 @@ impl Mapper {
                     s,
                     "vrrpd always goes to FAULT while the group's interface is down (keepalived with dont_track_primary stays in its state)",
                 ),
-                "use_vmac" | "vmac_xmit_base" => {
-                    self.unmapped(s, "vrrpd does not create VMAC interfaces")
-                }
+                // SPEC §1 virtual MAC mode; keepalived's default name
+                // (vrrp.VRID) is vrrpd's too.
+                "use_vmac" => g.vmac = Some(s.args.first().map(|w| w.text.clone())),
+                "vmac_xmit_base" => g.vmac_xmit_base = Some(s.loc().clone()),
                 "mcast_src_ip" => self.unmapped(
                     s,
                     "vrrpd sends multicast from the interface's primary address",
@@ -1500,8 +1504,19 @@ impl Mapper {
                 })
                 .collect(),
             virtual_rule: g.rules.clone(),
+            use_vmac: g.vmac.is_some().then_some(true),
+            vmac_interface: g.vmac.clone().flatten(),
+            vmac_xmit_base: (g.vmac.is_some() && g.vmac_xmit_base.is_some()).then_some(true),
             ..Default::default()
         };
+        if let (None, Some(l)) = (&g.vmac, &g.vmac_xmit_base) {
+            self.report(
+                l,
+                "vmac_xmit_base",
+                ReportKind::Note,
+                "vmac_xmit_base without use_vmac has no effect in keepalived; not carried over",
+            );
+        }
         if let Some(ml) = &g.master {
             if base == 255 {
                 f.start_state = Some("master".into());

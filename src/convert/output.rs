@@ -52,6 +52,12 @@ pub struct GroupFile {
     pub garp_refresh: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub garp_master_delay: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_vmac: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac_interface: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac_xmit_base: Option<bool>,
     /// Empty only for a group that runs notify hooks alone (SPEC §2.2).
     pub virtual_ips: Vec<VipEntry>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -95,6 +95,8 @@ pub struct Group {
     pub hooks: Option<super::hooks::GroupHooks>,
     /// Virtual routes and rules on the host by our doing (SPEC §2.2).
     pub installed: super::routes::InstalledRoutes,
+    /// The virtual MAC interface's index while it exists (`use_vmac`).
+    pub vmac_ifindex: Option<u32>,
 }
 
 impl Group {
@@ -112,6 +114,7 @@ impl Group {
             trackers: (false, 0),
             hooks: None,
             installed: Default::default(),
+            vmac_ifindex: None,
         }
     }
 

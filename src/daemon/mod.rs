@@ -13,6 +13,7 @@ mod io;
 mod routes;
 mod status;
 mod sync;
+mod vmac;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -200,8 +201,10 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
+        vmac_saved: HashMap::new(),
         last_reload: (true, SystemTime::now()),
     };
+    d.remove_stale_vmacs().await;
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
     d.remove_stale_routes().await;
@@ -243,6 +246,8 @@ struct Daemon {
     rx_route: Box<[[u16; 256]; 2]>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
+    /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
+    vmac_saved: HashMap<String, Vec<(String, String)>>,
     /// Outcome and time of the last configuration load (SPEC §5).
     last_reload: (bool, SystemTime),
 }
@@ -340,6 +345,7 @@ impl Daemon {
                     None => {
                         // Leave nothing behind on this exit path either.
                         self.final_cleanup().await;
+                        self.io.restore_sysctls();
                         return Err(DaemonError::Io("netlink event stream closed".into()));
                     }
                 },
@@ -476,6 +482,9 @@ impl Daemon {
                 return;
             }
         };
+        if !self.vmac_setup(gi, ifindex).await {
+            return;
+        }
         let g = &mut self.groups[gi];
         if let Err(e) = g.start_protocol(ifindex, source) {
             error!(group = %g.name(), "cannot start: {e}");
@@ -695,7 +704,8 @@ impl Daemon {
     async fn send_adverts(&mut self, gi: usize) {
         let wall = wall_clock();
         let g = &mut self.groups[gi];
-        let (Some(ifindex), Some(router)) = (g.ifindex, g.router.as_mut()) else {
+        let ifindex = g.advert_ifindex();
+        let (Some(ifindex), Some(router)) = (ifindex, g.router.as_mut()) else {
             return;
         };
         while let Some(t) = router.poll_transmit(wall, &mut self.io.txbuf) {
@@ -717,9 +727,10 @@ impl Daemon {
     }
 
     async fn add_vips(&mut self, gi: usize) {
+        self.vmac_link(gi, true).await;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
                 continue;
             };
@@ -785,7 +796,7 @@ impl Daemon {
         self.groups[gi].vips_held = false;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 continue;
             };
             let key = (ifindex, vip.address);
@@ -799,6 +810,7 @@ impl Daemon {
                 }
             }
         }
+        self.vmac_link(gi, false).await;
     }
 
     /// Send the round the announce schedule has due at `now`, if any.
@@ -806,7 +818,7 @@ impl Daemon {
     async fn announce_once(&mut self, gi: usize) {
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 continue;
             };
             // SPEC §1 ndisc_router: "auto" follows the interface's IPv6
@@ -867,6 +879,14 @@ impl Daemon {
                 return;
             }
         };
+        let mut r = r;
+        match self.vmac_base(r.ifindex) {
+            // The copy of a multicast advert a master's macvlan also gets.
+            Some(_) if r.dst.is_multicast() => return,
+            // A peer whose neighbour entry for us is the virtual MAC.
+            Some(base) => r.ifindex = base,
+            None => {}
+        }
         let family = Family::of(&r.src);
         let now = self.now();
         let Some(vrid) = peek_vrid(r.protocol, r.payload) else {
@@ -991,6 +1011,7 @@ impl Daemon {
             NetEvent::LinkRemoved { ifindex, name } => {
                 self.links.remove(&name);
                 self.io.forget_interface(ifindex);
+                self.vmac_removed(ifindex).await;
                 self.link_changed(&name, ifindex, false).await;
                 // The interface is gone: the group starts afresh when it
                 // comes back (with a new index).
@@ -1079,7 +1100,7 @@ impl Daemon {
             }
             let hit = self.groups[gi]
                 .all_vips()
-                .any(|v| v.address == addr && self.ifindex_of(&v.interface) == Some(ifindex));
+                .any(|v| v.address == addr && self.vip_ifindex(gi, v) == Some(ifindex));
             if hit {
                 warn!(group = %self.groups[gi].name(), vip = %addr, "VIP removed behind our back while master; re-adding");
                 self.readd_missing_vips(gi).await;
@@ -1162,6 +1183,7 @@ impl Daemon {
                 self.remove_vips(gi).await;
             }
         }
+        self.vmac_teardown_all().await;
     }
 
     /// SIGHUP / `vrrpd reload`: re-read the configuration. Unchanged groups
@@ -1246,6 +1268,7 @@ impl Daemon {
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
+            self.vmac_teardown(gi).await;
             let g = self.groups.remove(gi);
             let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
             if let Some(h) = g.hooks {

@@ -23,6 +23,7 @@ pub(super) fn group_status(g: &Group, trackers: Vec<TrackerStatus>) -> GroupStat
             .all_vips()
             .map(|v| format!("{}/{}", v.address, v.prefix_len))
             .collect(),
+        vmac_interface: g.cfg.vmac.as_ref().map(|v| v.interface.clone()),
         counters: GroupCounters::from(&g.counters),
         trackers,
         virtual_routes: g

@@ -20,6 +20,7 @@ pub mod ifaces;
 pub mod packet_socket;
 pub mod routes;
 pub mod sysctl;
+pub mod vmac;
 pub mod vrrp_socket;
 
 pub use events::{NetEvent, NetEvents};
