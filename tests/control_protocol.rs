@@ -49,6 +49,8 @@ fn sample_report() -> StatusReport {
                 value: None,
             },
         ],
+        virtual_routes: vec![],
+        virtual_rules: vec![],
     };
     StatusReport {
         bfd: vec![BfdSessionStatus {
@@ -565,4 +567,53 @@ fn metrics_of_no_groups_are_still_valid() {
     // Only the daemon-wide build info has a sample.
     assert_eq!(e.samples.len(), 1, "{text}");
     assert_eq!(e.types.len(), 17);
+}
+
+#[test]
+fn virtual_routes_show_in_status_json_and_metrics_with_their_installed_flag() {
+    use vrrpd::control::protocol::{RouteStatus, RuleStatus};
+    use vrrpd::proto::routes::{Prefix, RouteKind, RuleAction, VirtualRoute, VirtualRule};
+    let mut r = sample_report();
+    r.groups[0].virtual_routes = vec![RouteStatus {
+        route: VirtualRoute {
+            to: Prefix::parse("198.51.100.0/24").unwrap(),
+            via: Some("192.0.2.254".parse().unwrap()),
+            dev: None,
+            src: None,
+            table: Some(100),
+            metric: None,
+            kind: RouteKind::Unicast,
+        },
+        installed: true,
+    }];
+    r.groups[0].virtual_rules = vec![RuleStatus {
+        rule: VirtualRule {
+            family: vrrpd::proto::Family::V4,
+            from: Some(Prefix::parse("192.0.2.100/32").unwrap()),
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            action: RuleAction::Table(100),
+            preference: None,
+        },
+        installed: false,
+    }];
+    let j = serde_json::to_value(&r).unwrap();
+    let g = &j["groups"][0];
+    assert_eq!(g["virtual_routes"][0]["to"], "198.51.100.0/24");
+    assert_eq!(g["virtual_routes"][0]["via"], "192.0.2.254");
+    assert_eq!(g["virtual_routes"][0]["installed"], true);
+    assert_eq!(g["virtual_rules"][0]["from"], "192.0.2.100/32");
+    assert_eq!(g["virtual_rules"][0]["installed"], false);
+    assert_eq!(roundtrip(&r), r);
+    let text = render(&r);
+    parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let name = &r.groups[0].name;
+    assert!(text.contains(&format!(
+        "vrrpd_virtual_routes_installed{{group=\"{name}\",kind=\"route\"}} 1"
+    )));
+    assert!(text.contains(&format!(
+        "vrrpd_virtual_routes_installed{{group=\"{name}\",kind=\"rule\"}} 0"
+    )));
 }

@@ -41,6 +41,8 @@ fn report(fault: bool) -> StatusReport {
             drained: false,
             counters: GroupCounters::default(),
             trackers: vec![],
+            virtual_routes: vec![],
+            virtual_rules: vec![],
         }],
     }
 }

@@ -133,6 +133,11 @@ pub struct InstanceConfig {
     /// Our primary address (IPv4 primary, or IPv6 link-local): the source of
     /// our adverts and the tie-break on equal priority.
     pub primary_address: IpAddr,
+    /// The group has virtual routes or rules (SPEC §2.2): they follow the
+    /// VIPs ([`Action::AddRoutes`] after [`Action::AddVips`],
+    /// [`Action::RemoveRoutes`] before [`Action::RemoveVips`]).
+    #[serde(default)]
+    pub routes: bool,
 }
 
 /// Why [`Instance::new`] refused a configuration.
@@ -211,6 +216,10 @@ pub enum Input {
     /// having been Up. A backup whose current master is `peer` acts as if
     /// its Master_Down_Timer had expired.
     PeerDown { peer: IpAddr },
+    /// A reload changed only the group's virtual routes or rules; `present`:
+    /// whether it has any now. Mastership is untouched; while the VIPs are
+    /// held the shell gets [`Action::UpdateRoutes`].
+    RoutesChanged { present: bool },
 }
 
 /// RFC 5798 §6.4 states.
@@ -324,6 +333,16 @@ pub enum Action {
     AddVips,
     /// Remove every VIP of the group.
     RemoveVips,
+    /// Install the group's virtual routes and rules (right after
+    /// [`Action::AddVips`]: a route's `src` may be a VIP).
+    AddRoutes,
+    /// Remove the virtual routes and rules vrrpd installed (right before
+    /// [`Action::RemoveVips`]).
+    RemoveRoutes,
+    /// Still holding the VIPs, and the configured routes or rules changed:
+    /// make the installed ones equal to the configured ones
+    /// ([`crate::routes::diff`]).
+    UpdateRoutes,
     /// Start a gratuitous ARP / unsolicited NA burst for every VIP (the shell
     /// repeats it `garp_repeat` times, `garp_interval` apart).
     Announce,
@@ -647,6 +666,13 @@ impl Instance {
                     && self.master_address == Some(peer)
                 {
                     self.become_master(now, Reason::BfdPeerDown);
+                }
+            }
+            Input::RoutesChanged { present } => {
+                let had = self.cfg.routes;
+                self.cfg.routes = present;
+                if self.vips_held && (had || present) {
+                    self.actions.push_back(Action::UpdateRoutes);
                 }
             }
         }
@@ -1116,6 +1142,9 @@ impl Instance {
         if !self.vips_held {
             self.vips_held = true;
             self.actions.push_back(Action::AddVips);
+            if self.cfg.routes {
+                self.actions.push_back(Action::AddRoutes);
+            }
         }
         self.actions.push_back(Action::Announce);
         if planned {
@@ -1169,6 +1198,9 @@ impl Instance {
         self.vips_release_at = None;
         if self.vips_held {
             self.vips_held = false;
+            if self.cfg.routes {
+                self.actions.push_back(Action::RemoveRoutes);
+            }
             self.actions.push_back(Action::RemoveVips);
         }
     }

@@ -214,6 +214,12 @@ pub struct GroupConfig {
     /// `[bfd]`: a BFD session to each unicast peer (SPEC §1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdConfig>,
+    /// `[[virtual_route]]`: present only while master (SPEC §2.2).
+    #[serde(rename = "virtual_route", skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<crate::proto::routes::VirtualRoute>,
+    /// `[[virtual_rule]]`: present only while master (SPEC §2.2).
+    #[serde(rename = "virtual_rule", skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<crate::proto::routes::VirtualRule>,
     /// `use_vmac` (SPEC §1): the VIPs live on a macvlan with the VRRP MAC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vmac: Option<VmacConfig>,
@@ -245,6 +251,20 @@ impl GroupConfig {
     }
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peers.is_empty()
+    }
+    /// Whether the group has virtual routes or rules.
+    pub fn has_routes(&self) -> bool {
+        !self.virtual_routes.is_empty() || !self.virtual_rules.is_empty()
+    }
+    /// Equal but for the virtual routes and rules: a reload that changes
+    /// only those keeps the group running (its mastership untouched).
+    pub fn same_except_routes(&self, other: &GroupConfig) -> bool {
+        let strip = |g: &GroupConfig| GroupConfig {
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            ..g.clone()
+        };
+        strip(self) == strip(other)
     }
 }
 

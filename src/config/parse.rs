@@ -16,6 +16,7 @@ use super::duration::parse_duration;
 use super::seed::{self, SeededEnv};
 use super::*;
 
+mod routes;
 mod vmac;
 
 type Val<'i> = Spanned<DeValue<'i>>;
@@ -60,6 +61,8 @@ const GROUP_KEYS: &[&str] = &[
     "track_interface",
     "notify",
     "bfd",
+    "virtual_route",
+    "virtual_rule",
 ];
 const BFD_KEYS: &[&str] = &["min_tx", "min_rx", "multiplier"];
 const VIP_KEYS: &[&str] = &["address", "interface"];
@@ -1381,6 +1384,7 @@ fn parse_group(
             Some(f)
         }
     };
+    let (virtual_routes, virtual_rules) = routes::parse(ctx, &t, family.unwrap_or(Family::V4));
     let vmac = vmac::parse_vmac(ctx, &t, vrid, family, interface.as_deref());
     if ctx.errors.len() > errors_before {
         return None;
@@ -1414,6 +1418,8 @@ fn parse_group(
         notify,
         sync_group: None,
         bfd: bfd?,
+        virtual_routes,
+        virtual_rules,
         vmac: vmac?,
     };
     let meta = GroupMeta {

@@ -184,6 +184,29 @@ pub fn render(report: &StatusReport) -> String {
         sample(&mut out, "vrrpd_master_changes_total", &labels, v);
     }
 
+    // Only when some group has virtual routes or rules (SPEC §5 lists the
+    // families every daemon exposes; this one is the feature's own).
+    let with_routes: Vec<_> = groups
+        .iter()
+        .filter(|g| !g.virtual_routes.is_empty() || !g.virtual_rules.is_empty())
+        .collect();
+    if !with_routes.is_empty() {
+        header(
+            &mut out,
+            "vrrpd_virtual_routes_installed",
+            "gauge",
+            "Virtual routes (kind=\"route\") and rules (kind=\"rule\") of the group on the host now.",
+        );
+    }
+    for g in with_routes {
+        let routes = g.virtual_routes.iter().filter(|r| r.installed).count() as u64;
+        let rules = g.virtual_rules.iter().filter(|r| r.installed).count() as u64;
+        for (kind, v) in [("route", routes), ("rule", rules)] {
+            let labels = [("group", g.name.as_str()), ("kind", kind)];
+            sample(&mut out, "vrrpd_virtual_routes_installed", &labels, v);
+        }
+    }
+
     header(
         &mut out,
         "vrrpd_group_vmac_interface",

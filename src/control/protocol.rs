@@ -128,6 +128,28 @@ pub struct GroupStatus {
     pub drained: bool,
     pub counters: GroupCounters,
     pub trackers: Vec<TrackerStatus>,
+    /// `[[virtual_route]]`s and whether each is on the host now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<RouteStatus>,
+    /// `[[virtual_rule]]`s and whether each is on the host now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<RuleStatus>,
+}
+
+/// One virtual route in the status report: its settings, and `installed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteStatus {
+    #[serde(flatten)]
+    pub route: crate::proto::routes::VirtualRoute,
+    pub installed: bool,
+}
+
+/// One virtual rule in the status report: its settings, and `installed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    #[serde(flatten)]
+    pub rule: crate::proto::routes::VirtualRule,
+    pub installed: bool,
 }
 
 /// Per-group counters (also the source of the metrics).

@@ -11,6 +11,7 @@ mod drained;
 mod group;
 mod hooks;
 mod io;
+mod routes;
 mod status;
 mod sync;
 mod vmac;
@@ -209,6 +210,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     d.remove_stale_vmacs().await;
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
+    d.remove_stale_routes().await;
     for g in loaded.config.groups.iter().cloned() {
         d.add_group(g);
     }
@@ -346,6 +348,7 @@ impl Daemon {
                 ev = events.next() => match ev {
                     Some(ev) => self.on_net_event(ev).await,
                     None => {
+                        // Leave nothing behind on this exit path either.
                         self.final_cleanup().await;
                         self.io.restore_sysctls();
                         return Err(DaemonError::Io("netlink event stream closed".into()));
@@ -655,6 +658,8 @@ impl Daemon {
             Event::Transmit => self.send_adverts(gi).await,
             Event::AddVips => self.add_vips(gi).await,
             Event::RemoveVips => self.remove_vips(gi).await,
+            Event::AddRoutes | Event::UpdateRoutes => self.sync_routes(gi).await,
+            Event::RemoveRoutes => self.remove_routes(gi).await,
             Event::Announce => {
                 if self.groups[gi].vips_held {
                     self.announce_once(gi).await;
@@ -1021,6 +1026,8 @@ impl Daemon {
                 // comes back (with a new index).
                 for gi in 0..self.groups.len() {
                     if self.groups[gi].ifindex == Some(ifindex) {
+                        // Rules outlive the interface: take ours back.
+                        self.remove_routes(gi).await;
                         self.groups[gi].vips_held = false;
                         self.groups[gi].router = None;
                         self.groups[gi].ifindex = None;
@@ -1178,6 +1185,9 @@ impl Daemon {
         self.bfd.sessions.admin_down_all(now);
         self.bfd.flush(now);
         for gi in 0..self.groups.len() {
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
+            }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
@@ -1225,6 +1235,23 @@ impl Daemon {
         let mut gi = 0;
         while gi < self.groups.len() {
             let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
+            if !keep
+                && let Some(n) = new.group(self.groups[gi].name())
+                && n.same_except_routes(&self.groups[gi].cfg)
+            {
+                // Only the routes or rules changed: mastership stays; the
+                // core says whether the new set goes on the host now.
+                info!(group = %self.groups[gi].name(), "reload changed only virtual routes or rules; the group keeps its state");
+                self.groups[gi].cfg = n.clone();
+                let present = n.has_routes();
+                if let Some(i) = self.groups[gi].router.as_mut() {
+                    i.handle(now, Input::RoutesChanged { present });
+                    i.handle(now, Input::ResumePreempt);
+                }
+                self.drain(gi).await;
+                gi += 1;
+                continue;
+            }
             if keep {
                 if let Some(i) = self.groups[gi].router.as_mut() {
                     i.handle(now, Input::ResumePreempt);
@@ -1243,6 +1270,9 @@ impl Daemon {
                         self.send_adverts(gi).await;
                     }
                 }
+            }
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
             }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
