@@ -566,7 +566,7 @@ fn metrics_of_no_groups_are_still_valid() {
     let e = parse_exposition(&text).unwrap();
     // Only the daemon-wide build info has a sample.
     assert_eq!(e.samples.len(), 1, "{text}");
-    assert_eq!(e.types.len(), 17);
+    assert_eq!(e.types.len(), 18);
 }
 
 #[test]
