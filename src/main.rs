@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use vrrpd::config::{self, LogFormat, ProcessEnv, UnknownHost};
-use vrrpd::control::cli;
+use vrrpd::control::{Request, cli};
 use vrrpd::daemon::{self, RunOptions};
 
 #[derive(Parser)]
@@ -59,6 +59,24 @@ enum Cmd {
         /// How long to wait for the peer to take over ("10s", "500ms", ...).
         #[arg(long, default_value = "10s", value_parser = parse_cli_duration)]
         timeout: Duration,
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
+    /// Maintenance: move GROUPs (default: all) to the peer like a handover
+    /// and hold them backup, across restarts and reloads, until `resume`.
+    Drain {
+        #[arg(value_name = "GROUP")]
+        groups: Vec<String>,
+        /// How long to wait for the peer to take over.
+        #[arg(long, default_value = "10s", value_parser = parse_cli_duration)]
+        timeout: Duration,
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
+    /// End a drain of GROUPs (default: all): elect normally again.
+    Resume {
+        #[arg(value_name = "GROUP")]
+        groups: Vec<String>,
         #[command(flatten)]
         socket: SocketArgs,
     },
@@ -168,6 +186,14 @@ fn main() -> ExitCode {
             timeout,
             socket,
         } => cli::handover(&socket.path(), groups, timeout),
+        Cmd::Drain {
+            groups,
+            timeout,
+            socket,
+        } => cli::drain(&socket.path(), Request::Drain { groups, timeout }, timeout),
+        Cmd::Resume { groups, socket } => {
+            cli::drain(&socket.path(), Request::Resume { groups }, Duration::ZERO)
+        }
         Cmd::Reload { socket } => cli::reload(&socket.path()),
         Cmd::Convert {
             keepalived_conf,

@@ -25,6 +25,10 @@ pub enum Cap {
     NetAdmin,
     /// Raw IP sockets for protocol 112 / 51 and packet sockets for GARP/NA.
     NetRaw,
+    /// Kept only when a script or hook runs as another user (`user`).
+    SetUid,
+    /// Kept only when a script or hook runs as another group (`group`).
+    SetGid,
 }
 
 impl Cap {
@@ -33,6 +37,8 @@ impl Cap {
         match self {
             Cap::NetAdmin => 12,
             Cap::NetRaw => 13,
+            Cap::SetUid => 7,
+            Cap::SetGid => 6,
         }
     }
 
@@ -41,6 +47,8 @@ impl Cap {
         match self {
             Cap::NetAdmin => "CAP_NET_ADMIN",
             Cap::NetRaw => "CAP_NET_RAW",
+            Cap::SetUid => "CAP_SETUID",
+            Cap::SetGid => "CAP_SETGID",
         }
     }
 
@@ -56,6 +64,32 @@ impl Cap {
 
 /// The capabilities `vrrpd run` keeps after start-up.
 pub const DAEMON_CAPS: &[Cap] = &[Cap::NetAdmin, Cap::NetRaw];
+
+/// [`DAEMON_CAPS`], plus CAP_SETUID / CAP_SETGID when a track_script or
+/// `[notify]` runs as another user or group (SPEC §6: only what the
+/// configured programs need).
+pub fn daemon_caps(config: &crate::config::Config) -> Vec<Cap> {
+    let mut keep = DAEMON_CAPS.to_vec();
+    let run_as = config.groups.iter().flat_map(|g| {
+        g.track_scripts
+            .iter()
+            .filter_map(|s| s.run_as.as_ref())
+            .chain(g.notify.run_as.as_ref())
+    });
+    let (mut uid, mut gid) = (false, false);
+    for r in run_as {
+        uid |= r.uid.is_some();
+        gid |= r.gid.is_some();
+    }
+    if uid {
+        keep.push(Cap::SetUid);
+    }
+    if gid || uid {
+        // Dropping to a uid also sets the groups (setgroups needs SETGID).
+        keep.push(Cap::SetGid);
+    }
+    keep
+}
 
 /// A capability the process needs but does not have in its effective set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -317,6 +351,8 @@ pub fn cap_names(mask: u64) -> Vec<String> {
     (0..64)
         .filter(|b| mask & (1 << b) != 0)
         .map(|b| match b {
+            6 => "CAP_SETGID".to_string(),
+            7 => "CAP_SETUID".to_string(),
             12 => "CAP_NET_ADMIN".to_string(),
             13 => "CAP_NET_RAW".to_string(),
             n => format!("cap_{n}"),

@@ -22,6 +22,7 @@ fn sample_report() -> StatusReport {
         since: "2024-02-29T12:34:56Z".into(),
         virtual_ips: vec!["192.0.2.100/24".into(), "203.0.113.10/24".into()],
         vmac_interface: Some("vrrp.51".into()),
+        drained: false,
         counters: GroupCounters {
             adverts_sent: 10,
             adverts_received: 20,
@@ -38,14 +39,18 @@ fn sample_report() -> StatusReport {
                 name: "eth1".into(),
                 up: true,
                 weight: 0,
+                value: None,
             },
             TrackerStatus {
                 kind: TrackerKind::Script,
                 name: "proxy \"main\"".into(),
                 up: false,
                 weight: -60,
+                value: None,
             },
         ],
+        virtual_routes: vec![],
+        virtual_rules: vec![],
     };
     StatusReport {
         bfd: vec![BfdSessionStatus {
@@ -170,6 +175,7 @@ fn status_json_has_exactly_the_spec_field_names() {
         "virtual_ips",
         "vmac_interface",
         "counters",
+        "drained",
         "trackers",
     ]
     .into_iter()
@@ -373,6 +379,11 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         ),
         ("vrrpd_transitions_total", "counter", &["group", "to"][..]),
         ("vrrpd_track_script_up", "gauge", &["group", "script"][..]),
+        (
+            "vrrpd_tracker_up",
+            "gauge",
+            &["group", "tracker", "kind"][..],
+        ),
         ("vrrpd_master_changes_total", "counter", &["group"][..]),
         ("vrrpd_bfd_session_up", "gauge", &["peer", "interface"][..]),
         ("vrrpd_priority_zero_sent_total", "counter", &["group"][..]),
@@ -491,6 +502,29 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         "interface trackers are not scripts"
     );
     assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "eth1"),
+                ("kind", "interface")
+            ]
+        ),
+        1.0,
+        "vrrpd_tracker_up covers every kind, interfaces too"
+    );
+    assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "proxy \"main\""),
+                ("kind", "script")
+            ]
+        ),
+        0.0
+    );
+    assert_eq!(
         value("vrrpd_master_changes_total", &[("group", "public")]),
         3.0
     );
@@ -532,5 +566,54 @@ fn metrics_of_no_groups_are_still_valid() {
     let e = parse_exposition(&text).unwrap();
     // Only the daemon-wide build info has a sample.
     assert_eq!(e.samples.len(), 1, "{text}");
-    assert_eq!(e.types.len(), 17);
+    assert_eq!(e.types.len(), 18);
+}
+
+#[test]
+fn virtual_routes_show_in_status_json_and_metrics_with_their_installed_flag() {
+    use vrrpd::control::protocol::{RouteStatus, RuleStatus};
+    use vrrpd::proto::routes::{Prefix, RouteKind, RuleAction, VirtualRoute, VirtualRule};
+    let mut r = sample_report();
+    r.groups[0].virtual_routes = vec![RouteStatus {
+        route: VirtualRoute {
+            to: Prefix::parse("198.51.100.0/24").unwrap(),
+            via: Some("192.0.2.254".parse().unwrap()),
+            dev: None,
+            src: None,
+            table: Some(100),
+            metric: None,
+            kind: RouteKind::Unicast,
+        },
+        installed: true,
+    }];
+    r.groups[0].virtual_rules = vec![RuleStatus {
+        rule: VirtualRule {
+            family: vrrpd::proto::Family::V4,
+            from: Some(Prefix::parse("192.0.2.100/32").unwrap()),
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            action: RuleAction::Table(100),
+            preference: None,
+        },
+        installed: false,
+    }];
+    let j = serde_json::to_value(&r).unwrap();
+    let g = &j["groups"][0];
+    assert_eq!(g["virtual_routes"][0]["to"], "198.51.100.0/24");
+    assert_eq!(g["virtual_routes"][0]["via"], "192.0.2.254");
+    assert_eq!(g["virtual_routes"][0]["installed"], true);
+    assert_eq!(g["virtual_rules"][0]["from"], "192.0.2.100/32");
+    assert_eq!(g["virtual_rules"][0]["installed"], false);
+    assert_eq!(roundtrip(&r), r);
+    let text = render(&r);
+    parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let name = &r.groups[0].name;
+    assert!(text.contains(&format!(
+        "vrrpd_virtual_routes_installed{{group=\"{name}\",kind=\"route\"}} 1"
+    )));
+    assert!(text.contains(&format!(
+        "vrrpd_virtual_routes_installed{{group=\"{name}\",kind=\"rule\"}} 0"
+    )));
 }

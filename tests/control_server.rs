@@ -38,8 +38,11 @@ fn report(fault: bool) -> StatusReport {
             since: "2024-02-29T12:34:56Z".into(),
             virtual_ips: vec!["192.0.2.100/24".into()],
             vmac_interface: None,
+            drained: false,
             counters: GroupCounters::default(),
             trackers: vec![],
+            virtual_routes: vec![],
+            virtual_rules: vec![],
         }],
     }
 }
@@ -51,7 +54,9 @@ fn spawn_daemon(mut server: ControlServer, fault: bool, reject_reload: bool) {
         while let Some((req, reply)) = server.next().await {
             let resp = match req {
                 Request::Status => Response::Status(report(fault)),
-                Request::Handover { groups, .. } => {
+                Request::Handover { groups, .. }
+                | Request::Drain { groups, .. }
+                | Request::Resume { groups } => {
                     let mut r = HandoverResult::default();
                     for g in groups {
                         if g == "public" {

@@ -630,7 +630,7 @@ virtual_server 192.0.2.100 80 {
 }
 ";
     let (conv, _) = convert_load(conf, None);
-    let mapped = [1, 2, 5, 6, 7, 8, 9, 10, 13, 15, 17, 19, 20, 21, 23, 24];
+    let mapped = [1, 2, 5, 6, 7, 8, 9, 10, 13, 15, 17, 18, 19, 20, 21, 23, 24];
     for line in 1..=24 {
         let reported = conv.reports.iter().any(|r| r.loc.line == line);
         if mapped.contains(&line) {

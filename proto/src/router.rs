@@ -62,6 +62,14 @@ pub enum Event {
     AddVips,
     /// Remove every VIP of the group.
     RemoveVips,
+    /// Install the group's virtual routes and rules (right after AddVips).
+    AddRoutes,
+    /// Remove the virtual routes and rules vrrpd installed (right before
+    /// RemoveVips).
+    RemoveRoutes,
+    /// Make the installed routes and rules equal to the configured ones
+    /// (a route-only reload while the VIPs are held).
+    UpdateRoutes,
     /// Send one gratuitous ARP / unsolicited NA for every VIP now.
     Announce,
     /// RFC 9568 §6.4.3: still master and a lower-priority master was heard;
@@ -321,6 +329,9 @@ impl Router {
                     self.vips_held = false;
                     self.push(Event::RemoveVips);
                 }
+                Action::AddRoutes => self.push(Event::AddRoutes),
+                Action::RemoveRoutes => self.push(Event::RemoveRoutes),
+                Action::UpdateRoutes => self.push(Event::UpdateRoutes),
                 Action::Announce => {
                     // The first round goes out now, right after the VIPs were
                     // added: a releasing old master lets go RELEASE_GRACE

@@ -16,9 +16,12 @@ use super::duration::parse_duration;
 use super::seed::{self, SeededEnv};
 use super::*;
 
+mod routes;
 mod vmac;
 
 type Val<'i> = Spanned<DeValue<'i>>;
+
+mod trackers;
 
 const DAEMON_KEYS: &[&str] = &[
     "router_id",
@@ -27,6 +30,7 @@ const DAEMON_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "environment_init",
+    "state_dir",
     "sync_group",
 ];
 const SYNC_KEYS: &[&str] = &["name", "members"];
@@ -55,9 +59,10 @@ const GROUP_KEYS: &[&str] = &[
     "excluded_ips",
     "auth",
     "track_interface",
-    "track_script",
     "notify",
     "bfd",
+    "virtual_route",
+    "virtual_rule",
 ];
 const BFD_KEYS: &[&str] = &["min_tx", "min_rx", "multiplier"];
 const VIP_KEYS: &[&str] = &["address", "interface"];
@@ -71,10 +76,7 @@ const AUTH_KEYS: &[&str] = &[
     "mode",
 ];
 const TRACK_IF_KEYS: &[&str] = &["name", "weight"];
-const TRACK_SCRIPT_KEYS: &[&str] = &[
-    "name", "command", "interval", "timeout", "rise", "fall", "weight",
-];
-const NOTIFY_KEYS: &[&str] = &["master", "backup", "fault", "stop", "any"];
+const NOTIFY_KEYS: &[&str] = &["master", "backup", "fault", "stop", "any", "user", "group"];
 
 /// A position in a file, 1-based (0/0 = the whole file).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -532,6 +534,7 @@ fn daemon_defaults(environment_init: Option<PathBuf>) -> DaemonConfig {
         log_level: "info".to_string(),
         environment_init,
         sync_groups: Vec::new(),
+        state_dir: PathBuf::from(DEFAULT_STATE_DIR),
     }
 }
 
@@ -580,6 +583,11 @@ fn parse_daemon(
             Ok(_) => d.log_level = s,
             Err(e) => ctx.err(&v.span(), format!("`log_level` = {s:?}: {e}")),
         }
+    }
+    if let Some(v) = t.get("state_dir")
+        && let Some(s) = ctx.nonempty_string("state_dir", v)
+    {
+        d.state_dir = PathBuf::from(s);
     }
     // environment_init was read (and run) before; only its type is checked here.
     if let Some(v) = t.get("environment_init") {
@@ -968,7 +976,8 @@ fn parse_group(
 ) -> Option<(GroupConfig, GroupMeta)> {
     let errors_before = ctx.errors.len();
     let what = format!("group {name:?}");
-    let t = ctx.table_of(root, span, &what, GROUP_KEYS);
+    let keys: Vec<&str> = GROUP_KEYS.iter().chain(trackers::KEYS).copied().collect();
+    let t = ctx.table_of(root, span, &what, &keys);
 
     let vrid_v = t.required(ctx, "vrid", &what);
     let vrid = vrid_v
@@ -1331,78 +1340,9 @@ fn parse_group(
             }
         }
     }
-    let mut track_scripts = Vec::new();
-    if let Some(v) = t.get("track_script") {
-        for item in ctx.array("track_script", v).unwrap_or(&[]) {
-            let w = "[[track_script]]";
-            let Some(tt) = ctx.table(item, w, TRACK_SCRIPT_KEYS) else {
-                continue;
-            };
-            let nv = tt.required(ctx, "name", w);
-            let name = nv.and_then(|nv| ctx.nonempty_string("name", nv));
-            let command = tt
-                .required(ctx, "command", w)
-                .and_then(|c| ctx.argv("command", c));
-            let interval = match tt.get("interval") {
-                Some(x) => ctx.duration_in(
-                    "interval",
-                    x,
-                    Duration::from_millis(10),
-                    Duration::from_secs(3600),
-                ),
-                None => Some(Duration::from_secs(1)),
-            };
-            let timeout = match tt.get("timeout") {
-                Some(x) => ctx.duration_in(
-                    "timeout",
-                    x,
-                    Duration::from_millis(10),
-                    Duration::from_secs(3600),
-                ),
-                None => interval,
-            };
-            let rise = match tt.get("rise") {
-                Some(x) => ctx.integer("rise", x, 1, 255).map(|n| n as u8),
-                None => Some(1),
-            };
-            let fall = match tt.get("fall") {
-                Some(x) => ctx.integer("fall", x, 1, 255).map(|n| n as u8),
-                None => Some(1),
-            };
-            let weight = match tt.get("weight") {
-                Some(x) => ctx.integer("weight", x, -254, 254).map(|n| n as i16),
-                None => Some(0),
-            };
-            if let (
-                Some(name),
-                Some(command),
-                Some(interval),
-                Some(timeout),
-                Some(rise),
-                Some(fall),
-                Some(weight),
-                Some(nv),
-            ) = (name, command, interval, timeout, rise, fall, weight, nv)
-            {
-                if track_scripts.iter().any(|x: &TrackScript| x.name == name) {
-                    ctx.err(
-                        &nv.span(),
-                        format!("track_script {name:?} is defined twice"),
-                    );
-                    continue;
-                }
-                track_scripts.push(TrackScript {
-                    name,
-                    command,
-                    interval,
-                    timeout,
-                    rise,
-                    fall,
-                    weight,
-                });
-            }
-        }
-    }
+    let track_scripts = trackers::track_scripts(ctx, &t);
+    let file = ctx.file;
+    let builtin = trackers::builtin(ctx, &t, file);
     let mut notify = NotifyConfig::default();
     if let Some(v) = t.get("notify")
         && let Some(nt) = ctx.table(v, "[notify]", NOTIFY_KEYS)
@@ -1412,6 +1352,7 @@ fn parse_group(
         notify.fault = nt.get("fault").and_then(|x| ctx.argv("fault", x));
         notify.stop = nt.get("stop").and_then(|x| ctx.argv("stop", x));
         notify.any = nt.get("any").and_then(|x| ctx.argv("any", x));
+        notify.run_as = trackers::run_as(ctx, &nt).flatten();
     }
 
     // A group without VIPs takes its family from its unicast addresses, else
@@ -1443,6 +1384,7 @@ fn parse_group(
             Some(f)
         }
     };
+    let (virtual_routes, virtual_rules) = routes::parse(ctx, &t, family.unwrap_or(Family::V4));
     let vmac = vmac::parse_vmac(ctx, &t, vrid, family, interface.as_deref());
     if ctx.errors.len() > errors_before {
         return None;
@@ -1472,9 +1414,12 @@ fn parse_group(
         auth: auth?,
         track_interfaces,
         track_scripts,
+        builtin,
         notify,
         sync_group: None,
         bfd: bfd?,
+        virtual_routes,
+        virtual_rules,
         vmac: vmac?,
     };
     let meta = GroupMeta {

@@ -157,6 +157,23 @@ pub fn render(report: &StatusReport) -> String {
 
     header(
         &mut out,
+        "vrrpd_tracker_up",
+        "gauge",
+        "Whether the tracker currently passes (1) or fails (0), every kind (a track_file passes while its value is 0).",
+    );
+    for g in groups {
+        for t in &g.trackers {
+            let labels = [
+                ("group", g.name.as_str()),
+                ("tracker", t.name.as_str()),
+                ("kind", t.kind.word()),
+            ];
+            sample(&mut out, "vrrpd_tracker_up", &labels, u64::from(t.up));
+        }
+    }
+
+    header(
+        &mut out,
         "vrrpd_master_changes_total",
         "counter",
         "Times the group entered or left the master state.",
@@ -165,6 +182,29 @@ pub fn render(report: &StatusReport) -> String {
         let labels = [("group", g.name.as_str())];
         let v = g.counters.master_changes;
         sample(&mut out, "vrrpd_master_changes_total", &labels, v);
+    }
+
+    // Only when some group has virtual routes or rules (SPEC §5 lists the
+    // families every daemon exposes; this one is the feature's own).
+    let with_routes: Vec<_> = groups
+        .iter()
+        .filter(|g| !g.virtual_routes.is_empty() || !g.virtual_rules.is_empty())
+        .collect();
+    if !with_routes.is_empty() {
+        header(
+            &mut out,
+            "vrrpd_virtual_routes_installed",
+            "gauge",
+            "Virtual routes (kind=\"route\") and rules (kind=\"rule\") of the group on the host now.",
+        );
+    }
+    for g in with_routes {
+        let routes = g.virtual_routes.iter().filter(|r| r.installed).count() as u64;
+        let rules = g.virtual_rules.iter().filter(|r| r.installed).count() as u64;
+        for (kind, v) in [("route", routes), ("rule", rules)] {
+            let labels = [("group", g.name.as_str()), ("kind", kind)];
+            sample(&mut out, "vrrpd_virtual_routes_installed", &labels, v);
+        }
     }
 
     header(

@@ -27,6 +27,16 @@ pub enum Request {
         #[serde(with = "duration_ms", rename = "timeout_ms")]
         timeout: Duration,
     },
+    /// `vrrpd drain` (SPEC §4): a handover that holds, persisted. Answered
+    /// with `Response::Handover` (moved = drained).
+    Drain {
+        /// Group names; empty means every group.
+        groups: Vec<String>,
+        #[serde(with = "duration_ms", rename = "timeout_ms")]
+        timeout: Duration,
+    },
+    /// `vrrpd resume`: end a drain. Answered with `Response::Handover`.
+    Resume { groups: Vec<String> },
     /// Re-read the configuration (same as SIGHUP).
     Reload,
     /// The Prometheus exposition. Answered by the control server itself from
@@ -113,8 +123,33 @@ pub struct GroupStatus {
     /// The macvlan the VIPs live on in virtual MAC mode (`use_vmac`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_interface: Option<String>,
+    /// `vrrpd drain` holds this group backup until `vrrpd resume`.
+    #[serde(default)]
+    pub drained: bool,
     pub counters: GroupCounters,
     pub trackers: Vec<TrackerStatus>,
+    /// `[[virtual_route]]`s and whether each is on the host now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<RouteStatus>,
+    /// `[[virtual_rule]]`s and whether each is on the host now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<RuleStatus>,
+}
+
+/// One virtual route in the status report: its settings, and `installed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteStatus {
+    #[serde(flatten)]
+    pub route: crate::proto::routes::VirtualRoute,
+    pub installed: bool,
+}
+
+/// One virtual rule in the status report: its settings, and `installed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    #[serde(flatten)]
+    pub rule: crate::proto::routes::VirtualRule,
+    pub installed: bool,
 }
 
 /// Per-group counters (also the source of the metrics).
@@ -140,6 +175,24 @@ pub struct GroupCounters {
 pub enum TrackerKind {
     Interface,
     Script,
+    Http,
+    Tcp,
+    Process,
+    File,
+}
+
+impl TrackerKind {
+    /// The `kind` label and status word.
+    pub fn word(self) -> &'static str {
+        match self {
+            TrackerKind::Interface => "interface",
+            TrackerKind::Script => "script",
+            TrackerKind::Http => "http",
+            TrackerKind::Tcp => "tcp",
+            TrackerKind::Process => "process",
+            TrackerKind::File => "file",
+        }
+    }
 }
 
 /// One `track_interface` or `track_script` and its current verdict.
@@ -150,6 +203,9 @@ pub struct TrackerStatus {
     pub up: bool,
     /// 0: FAULT while down; else added to the priority while down.
     pub weight: i16,
+    /// track_file: the file's integer (priority += value × weight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i64>,
 }
 
 impl GroupStatus {

@@ -44,10 +44,13 @@
 //!   syntax becomes `["/bin/sh", "-c", "..."]` with a warning.
 //! - `${_ENV NAME}` becomes vrrpd's `${NAME}`; any other `${` is escaped as
 //!   `$${` so vrrpd's seeding leaves it alone.
+//! - `virtual_routes` / `virtual_rules` lines map one to one (see
+//!   [`routes`]); a line with anything vrrpd lacks is not mapped as a whole.
 //! - The files are [`output`] values serialized with `toml` (no hand-written
 //!   TOML).
 
 pub mod output;
+mod routes;
 pub mod syntax;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -292,6 +295,8 @@ struct Instance {
     track_scripts: Vec<TrackRef>,
     /// master, backup, fault, stop, any; with the line that set it.
     notify: [Option<(Vec<String>, Loc)>; 5],
+    routes: Vec<routes::RouteDraft>,
+    rules: Vec<output::RuleFile>,
 }
 
 #[derive(Clone, Debug)]
@@ -1178,8 +1183,15 @@ impl Mapper {
                     s,
                     "vrrpd tracks interfaces and scripts only; wrap this check in a vrrp_script",
                 ),
-                "virtual_routes" | "virtual_rules" => {
-                    self.unmapped(s, "vrrpd manages addresses only, not routes or rules")
+                "virtual_routes" => {
+                    let mut v = std::mem::take(&mut g.routes);
+                    self.route_block(s, &mut v);
+                    g.routes = v;
+                }
+                "virtual_rules" => {
+                    let mut v = std::mem::take(&mut g.rules);
+                    self.rule_block(s, &mut v);
+                    g.rules = v;
                 }
                 "unicast_ttl" => self.unmapped(s, "vrrpd always sends with TTL 255"),
                 "check_unicast_src" => {
@@ -1480,6 +1492,18 @@ impl Mapper {
                 .garp_master_delay_ms
                 .or(self.globals.garp_master_delay_ms)
                 .map(fmt_ms),
+            virtual_route: g
+                .routes
+                .iter()
+                .map(|r| {
+                    let mut f = r.file.clone();
+                    if r.default_dst && family_v6 {
+                        f.to = "::/0".into();
+                    }
+                    f
+                })
+                .collect(),
+            virtual_rule: g.rules.clone(),
             use_vmac: g.vmac.is_some().then_some(true),
             vmac_interface: g.vmac.clone().flatten(),
             vmac_xmit_base: (g.vmac.is_some() && g.vmac_xmit_base.is_some()).then_some(true),

@@ -93,6 +93,8 @@ pub struct Group {
     pub trackers: (bool, i32),
     /// Track scripts and notify hooks (started by the daemon).
     pub hooks: Option<super::hooks::GroupHooks>,
+    /// Virtual routes and rules on the host by our doing (SPEC §2.2).
+    pub installed: super::routes::InstalledRoutes,
     /// The virtual MAC interface's index while it exists (`use_vmac`).
     pub vmac_ifindex: Option<u32>,
     /// Adverts that cannot be sent, gratuitous ARP / NA that cannot be.
@@ -135,6 +137,7 @@ impl Group {
             since: SystemTime::now(),
             trackers: (false, 0),
             hooks: None,
+            installed: Default::default(),
             vmac_ifindex: None,
             advert_failures: FailureLatch::default(),
             announce_failures: FailureLatch::default(),
@@ -177,6 +180,7 @@ impl Group {
             preempt_delay: cfg.preempt_delay,
             start_as_master: cfg.start_state == StartState::Master,
             primary_address: source,
+            routes: cfg.has_routes(),
         };
         let tx = TxConfig {
             version: cfg.version,

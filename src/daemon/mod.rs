@@ -7,9 +7,11 @@
 
 mod bfd;
 mod control;
+mod drained;
 mod group;
 mod hooks;
 mod io;
+mod routes;
 mod status;
 mod sync;
 mod vmac;
@@ -184,7 +186,8 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     // Everything that needs more than NET_ADMIN + NET_RAW is open now;
     // sockets opened later (late interfaces, reloads) need only those two.
     // Hooks and scripts start after this, so they never see more.
-    privileges::drop_capabilities(privileges::DAEMON_CAPS).map_err(DaemonError::Io)?;
+    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))
+        .map_err(DaemonError::Io)?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         io: Io::new(nl),
@@ -202,11 +205,13 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
         vmac_saved: HashMap::new(),
+        drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
         last_reload: (true, SystemTime::now()),
     };
     d.remove_stale_vmacs().await;
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
+    d.remove_stale_routes().await;
     for g in loaded.config.groups.iter().cloned() {
         d.add_group(g);
     }
@@ -249,6 +254,8 @@ struct Daemon {
     bfd: bfd::Bfd,
     /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
     vmac_saved: HashMap<String, Vec<(String, String)>>,
+    /// `vrrpd drain` marks, persisted in `state_dir`.
+    drained: drained::DrainMarks,
     /// Outcome and time of the last configuration load (SPEC §5).
     last_reload: (bool, SystemTime),
 }
@@ -344,6 +351,7 @@ impl Daemon {
                 ev = events.next() => match ev {
                     Some(ev) => self.on_net_event(ev).await,
                     None => {
+                        // Leave nothing behind on this exit path either.
                         self.final_cleanup().await;
                         self.io.restore_sysctls();
                         return Err(DaemonError::Io("netlink event stream closed".into()));
@@ -526,6 +534,10 @@ impl Daemon {
             );
         }
         g.trackers = trackers;
+        if self.drained.contains(&g.cfg.name) {
+            info!(group = %g.cfg.name, "drained (vrrpd resume ends it): staying backup");
+            inst.handle(now, Input::Drain(true));
+        }
         inst.handle(now, Input::Startup);
         info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
         self.drain(gi).await;
@@ -649,6 +661,8 @@ impl Daemon {
             Event::Transmit => self.send_adverts(gi).await,
             Event::AddVips => self.add_vips(gi).await,
             Event::RemoveVips => self.remove_vips(gi).await,
+            Event::AddRoutes | Event::UpdateRoutes => self.sync_routes(gi).await,
+            Event::RemoveRoutes => self.remove_routes(gi).await,
             Event::Announce => {
                 if self.groups[gi].vips_held {
                     self.announce_once(gi).await;
@@ -1050,6 +1064,8 @@ impl Daemon {
                 // comes back (with a new index).
                 for gi in 0..self.groups.len() {
                     if self.groups[gi].ifindex == Some(ifindex) {
+                        // Rules outlive the interface: take ours back.
+                        self.remove_routes(gi).await;
                         self.groups[gi].vips_held = false;
                         self.groups[gi].router = None;
                         self.groups[gi].ifindex = None;
@@ -1207,6 +1223,9 @@ impl Daemon {
         self.bfd.sessions.admin_down_all(now);
         self.bfd.flush(now);
         for gi in 0..self.groups.len() {
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
+            }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
@@ -1254,6 +1273,23 @@ impl Daemon {
         let mut gi = 0;
         while gi < self.groups.len() {
             let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
+            if !keep
+                && let Some(n) = new.group(self.groups[gi].name())
+                && n.same_except_routes(&self.groups[gi].cfg)
+            {
+                // Only the routes or rules changed: mastership stays; the
+                // core says whether the new set goes on the host now.
+                info!(group = %self.groups[gi].name(), "reload changed only virtual routes or rules; the group keeps its state");
+                self.groups[gi].cfg = n.clone();
+                let present = n.has_routes();
+                if let Some(i) = self.groups[gi].router.as_mut() {
+                    i.handle(now, Input::RoutesChanged { present });
+                    i.handle(now, Input::ResumePreempt);
+                }
+                self.drain(gi).await;
+                gi += 1;
+                continue;
+            }
             if keep {
                 if let Some(i) = self.groups[gi].router.as_mut() {
                     i.handle(now, Input::ResumePreempt);
@@ -1272,6 +1308,9 @@ impl Daemon {
                         self.send_adverts(gi).await;
                     }
                 }
+            }
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
             }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;

@@ -1,6 +1,7 @@
 //! The status report of a running group, built from the daemon's state (the
 //! control module's schema stays a leaf that knows nothing of the daemon).
 
+use crate::control::protocol::{RouteStatus, RuleStatus};
 use crate::control::{GroupCounters, GroupStatus, TrackerStatus, rfc3339};
 
 use super::{Counters, Group};
@@ -24,7 +25,26 @@ pub(super) fn group_status(g: &Group, trackers: Vec<TrackerStatus>) -> GroupStat
             .collect(),
         vmac_interface: g.cfg.vmac.as_ref().map(|v| v.interface.clone()),
         counters: GroupCounters::from(&g.counters),
+        drained: inst.is_some_and(|i| i.drained()),
         trackers,
+        virtual_routes: g
+            .cfg
+            .virtual_routes
+            .iter()
+            .map(|r| RouteStatus {
+                route: r.clone(),
+                installed: g.installed.routes.contains(r),
+            })
+            .collect(),
+        virtual_rules: g
+            .cfg
+            .virtual_rules
+            .iter()
+            .map(|r| RuleStatus {
+                rule: r.clone(),
+                installed: g.installed.rules.contains(r),
+            })
+            .collect(),
     }
 }
 
