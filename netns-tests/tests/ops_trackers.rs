@@ -85,6 +85,10 @@ fn moves_and_back(p: &Pair, kind: &str, brk: impl FnOnce(), repair: impl FnOnce(
         tracker_up(&p.a, kind) == Some(true)
     });
     p.check(ok, &format!("a's {kind} tracker is not up in status"));
+    // A stand-in slow to start (python under load) fails the first check:
+    // a starts lower, b takes over, and a preempts back once its tracker is
+    // up. Break a's health only from that steady state.
+    p.settle(&format!("{kind} pair with a's tracker up"));
     brk();
     let t0 = Instant::now();
     let moved = wait_until(Duration::from_secs(15), || {
