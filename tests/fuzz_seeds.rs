@@ -96,7 +96,10 @@ fn numbered(v: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn all_seeds() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
+/// Named seed files of one target.
+type Seeds = Vec<(String, Vec<u8>)>;
+
+fn all_seeds() -> Vec<(&'static str, Seeds)> {
     vec![
         ("endpoint", seeds::build()),
         ("roundtrip", numbered(roundtrip_seeds())),
@@ -278,5 +281,36 @@ fn fuzz_roundtrip_and_bfd_seeds_parse() {
         if name == "peer-up-then-silent" {
             assert!(events >= 2, "{name}: up then down, got {events} events");
         }
+    }
+}
+
+/// `fuzz/coverage.sh endpoint` runs this: the corpus through the harness,
+/// with how often each `DropReason` came back (and which never did).
+#[test]
+#[ignore = "needs a fuzz corpus: VRRPD_FUZZ_CORPUS=fuzz/corpus/endpoint"]
+fn fuzz_corpus_report() {
+    let dir = std::env::var_os("VRRPD_FUZZ_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest().join("fuzz/corpus/endpoint"));
+    let mut total = endpoint::Stats::default();
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("corpus dir").flatten() {
+        total.add(&endpoint::run(&std::fs::read(e.path()).unwrap()));
+        n += 1;
+    }
+    println!("{n} inputs from {}", dir.display());
+    println!("accepted per group: {:?}", total.accepted);
+    println!("accepted with an hmac warning: {:?}", total.auth_warnings);
+    println!(
+        "transitions: {:?}; adverts sent: {}",
+        total.transitions, total.sent
+    );
+    for r in vrrpd::proto::receive::DropReason::ALL {
+        let c = total.drops.get(r.label()).copied().unwrap_or(0);
+        println!(
+            "  {:<24} {c}{}",
+            r.label(),
+            if c == 0 { "   <- never" } else { "" }
+        );
     }
 }
