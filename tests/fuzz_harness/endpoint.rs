@@ -11,8 +11,9 @@
 //! and move virtual time so every timer fires.
 //!
 //! Input: one config byte, then records until the input ends. Every record
-//! starts `[op, ifindex, delta_ms u16 LE]` (time advances by `delta_ms`
-//! first); `op & 7` is the kind:
+//! starts `[op, ifindex, delta_ms u16 LE]`: time advances by `delta_ms`
+//! (modulo 5001) first, then the groups on `ifindex` start if this is the
+//! first record naming it; `op & 7` is the kind:
 //!
 //! * 0..=3 a datagram. IPv4 (`op & OP_V6` clear): `len u16 LE`, then a whole
 //!   IPv4 datagram as a raw socket delivers it (metadata comes from its
@@ -80,6 +81,12 @@ pub const HMAC_KEY_2: &[u8] = b"another-key";
 pub const WALL_BASE: Duration = Duration::from_secs(0x6800_0000);
 /// Virtual time of start-up.
 pub const T0: Duration = Duration::from_secs(1);
+/// How many adverts after start-up and after each transition a peer checks
+/// (each check costs an HMAC; the sequences only jump at transitions).
+pub const CHECKED_ADVERTS: u8 = 3;
+/// Longest time step of one record: a little more than the longest
+/// Master_Down_Interval of the groups (v2, 1 s, priority 100: 3.6 s).
+pub const MAX_DELTA_MS: u16 = 5000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthKind {
@@ -291,6 +298,12 @@ struct Group {
     peer: RxValidator,
     ip_id: u16,
     link_up: bool,
+    /// Started when a record first names its interface (the daemon starts
+    /// a group once its interface exists); untouched groups cost nothing.
+    started: bool,
+    /// Adverts left to check against the peer (reset on every transition:
+    /// the AH / hmac sequence moves then).
+    to_check: u8,
 }
 
 pub struct Endpoint {
@@ -346,22 +359,30 @@ impl Endpoint {
                     peer: RxValidator::new(peer_policy),
                     ip_id: 0,
                     link_up: true,
+                    started: false,
+                    to_check: CHECKED_ADVERTS,
                     spec,
                 }
             })
             .collect();
-        let mut e = Endpoint {
+        Endpoint {
             groups,
             now: T0,
             buf: Vec::with_capacity(1500),
             stats: Stats::default(),
-        };
-        for gi in 0..e.groups.len() {
-            let now = e.now;
-            e.groups[gi].inst.handle(now, Input::Startup);
-            e.drain(gi);
         }
-        e
+    }
+
+    /// Start the groups on `ifindex` that are not running yet.
+    pub fn touch(&mut self, ifindex: u32) {
+        for gi in 0..self.groups.len() {
+            let g = &mut self.groups[gi];
+            if g.spec.ifindex == ifindex && !g.started {
+                g.started = true;
+                g.inst.handle(self.now, Input::Startup);
+                self.drain(gi);
+            }
+        }
     }
 
     pub fn state(&self, name: &str) -> Option<State> {
@@ -416,6 +437,7 @@ impl Endpoint {
                 Action::StateChanged { to, reason, .. } => {
                     *self.stats.transitions.entry(format!("{to}")).or_default() += 1;
                     let g = &mut self.groups[gi];
+                    g.to_check = CHECKED_ADVERTS;
                     if to == State::Master
                         && matches!(
                             reason,
@@ -444,6 +466,10 @@ impl Endpoint {
                 .expect("encode an advert");
             self.stats.sent += 1;
             assert_eq!(self.buf.len(), g.tx.wire_len(), "{}: wire_len", g.spec.name);
+            if g.to_check == 0 {
+                continue;
+            }
+            g.to_check -= 1;
             // What we send, a peer configured like us accepts.
             let pkt = match g.spec.family {
                 Family::V4 => {
@@ -581,9 +607,10 @@ pub fn run(data: &[u8]) -> Stats {
             break;
         }
         let ifindex = u32::from(r.u8().unwrap_or(0));
-        let delta = Duration::from_millis(u64::from(r.u16().unwrap_or(0)));
-        let target = e.now + delta;
+        let delta = r.u16().unwrap_or(0) % (MAX_DELTA_MS + 1);
+        let target = e.now + Duration::from_millis(u64::from(delta));
         e.advance(target);
+        e.touch(ifindex);
         match op & 7 {
             0..=3 => {
                 if op & OP_V6 == 0 {
@@ -656,7 +683,7 @@ pub fn run(data: &[u8]) -> Stats {
         }
     }
     // Let every timer run once more: a last master-down, a release.
-    let end = e.now + Duration::from_secs(10);
+    let end = e.now + Duration::from_millis(u64::from(MAX_DELTA_MS));
     e.advance(end);
     e.stats
 }
