@@ -1,5 +1,6 @@
 #!/bin/sh
-# Run fuzz targets for a fixed time each, one after the other, one job each:
+# Run fuzz targets for a fixed time each, one after the other, each in one
+# libFuzzer process (no -jobs/-workers: those fork and log to fuzz-N.log):
 #   fuzz/run.sh SECONDS [TARGET...]
 # Targets: endpoint roundtrip bfd config_load convert_keepalived (default: all).
 # Needs the nightly toolchain, cargo-fuzz (`cargo install cargo-fuzz --locked`)
@@ -41,7 +42,7 @@ for t in $targets; do
     before=$(ls "artifacts/$t" | wc -l)
     echo "== $t: ${secs}s"
     if ! nice -n 10 cargo +nightly fuzz run -a "$t" "corpus/$t" -- \
-        -max_total_time="$secs" -jobs=1 -workers=1 -rss_limit_mb=1024 -timeout=60 \
+        -max_total_time="$secs" -rss_limit_mb=1024 -timeout=60 \
         -print_final_stats=1 >"logs/$t.log" 2>&1; then
         after=$(ls "artifacts/$t" | wc -l)
         if [ "$after" -gt "$before" ] || grep -qE '^(==[0-9]+== ?ERROR|SUMMARY): libFuzzer|deadly signal|panicked at' "logs/$t.log"; then
