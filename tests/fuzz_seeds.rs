@@ -17,7 +17,7 @@ use fuzz_harness::{bfd, roundtrip};
 use vrrpd::proto::auth::{AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, HmacTrailer};
 use vrrpd::proto::bfd::ControlPacket;
 use vrrpd::proto::packet::{Advert, IPPROTO_AH, IPPROTO_VRRP};
-use vrrpd::proto::receive::RxValidator;
+use vrrpd::proto::receive::{DropReason, RxValidator};
 use vrrpd::proto::{Family, Version};
 
 fn seed_dir(target: &str) -> PathBuf {
@@ -154,8 +154,8 @@ fn claimed(name: &str) -> (Version, Family, AuthKind, bool) {
         "v3-uni-4" => (3, 4, AuthKind::None, true),
         "v3-mc-6" => (3, 6, AuthKind::None, false),
         "v3-uni-6" => (3, 6, AuthKind::None, true),
-        "hmac-v4" => (3, 4, AuthKind::Hmac, false),
-        "hmac-v6" => (3, 6, AuthKind::Hmac, true),
+        "hmac-v4" | "hmac-v4-time" => (3, 4, AuthKind::Hmac, false),
+        "hmac-v6" | "hmac-v6-time" => (3, 6, AuthKind::Hmac, true),
         other => panic!("seed {name}: unknown kind {other}"),
     };
     (
@@ -168,10 +168,22 @@ fn claimed(name: &str) -> (Version, Family, AuthKind, bool) {
 
 #[test]
 fn fuzz_endpoint_seeds_are_the_datagrams_their_names_claim() {
-    let rc = RunConfig::from_byte(seeds::SEED_CONFIG);
     let mut kinds = BTreeMap::new();
     for (name, data) in seeds::build() {
+        let rc = RunConfig::from_byte(data[0]);
+        if name.starts_with("carp") {
+            let (_, ifindex, p) = &endpoint::datagrams(&data)[0];
+            let pkt = p.rx().expect("carp seed: IPv4 parses");
+            let group = endpoint::group_for(*ifindex, &pkt).expect("carp seed: a group");
+            let mut v = RxValidator::new(endpoint::rx_policy(&group, &rc));
+            assert_eq!(
+                v.validate(&pkt, endpoint::wall(endpoint::T0)),
+                Err(DropReason::Carp)
+            );
+            continue;
+        }
         let (version, family, auth, unicast) = claimed(&name);
+        let unsigned = name.contains("unsigned");
         let whole = name.ends_with("-all") || name.ends_with("-sequence");
         let dgs = endpoint::datagrams(&data);
         assert!(!dgs.is_empty(), "{name}: no datagram");
@@ -203,7 +215,7 @@ fn fuzz_endpoint_seeds_are_the_datagrams_their_names_claim() {
             assert_eq!(adv.advert.auth_type, auth_type, "{what}: auth type");
             assert_eq!(
                 HmacTrailer::parse(adv.trailer).is_ok(),
-                auth == AuthKind::Hmac,
+                auth == AuthKind::Hmac && !unsigned,
                 "{what}: hmac trailer"
             );
             let group = endpoint::group_for(*ifindex, &pkt)
@@ -216,10 +228,31 @@ fn fuzz_endpoint_seeds_are_the_datagrams_their_names_claim() {
             assert_eq!(!group.unicast_peers.is_empty(), unicast, "{what}: unicast");
             if !whole || i == 0 {
                 let mut v = RxValidator::new(endpoint::rx_policy(&group, &rc));
-                let ok = v
-                    .validate(&pkt, endpoint::wall(endpoint::T0))
-                    .unwrap_or_else(|e| panic!("{what}: dropped with the target's keys: {e:?}"));
-                assert_eq!(ok.auth_warning, None, "{what}");
+                let r = v.validate(&pkt, endpoint::wall(endpoint::T0));
+                if unsigned {
+                    assert_eq!(r, Err(DropReason::HmacMissing), "{what}");
+                } else {
+                    let ok = r.unwrap_or_else(|e| {
+                        panic!("{what}: dropped with the target's keys: {e:?}")
+                    });
+                    assert_eq!(ok.auth_warning, None, "{what}");
+                }
+            }
+            // The harness's fix-ups (IP header, checksum, AH ICV, hmac)
+            // recompute what a real sender wrote: a no-op on a real advert.
+            match p {
+                SeedPacket::V4(d) => {
+                    let mut f = d.clone();
+                    endpoint::fixup_v4(&mut f, seeds::FIX_ALL, unicast);
+                    assert_eq!(&f, d, "{what}: fix-ups change a real datagram");
+                }
+                SeedPacket::V6 {
+                    src, dst, payload, ..
+                } => {
+                    let mut f = payload.clone();
+                    endpoint::fixup_payload(&mut f, seeds::FIX_ALL, (*src).into(), (*dst).into());
+                    assert_eq!(&f, payload, "{what}: fix-ups change a real payload");
+                }
             }
             *kinds.entry(group.name).or_insert(0) += 1;
         }

@@ -46,7 +46,7 @@ use vrrpd::proto::instance::{
 };
 use vrrpd::proto::packet::{
     ChecksumForm, IPPROTO_AH, IPPROTO_VRRP, IPV4_HEADER_LEN, VRRP_MCAST_V4, VRRP_MCAST_V6,
-    fill_checksum, message_len,
+    compute_checksum, fill_checksum, message_len,
 };
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy, RxValidator, demux_vrid};
 use vrrpd::proto::transmit::{TxConfig, TxEncoder};
@@ -702,7 +702,7 @@ fn pdu_len(payload: &[u8], family: Family) -> usize {
 /// `OP_RESIGN` / `OP_FIX_CSUM` on a VRRP payload (+ trailer): hmac first
 /// (it reads the checksum as zero), then the checksum (IPv6's covers the
 /// trailer).
-fn fixup_payload(vrrp: &mut [u8], op: u8, src: IpAddr, dst: IpAddr) {
+pub fn fixup_payload(vrrp: &mut [u8], op: u8, src: IpAddr, dst: IpAddr) {
     let family = Family::of(&src);
     let pdu = pdu_len(vrrp, family);
     if op & OP_RESIGN != 0 && vrrp.len() == pdu + HMAC_TRAILER_LEN && pdu >= 8 {
@@ -723,9 +723,13 @@ fn fixup_payload(vrrp: &mut [u8], op: u8, src: IpAddr, dst: IpAddr) {
         trailer[HMAC_OFFSET..].copy_from_slice(&mac);
     }
     if op & OP_FIX_CSUM != 0 && pdu >= 8 {
-        // v2 and message-form v3/IPv4 differ only in the pseudo-header:
-        // pick what a sender of that version would use.
-        let form = if vrrp[0] >> 4 == 2 {
+        // v2 covers the message only; v3 the pseudo-header too, except a
+        // v3/IPv4 advert already in the message form (RFC 9568) stays so.
+        let got = u16::from_be_bytes([vrrp[6], vrrp[7]]);
+        let form = if vrrp[0] >> 4 == 2
+            || (family == Family::V4
+                && compute_checksum(vrrp, pdu, src, dst, ChecksumForm::Message) == got)
+        {
             ChecksumForm::Message
         } else {
             ChecksumForm::PseudoHeader
@@ -736,7 +740,7 @@ fn fixup_payload(vrrp: &mut [u8], op: u8, src: IpAddr, dst: IpAddr) {
 
 /// The kernel / peer side of an IPv4 datagram: VRRP checksum, AH ICV, then
 /// total length and header checksum.
-fn fixup_v4(d: &mut [u8], op: u8, unicast: bool) {
+pub fn fixup_v4(d: &mut [u8], op: u8, unicast: bool) {
     if d.len() < IPV4_HEADER_LEN || d[0] >> 4 != 4 {
         return;
     }

@@ -12,7 +12,10 @@ use vrrpd::proto::packet::{
 };
 use vrrpd::proto::{Family, Version};
 
-use super::endpoint::{self, HMAC_KEY_1, HMAC_KEY_2, OP_FIX_IP};
+use super::endpoint::{self, HMAC_KEY_1, HMAC_KEY_2, OP_FIX_CSUM, OP_FIX_IP, OP_RESIGN};
+
+/// Every fix-up flag of an endpoint record.
+pub const FIX_ALL: u8 = OP_FIX_IP | OP_FIX_CSUM | OP_RESIGN;
 
 pub fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -212,6 +215,13 @@ pub fn build() -> Vec<(String, Vec<u8>)> {
             s.extend(record(c, *ifindex, 0));
             out.push((format!("{name}-{i}"), s));
         }
+        // The same advert with every fix-up flag set: a mutated field then
+        // still passes the IP header, checksum and AH checks.
+        let mut s = vec![SEED_CONFIG];
+        let mut r = record(&dgs[0], *ifindex, 0);
+        r[0] |= FIX_ALL;
+        s.extend(r);
+        out.push((format!("{name}-fixed"), s));
         let mut s = vec![SEED_CONFIG];
         let mut last = dgs[0].ts_us();
         for c in &dgs {
@@ -230,6 +240,25 @@ pub fn build() -> Vec<(String, Vec<u8>)> {
         let mut s = vec![SEED_CONFIG];
         s.extend(vector_record(&v, &v.image, 0));
         out.push((format!("hmac-{fam}-vector"), s));
+        // Time anti-replay (config bit 2), fix-ups on: the vector's
+        // timestamp is the run's wall clock, a mutated one is stale.
+        let mut s = vec![SEED_CONFIG | 0x04];
+        let mut r = vector_record(&v, &v.image, 0);
+        r[0] |= FIX_ALL;
+        s.extend(r);
+        out.push((format!("hmac-{fam}-time-fixed"), s));
+        // A sender without hmac (keepalived < 2.4): no trailer.
+        let mut plain = v.image[..v.pdu_len].to_vec();
+        fill_checksum(
+            &mut plain,
+            v.pdu_len,
+            v.source,
+            v.dst,
+            vrrpd::proto::packet::ChecksumForm::PseudoHeader,
+        );
+        let mut s = vec![SEED_CONFIG];
+        s.extend(vector_record(&v, &plain, 0));
+        out.push((format!("hmac-{fam}-unsigned"), s));
         let base = 0x6800_0000_8000_0000u64;
         let mut s = vec![SEED_CONFIG];
         s.extend(vector_record(&v, &resign(&v, 1, base + 1), 0));
@@ -247,5 +276,31 @@ pub fn build() -> Vec<(String, Vec<u8>)> {
         s.extend(endpoint::record_tick(5000));
         out.push((format!("hmac-{fam}-sequence"), s));
     }
+    out.push(("carp-0".into(), carp_seed()));
     out
+}
+
+/// A ucarp advertisement on protocol 112 to 224.0.0.18 (ARCHITECTURE §5:
+/// it looks like VRRPv2 up to its length): version 2, type 1, vhid 51,
+/// advskew 0, authlen 7, advbase 1, checksum, 8-byte counter, 20-byte
+/// SHA-1 HMAC.
+pub fn carp_seed() -> Vec<u8> {
+    let mut carp = vec![0x21, 51, 0, 7, 0, 1, 0, 0];
+    carp.extend([0u8; 8]);
+    carp.extend([0xa5u8; 20]);
+    let c = vrrpd::proto::packet::Checksum::new().feed(&carp).finish();
+    carp[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut dg = Vec::new();
+    build_ipv4_header(
+        &mut dg,
+        std::net::Ipv4Addr::new(192, 0, 2, 1),
+        vrrpd::proto::packet::VRRP_MCAST_V4,
+        7,
+        IPPROTO_VRRP,
+        carp.len(),
+    );
+    dg.extend_from_slice(&carp);
+    let mut s = vec![SEED_CONFIG];
+    s.extend(endpoint::record_v4(0, 1, 0, &dg));
+    s
 }
