@@ -216,8 +216,9 @@ pub const HMAC_EXT_TYPE: u8 = 1;
 /// Length of the pseudo-header bound into the HMAC.
 pub const HMAC_PSEUDO_LEN: usize = 20;
 
-/// Anti-replay policy.
+/// Anti-replay policy (config `anti_replay`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AntiReplay {
     /// sec within `time_window` of the receiver's wall clock, and the 64-bit
     /// (sec, subsec, ctr) sequence strictly increasing per sender.
@@ -226,8 +227,9 @@ pub enum AntiReplay {
     Monotonic,
 }
 
-/// How the trailer is enforced.
+/// How the trailer is enforced (config `mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum HmacMode {
     /// Drop adverts with a missing or bad trailer.
     Enforce,

@@ -9,6 +9,7 @@ pub mod frames;
 pub mod instance;
 pub mod packet;
 pub mod receive;
+pub mod router;
 pub mod sync_group;
 pub mod timers;
 pub mod transmit;

@@ -65,8 +65,9 @@ mod field {
 /// Offset of the checksum inside a VRRP message (both versions).
 pub const CHECKSUM_OFFSET: usize = field::CHECKSUM.start;
 
-/// Which bytes the VRRP checksum covers.
+/// Which bytes the VRRP checksum covers (config `checksum`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ChecksumForm {
     /// The VRRP message only: always for v2; v3/IPv4 per RFC 9568 and Cisco.
     Message,

@@ -258,14 +258,8 @@ pub enum StartState {
     Master,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChecksumMode {
-    /// keepalived <= 2.2.7, FRR: includes the IPv4 pseudo-header (default).
-    PseudoHeader,
-    /// RFC 9568, Cisco: VRRP message only.
-    Message,
-}
+/// `checksum`: the protocol's own type (no mirror to map).
+pub use crate::proto::packet::ChecksumForm as ChecksumMode;
 
 /// `[auth]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -292,20 +286,8 @@ pub struct HmacConfig {
     pub mode: HmacMode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AntiReplay {
-    Time,
-    Monotonic,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HmacMode {
-    Enforce,
-    Permissive,
-    ReceiveOnly,
-}
+/// `anti_replay` and `mode` of `[auth]` hmac: the protocol's own types.
+pub use crate::proto::auth::{AntiReplay, HmacMode};
 
 /// Key material. Debug, Display and Serialize print `***`.
 #[derive(Clone, PartialEq, Eq)]

@@ -114,22 +114,6 @@ pub struct GroupCounters {
     pub master_changes: u64,
 }
 
-impl From<&crate::daemon::Counters> for GroupCounters {
-    fn from(c: &crate::daemon::Counters) -> GroupCounters {
-        GroupCounters {
-            adverts_sent: c.adverts_sent,
-            adverts_received: c.adverts_received,
-            dropped: c
-                .dropped
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), *v))
-                .collect(),
-            transitions: c.transitions.clone(),
-            master_changes: c.master_changes,
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackerKind {

@@ -65,7 +65,7 @@ fn wanted(groups: &[Group]) -> BTreeMap<SessionKey, (SessionConfig, Endpoint)> {
         let (Some(b), Some(ifindex), Some(source)) = (g.cfg.bfd, g.ifindex, g.source) else {
             continue;
         };
-        if g.inst.is_none() {
+        if g.router.is_none() {
             continue;
         }
         let cfg = SessionConfig {

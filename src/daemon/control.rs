@@ -4,7 +4,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::info;
 
-use crate::control::{GroupStatus, PendingHandover, Request, Response, StatusReport};
+use crate::control::{PendingHandover, Request, Response, StatusReport};
 use crate::proto::instance::{Input, ReleaseReason, State};
 
 use super::Daemon;
@@ -29,7 +29,7 @@ impl Daemon {
         StatusReport {
             router_id: self.config.daemon.router_id.clone(),
             groups: (0..self.groups.len())
-                .map(|gi| GroupStatus::from_group(&self.groups[gi], self.tracker_status(gi)))
+                .map(|gi| super::status::group_status(&self.groups[gi], self.tracker_status(gi)))
                 .collect(),
             bfd: self.bfd.status(&self.links),
         }
@@ -70,7 +70,7 @@ impl Daemon {
             }
             info!(group = %name, "handover requested");
             pending.wait_for(name);
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, Input::Release(ReleaseReason::Handover));
             }
             started.push(gi);

@@ -1,18 +1,18 @@
-//! One configured VRRP group at run time: its state machine, its receive
-//! validator and transmit encoder, and what the shell knows about its
-//! interface.
+//! One configured VRRP group at run time: its protocol core (a
+//! [`Router`]: state machine, receive validation, advert encoding, announce
+//! schedule) and what the shell knows about its interface.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use crate::config::{self, ChecksumMode, GroupConfig, StartState};
-use crate::proto::announce::{AnnounceConfig, AnnounceSchedule};
-use crate::proto::auth::{self, AntiReplay, HmacMode};
+use crate::config::{self, GroupConfig, StartState};
+use crate::proto::announce::AnnounceConfig;
+use crate::proto::auth;
 use crate::proto::instance::{Instance, InstanceConfig, State};
-use crate::proto::packet::ChecksumForm;
-use crate::proto::receive::{RxPolicy, RxValidator};
-use crate::proto::transmit::{TxConfig, TxEncoder};
+use crate::proto::receive::RxPolicy;
+use crate::proto::router::{Router, RouterConfig, RouterConfigError};
+use crate::proto::transmit::TxConfig;
 use crate::proto::{Family, Time};
 
 /// Per-group counters (status and metrics read these).
@@ -75,44 +75,34 @@ pub fn announce_config(cfg: &GroupConfig) -> AnnounceConfig {
 pub struct Group {
     pub cfg: GroupConfig,
     /// `None` until the interface exists and has a usable source address.
-    pub inst: Option<Instance>,
-    pub rx: Option<RxValidator>,
-    pub tx: Option<TxEncoder>,
+    pub router: Option<Router>,
     pub ifindex: Option<u32>,
     pub source: Option<IpAddr>,
     pub link_up: bool,
     /// Whether the VIPs are on the host by our doing.
     pub vips_held: bool,
-    /// Gratuitous ARP / NA timers (garp_repeat, garp_master_delay, refresh).
-    pub announce: AnnounceSchedule,
     pub counters: Counters,
     pub drop_log: DropLogLimiter,
     pub since: SystemTime,
     /// Last trackers verdict fed to the instance.
     pub trackers: (bool, i32),
-    pub ip_id: u16,
     /// Track scripts and notify hooks (started by the daemon).
     pub hooks: Option<super::hooks::GroupHooks>,
 }
 
 impl Group {
     pub fn new(cfg: GroupConfig) -> Group {
-        let announce = AnnounceSchedule::new(announce_config(&cfg));
         Group {
             cfg,
-            inst: None,
-            rx: None,
-            tx: None,
+            router: None,
             ifindex: None,
             source: None,
             link_up: false,
             vips_held: false,
-            announce,
             counters: Counters::default(),
             drop_log: DropLogLimiter::default(),
             since: SystemTime::now(),
             trackers: (false, 0),
-            ip_id: 0,
             hooks: None,
         }
     }
@@ -122,23 +112,29 @@ impl Group {
     }
 
     pub fn state(&self) -> State {
-        match &self.inst {
-            Some(i) => i.state(),
+        match &self.router {
+            Some(r) => r.state(),
             None => State::Fault,
         }
     }
 
+    /// The state machine, once the protocol runs.
+    pub fn inst(&self) -> Option<&Instance> {
+        self.router.as_ref().map(Router::instance)
+    }
+
     /// Build the protocol pieces once the interface's source address is
     /// known. Errors name what could not be built.
-    pub fn start_protocol(&mut self, ifindex: u32, source: IpAddr) -> Result<(), String> {
+    pub fn start_protocol(
+        &mut self,
+        ifindex: u32,
+        source: IpAddr,
+    ) -> Result<(), RouterConfigError> {
         let cfg = &self.cfg;
         let auth = proto_auth(cfg.auth.as_ref());
         let tracked: Vec<IpAddr> = cfg.virtual_ips.iter().map(|v| v.address).collect();
-        let checksum = match cfg.checksum {
-            ChecksumMode::PseudoHeader => ChecksumForm::PseudoHeader,
-            ChecksumMode::Message => ChecksumForm::Message,
-        };
-        let inst = Instance::new(InstanceConfig {
+        let checksum = cfg.checksum;
+        let instance = InstanceConfig {
             version: cfg.version,
             vrid: cfg.vrid,
             priority: cfg.priority,
@@ -147,9 +143,8 @@ impl Group {
             preempt_delay: cfg.preempt_delay,
             start_as_master: cfg.start_state == StartState::Master,
             primary_address: source,
-        })
-        .map_err(|e| format!("state machine: {e}"))?;
-        let tx = TxEncoder::new(TxConfig {
+        };
+        let tx = TxConfig {
             version: cfg.version,
             family: cfg.family,
             vrid: cfg.vrid,
@@ -159,9 +154,8 @@ impl Group {
             checksum,
             source,
             unicast_peers: cfg.unicast_peers.clone(),
-        })
-        .map_err(|e| format!("advert encoder: {e}"))?;
-        let rx = RxValidator::new(RxPolicy {
+        };
+        let rx = RxPolicy {
             version: cfg.version,
             family: cfg.family,
             vrid: cfg.vrid,
@@ -172,10 +166,13 @@ impl Group {
             expected_addresses: (cfg.version == crate::proto::Version::V2)
                 .then(|| cfg.virtual_ips.iter().map(|v| v.address).collect()),
             v2_interval_cs: cfg.advert_interval_cs,
-        });
-        self.inst = Some(inst);
-        self.tx = Some(tx);
-        self.rx = Some(rx);
+        };
+        self.router = Some(Router::new(RouterConfig {
+            instance,
+            rx,
+            tx,
+            announce: announce_config(cfg),
+        })?);
         self.ifindex = Some(ifindex);
         self.source = Some(source);
         Ok(())
@@ -188,13 +185,12 @@ impl Group {
         if self.source == Some(source) || self.cfg.unicast_source.is_some() {
             return false;
         }
-        let (Some(inst), Some(tx)) = (self.inst.as_mut(), self.tx.as_mut()) else {
+        let Some(router) = self.router.as_mut() else {
             return false;
         };
-        if tx.set_source(source).is_err() {
+        if router.set_source(source).is_err() {
             return false;
         }
-        inst.set_primary_address(source);
         self.source = Some(source);
         true
     }
@@ -222,18 +218,9 @@ impl Group {
         self.ifindex == Some(ifindex) && self.cfg.family == family && self.cfg.vrid == vrid
     }
 
-    pub fn next_ip_id(&mut self) -> u16 {
-        self.ip_id = self.ip_id.wrapping_add(1);
-        self.ip_id
-    }
-
     /// The earliest instant this group needs the loop's attention.
     pub fn poll_timeout(&self) -> Option<Time> {
-        let t = self.inst.as_ref().and_then(|i| i.poll_timeout());
-        match (t, self.announce.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.router.as_ref().and_then(Router::poll_timeout)
     }
 }
 
@@ -254,16 +241,9 @@ pub fn proto_auth(cfg: Option<&config::AuthConfig>) -> auth::AuthConfig {
                 .map(|(id, k)| (*id, k.expose().to_vec()))
                 .collect(),
             active_key: h.active_key,
-            anti_replay: match h.anti_replay {
-                config::AntiReplay::Time => AntiReplay::Time,
-                config::AntiReplay::Monotonic => AntiReplay::Monotonic,
-            },
+            anti_replay: h.anti_replay,
             time_window: h.time_window,
-            mode: match h.mode {
-                config::HmacMode::Enforce => HmacMode::Enforce,
-                config::HmacMode::Permissive => HmacMode::Permissive,
-                config::HmacMode::ReceiveOnly => HmacMode::ReceiveOnly,
-            },
+            mode: h.mode,
         }),
     }
 }

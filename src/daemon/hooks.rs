@@ -94,7 +94,7 @@ impl Daemon {
             return;
         }
         g.trackers = verdict;
-        if let Some(i) = g.inst.as_mut() {
+        if let Some(i) = g.router.as_mut() {
             i.handle(
                 now,
                 Input::Trackers {
@@ -119,7 +119,7 @@ impl Daemon {
             info!(group = %group, script = %script, up, "track_script changed");
             s.up = Some(up);
         }
-        if self.groups[gi].inst.is_none() {
+        if self.groups[gi].router.is_none() {
             // A group held back for its first weight-0 result starts now.
             self.bring_up(gi).await;
         } else {
@@ -175,10 +175,7 @@ impl Daemon {
         let mut notifiers = Vec::new();
         for g in &mut self.groups {
             if let Some(h) = g.hooks.take() {
-                let prio = g
-                    .inst
-                    .as_ref()
-                    .map_or(g.cfg.priority, |i| i.effective_priority());
+                let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
                 h.notifier.notify_stop(prio, g.cfg.vrid);
                 // The scripts stop with their handles.
                 drop(h.scripts);

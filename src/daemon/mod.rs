@@ -10,6 +10,7 @@ mod control;
 mod group;
 mod hooks;
 mod io;
+mod status;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -27,8 +28,9 @@ use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
 use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
-use crate::proto::instance::{Action, Input, Reason, ReleaseReason, RxAdvert, State};
+use crate::proto::instance::{Input, ReleaseReason, State};
 use crate::proto::receive::{DropReason, RxPacket, demux_vrid};
+use crate::proto::router::Event;
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
@@ -372,7 +374,7 @@ impl Daemon {
     fn all_released(&self) -> bool {
         self.groups
             .iter()
-            .all(|g| g.inst.as_ref().is_none_or(|i| i.finished()))
+            .all(|g| g.inst().is_none_or(|i| i.finished()))
     }
 
     // ---- start-up ---------------------------------------------------------
@@ -423,7 +425,7 @@ impl Daemon {
 
     /// Start the protocol for a group whose interface is (now) usable.
     async fn bring_up(&mut self, gi: usize) {
-        if self.groups[gi].inst.is_some() {
+        if self.groups[gi].router.is_some() {
             return;
         }
         // A group starting to listen may come before a cached one.
@@ -467,13 +469,13 @@ impl Daemon {
         }
         if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
             error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
-            self.groups[gi].inst = None;
+            self.groups[gi].router = None;
             return;
         }
         let now = self.now();
         let trackers = self.tracker_verdict(gi);
         let g = &mut self.groups[gi];
-        let inst = g.inst.as_mut().expect("just started");
+        let inst = g.router.as_mut().expect("just started");
         if !up {
             inst.handle(now, Input::LinkDown);
         }
@@ -507,7 +509,7 @@ impl Daemon {
         let now = self.now();
         self.bfd.flush(now);
         for (gi, input) in self.bfd.events(&self.groups) {
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, input);
             }
             self.drain(gi).await;
@@ -584,9 +586,9 @@ impl Daemon {
         let mut budget = 64 * (self.groups.len() + 1);
         while let Some(gi) = queue.pop() {
             let mut inputs = Vec::new();
-            while let Some(action) = self.groups[gi].inst.as_mut().and_then(|i| i.poll_action()) {
-                inputs.extend(self.sync_on_action(gi, &action));
-                self.act(gi, action).await;
+            while let Some(event) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
+                inputs.extend(self.sync_on_event(gi, &event));
+                self.act(gi, event).await;
             }
             inputs.extend(self.sync_on_own_fault(gi));
             let now = self.now();
@@ -596,7 +598,7 @@ impl Daemon {
                     return;
                 }
                 budget -= 1;
-                if let Some(i) = self.groups[member_gi].inst.as_mut() {
+                if let Some(i) = self.groups[member_gi].router.as_mut() {
                     i.handle(now, input);
                     queue.push(member_gi);
                 }
@@ -604,30 +606,21 @@ impl Daemon {
         }
     }
 
-    async fn act(&mut self, gi: usize, action: Action) {
-        let now = self.now();
-        match action {
-            Action::SendAdvert { priority } => self.send_advert(gi, priority).await,
-            Action::AddVips => self.add_vips(gi).await,
-            Action::RemoveVips => self.remove_vips(gi).await,
-            Action::Announce => {
-                // The first round goes out now, right after the VIPs were
-                // added, not at the next timer wake-up: a releasing old
-                // master lets go RELEASE_GRACE after our advert, and clients
-                // must have been pointed here by then (SPEC §4). The rest of
-                // the burst and garp_master_delay's second one follow the
-                // core's schedule.
-                self.groups[gi].announce.on_master(now);
-                self.announce_due_now(gi, now).await;
+    /// Carry out one event of the group's router (proto::router).
+    async fn act(&mut self, gi: usize, event: Event) {
+        match event {
+            Event::Transmit => self.send_adverts(gi).await,
+            Event::AddVips => self.add_vips(gi).await,
+            Event::RemoveVips => self.remove_vips(gi).await,
+            Event::Announce => {
+                if self.groups[gi].vips_held {
+                    self.announce_once(gi).await;
+                }
             }
-            Action::Reannounce => {
-                // RFC 9568 §6.4.3: a lower-priority master was heard; clients
-                // may follow it, so the first round goes out at once too.
+            Event::LowerPriorityMasterHeard => {
                 info!(group = %self.groups[gi].name(), "another master with a lower priority was heard: advertising and re-announcing the VIPs");
-                self.groups[gi].announce.reannounce(now);
-                self.announce_due_now(gi, now).await;
             }
-            Action::StateChanged {
+            Event::StateChanged {
                 from,
                 to,
                 reason,
@@ -648,67 +641,44 @@ impl Daemon {
                 if from == State::Master || to == State::Master {
                     g.counters.master_changes += 1;
                 }
-                if to != State::Master {
-                    g.announce.stop();
-                }
-                // Taking over without the old master's priority-0 release:
-                // its AH counter may be ahead of the last seq we saw (the
-                // first advert, sent right after this, must not be a replay
-                // to keepalived). After a priority-0 release the old master
-                // stopped counting: continue exactly from its seq + 1.
-                if to == State::Master
-                    && matches!(
-                        reason,
-                        Reason::MasterDown | Reason::PreemptLowerPriority | Reason::SyncGroupMaster
-                    )
-                    && let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref())
-                {
-                    tx.continue_ah_after_takeover(rx.ah_sequence());
-                }
                 self.hooks_state_changed(gi, to, priority);
             }
-            Action::PriorityChanged { from, to } => {
+            Event::PriorityChanged { from, to } => {
                 info!(group = %self.groups[gi].name(), from, to, "effective priority changed");
                 self.hooks_priority_changed(gi, to);
             }
-            Action::Released => {
+            Event::Released => {
                 info!(group = %self.groups[gi].name(), "released");
             }
-            Action::HandoverComplete => {
+            Event::HandoverComplete => {
                 info!(group = %self.groups[gi].name(), "handover complete: peer is master");
                 self.handover_outcome(gi, true);
             }
-            Action::HandoverFailed => {
+            Event::HandoverFailed => {
                 warn!(group = %self.groups[gi].name(), "handover failed: no peer took over; still master");
                 self.handover_outcome(gi, false);
             }
         }
     }
 
-    async fn send_advert(&mut self, gi: usize, priority: u8) {
+    /// Send every copy of the advert the router has ready.
+    async fn send_adverts(&mut self, gi: usize) {
         let wall = wall_clock();
         let g = &mut self.groups[gi];
-        let (Some(ifindex), Some(source)) = (g.ifindex, g.source) else {
+        let (Some(ifindex), Some(router)) = (g.ifindex, g.router.as_mut()) else {
             return;
         };
-        // A new master's AH sequence continues from the last one it saw.
-        if let (Some(tx), Some(rx)) = (g.tx.as_mut(), g.rx.as_ref()) {
-            tx.continue_ah_from(rx.ah_sequence());
-        }
-        let mut i = 0;
-        while let Some(dst) = g.tx.as_ref().and_then(|t| t.destination(i)) {
-            i += 1;
-            let ip_id = g.ip_id.wrapping_add(1);
-            g.ip_id = ip_id;
-            let tx = g.tx.as_mut().expect("checked");
-            if let Err(e) = tx.encode(priority, dst, ip_id, wall, &mut self.io.txbuf) {
-                error!(group = %g.cfg.name, "cannot encode advert: {e}");
-                return;
-            }
-            let res = self.io.send(ifindex, source, dst, &g.cfg).await;
-            match res {
+        while let Some(t) = router.poll_transmit(wall, &mut self.io.txbuf) {
+            let t = match t {
+                Ok(t) => t,
+                Err(e) => {
+                    error!(group = %g.cfg.name, "cannot encode advert: {e}");
+                    return;
+                }
+            };
+            match self.io.send(ifindex, t.source, t.dst, &g.cfg).await {
                 Ok(()) => g.counters.adverts_sent += 1,
-                Err(e) => debug!(group = %g.cfg.name, %dst, "advert not sent: {e}"),
+                Err(e) => debug!(group = %g.cfg.name, dst = %t.dst, "advert not sent: {e}"),
             }
         }
     }
@@ -799,15 +769,6 @@ impl Daemon {
     }
 
     /// Send the round the announce schedule has due at `now`, if any.
-    async fn announce_due_now(&mut self, gi: usize, now: Time) {
-        let g = &mut self.groups[gi];
-        let due =
-            g.announce.poll_timeout().is_some_and(|t| t <= now) && g.announce.handle_timeout(now);
-        if due && g.vips_held {
-            self.announce_once(gi).await;
-        }
-    }
-
     /// One gratuitous ARP / unsolicited NA per VIP.
     async fn announce_once(&mut self, gi: usize) {
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
@@ -846,7 +807,7 @@ impl Daemon {
         if self.shutdown_deadline.is_some_and(|d| now >= d) {
             warn!("shutdown release timed out; removing VIPs now");
             for g in &mut self.groups {
-                g.inst = None;
+                g.router = None;
             }
             return;
         }
@@ -855,18 +816,10 @@ impl Daemon {
             if !due {
                 continue;
             }
-            if let Some(inst) = self.groups[gi].inst.as_mut()
-                && inst.poll_timeout().is_some_and(|t| t <= now)
-            {
-                inst.handle_timeout(now);
+            if let Some(router) = self.groups[gi].router.as_mut() {
+                router.handle_timeout(now);
             }
             self.drain(gi).await;
-            let g = &mut self.groups[gi];
-            let burst = g.announce.poll_timeout().is_some_and(|t| t <= now)
-                && g.announce.handle_timeout(now);
-            if burst && g.vips_held {
-                self.announce_once(gi).await;
-            }
         }
     }
 
@@ -922,8 +875,10 @@ impl Daemon {
             payload: r.payload,
         };
         let g = &mut self.groups[gi];
-        let Some(rx) = g.rx.as_mut() else { return };
-        match rx.validate(&pkt, wall_clock()) {
+        let Some(router) = g.router.as_mut() else {
+            return;
+        };
+        match router.handle_datagram(now, wall_clock(), &pkt) {
             Ok(v) => {
                 if g.cfg.priority < 255 && g.names_vip_of_peer(v.src) {
                     let ifname = g.cfg.interface.clone();
@@ -951,16 +906,6 @@ impl Daemon {
                     crate::proto::packet::ChecksumForm::PseudoHeader => "pseudo_header",
                 };
                 *g.counters.checksum_forms.entry(form).or_default() += 1;
-                if let Some(inst) = g.inst.as_mut() {
-                    inst.handle(
-                        now,
-                        Input::Advert(RxAdvert {
-                            src: v.src,
-                            priority: v.priority,
-                            interval_cs: v.interval_cs,
-                        }),
-                    );
-                }
                 self.drain(gi).await;
             }
             Err(reason) => {
@@ -1018,7 +963,7 @@ impl Daemon {
                 for gi in 0..self.groups.len() {
                     if self.groups[gi].ifindex == Some(ifindex) {
                         self.groups[gi].vips_held = false;
-                        self.groups[gi].inst = None;
+                        self.groups[gi].router = None;
                         self.groups[gi].ifindex = None;
                     }
                 }
@@ -1026,7 +971,7 @@ impl Daemon {
             NetEvent::AddressAdded { ifindex, addr, .. } => {
                 for gi in 0..self.groups.len() {
                     let g = &self.groups[gi];
-                    if g.inst.is_none()
+                    if g.router.is_none()
                         && self.links.get(&g.cfg.interface).map(|l| l.0) == Some(ifindex)
                     {
                         self.bring_up(gi).await;
@@ -1063,7 +1008,7 @@ impl Daemon {
         for gi in 0..self.groups.len() {
             let on_it = self.groups[gi].cfg.interface == name;
             if on_it {
-                if self.groups[gi].inst.is_none() {
+                if self.groups[gi].router.is_none() {
                     if up {
                         self.bring_up(gi).await;
                     }
@@ -1073,7 +1018,7 @@ impl Daemon {
                     g.link_up = up;
                     info!(group = %g.name(), interface = %name, up, "link state changed");
                     let input = if up { Input::LinkUp } else { Input::LinkDown };
-                    if let Some(i) = g.inst.as_mut() {
+                    if let Some(i) = g.router.as_mut() {
                         i.handle(now, input);
                     }
                     self.drain(gi).await;
@@ -1112,7 +1057,7 @@ impl Daemon {
     async fn follow_primary(&mut self, ifindex: u32, family: Family) {
         for gi in 0..self.groups.len() {
             let g = &self.groups[gi];
-            if g.inst.is_none()
+            if g.router.is_none()
                 || g.ifindex != Some(ifindex)
                 || g.cfg.family != family
                 || g.cfg.unicast_source.is_some()
@@ -1133,7 +1078,10 @@ impl Daemon {
     async fn readd_missing_vips(&mut self, gi: usize) {
         self.add_vips(gi).await;
         let now = self.now();
-        self.groups[gi].announce.reannounce(now);
+        if let Some(router) = self.groups[gi].router.as_mut() {
+            router.reannounce(now);
+        }
+        self.drain(gi).await;
     }
 
     // ---- signals ------------------------------------------------------------
@@ -1143,7 +1091,7 @@ impl Daemon {
         if self.shutdown_deadline.is_some() {
             warn!("{which} again: stopping at once");
             for g in &mut self.groups {
-                g.inst = None;
+                g.router = None;
             }
             return;
         }
@@ -1152,12 +1100,12 @@ impl Daemon {
         let longest = self
             .groups
             .iter()
-            .filter_map(|g| g.inst.as_ref().map(|i| i.master_down_interval()))
+            .filter_map(|g| g.inst().map(|i| i.master_down_interval()))
             .max()
             .unwrap_or_default();
         self.shutdown_deadline = Some(now + longest + Duration::from_secs(1));
         for gi in 0..self.groups.len() {
-            if let Some(i) = self.groups[gi].inst.as_mut() {
+            if let Some(i) = self.groups[gi].router.as_mut() {
                 i.handle(now, Input::Release(ReleaseReason::Shutdown));
             }
             self.drain(gi).await;
@@ -1214,25 +1162,30 @@ impl Daemon {
         while gi < self.groups.len() {
             let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
             if keep {
-                if let Some(i) = self.groups[gi].inst.as_mut() {
+                if let Some(i) = self.groups[gi].router.as_mut() {
                     i.handle(now, Input::ResumePreempt);
                 }
                 gi += 1;
                 continue;
             }
             info!(group = %self.groups[gi].name(), "group removed or changed by reload; stopping it");
-            if self.groups[gi].state() == State::Master {
-                self.send_advert(gi, 0).await;
+            if self.groups[gi].state() == State::Master
+                && let Some(router) = self.groups[gi].router.as_mut()
+            {
+                router.queue_priority_zero();
+                // Only the advert: the group and its state machine go.
+                while let Some(ev) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
+                    if ev == Event::Transmit {
+                        self.send_adverts(gi).await;
+                    }
+                }
             }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
             let g = self.groups.remove(gi);
+            let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
             if let Some(h) = g.hooks {
-                let prio = g
-                    .inst
-                    .as_ref()
-                    .map_or(g.cfg.priority, |i| i.effective_priority());
                 hooks::retire(h, prio, g.cfg.vrid);
             }
         }

@@ -3,7 +3,8 @@
 //! daemon's groups by name.
 
 use crate::config::SyncGroupConfig;
-use crate::proto::instance::{Action, Input};
+use crate::proto::instance::Input;
+use crate::proto::router::Event;
 use crate::proto::sync_group::{SyncGroup, SyncInput};
 
 use super::Daemon;
@@ -46,12 +47,21 @@ impl Daemon {
             .collect()
     }
 
-    /// What the other members must be told after `gi` produced `action`.
-    pub(super) fn sync_on_action(&mut self, gi: usize, action: &Action) -> Vec<(usize, Input)> {
+    /// What the other members must be told after `gi`'s router produced
+    /// `event` (only state changes concern them).
+    pub(super) fn sync_on_event(&mut self, gi: usize, event: &Event) -> Vec<(usize, Input)> {
+        let &Event::StateChanged {
+            from, to, reason, ..
+        } = event
+        else {
+            return Vec::new();
+        };
         let Some((si, mi)) = self.sync.find(&self.groups[gi].cfg.name) else {
             return Vec::new();
         };
-        let inputs = self.sync.groups[si].0.on_action(mi, action);
+        let inputs = self.sync.groups[si]
+            .0
+            .on_state_changed(mi, from, to, reason);
         self.sync_targets(si, inputs)
     }
 
@@ -60,7 +70,7 @@ impl Daemon {
         let Some((si, mi)) = self.sync.find(&self.groups[gi].cfg.name) else {
             return Vec::new();
         };
-        let own = self.groups[gi].inst.as_ref().is_some_and(|i| i.own_fault());
+        let own = self.groups[gi].inst().is_some_and(|i| i.own_fault());
         let inputs = self.sync.groups[si].0.on_own_fault(mi, own);
         self.sync_targets(si, inputs)
     }

@@ -1,13 +1,20 @@
 //! A simulated LAN of VRRP routers on virtual time, in the spirit of
 //! quinn-proto's test `Pair` (quinn-proto/src/tests/util.rs).
 //!
-//! Every router is a pure [`Instance`]; the LAN owns the clock. [`Lan::step`]
-//! jumps to the earliest wake-up (a router's `poll_timeout` or a packet's
-//! arrival), delivers due packets and fires due timers, and carries out the
-//! resulting actions: `SendAdvert` puts one packet per other router on the
-//! wire (arriving after `delay`, unless lost or partitioned), `AddVips` /
-//! `RemoveVips` move the VIPs. Every action is recorded with its virtual
-//! timestamp in [`Lan::log`].
+//! Every router is the daemon's own protocol core, a
+//! [`vrrpd::proto::router::Router`]: state machine, receive validation,
+//! advert encoding and authentication, announce schedule. The LAN owns the
+//! clock and the wire, and the wire carries BYTES: [`Lan::step`] jumps to the
+//! earliest wake-up (a router's `poll_timeout` or a packet's arrival),
+//! delivers due datagrams through `handle_datagram` (so checksums, AH and hmac
+//! run with the state machine), fires due timers, and carries out the events
+//! the way the daemon does: `Transmit` encodes the advert and puts a copy per
+//! other router on the wire (arriving after `delay`, unless lost or
+//! partitioned), `AddVips` / `RemoveVips` move the VIPs. Every event is
+//! recorded with its virtual timestamp in [`Lan::log`] (as the instance's
+//! [`Action`]: an advert as `SendAdvert` with the priority decoded from the
+//! bytes sent, a gratuitous-ARP round as `Announce`), and every drop in
+//! [`Lan::drops`].
 //!
 //! Packets reach only routers of the same VRID, so one `Router` is really
 //! one virtual-router instance; several instances of one box are tied
@@ -21,11 +28,62 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
+use vrrpd::proto::announce::AnnounceConfig;
+use vrrpd::proto::auth::AuthConfig;
 use vrrpd::proto::instance::{
-    Action, Input, Instance, InstanceConfig, Reason, ReleaseReason, RxAdvert, State,
+    Action, Input, Instance, InstanceConfig, Reason, ReleaseReason, State,
 };
+use vrrpd::proto::packet::{Advert, ChecksumForm};
+use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy};
+use vrrpd::proto::router::{Event as RouterEvent, Router as Core, RouterConfig};
 use vrrpd::proto::sync_group::SyncGroup;
-use vrrpd::proto::{Time, Version};
+use vrrpd::proto::transmit::TxConfig;
+use vrrpd::proto::{Family, Time, Version};
+
+/// Rewrites a datagram from router `from` to router `to` on the wire.
+pub type Mangle = dyn FnMut(usize, usize, &mut Vec<u8>);
+
+/// The VIP every simulated group carries in its adverts.
+pub const VIP4: &str = "192.0.2.200";
+pub const VIP6: &str = "fe80::200";
+
+/// Wall clock (UTC) at virtual time zero, for hmac timestamps.
+pub const WALL_EPOCH: Duration = Duration::from_secs(1_800_000_000);
+
+/// The full protocol configuration of a simulated group: multicast, the
+/// group's VIP, `auth`, keepalived's announce defaults.
+pub fn router_config(cfg: InstanceConfig, auth: AuthConfig) -> RouterConfig {
+    let family = Family::of(&cfg.primary_address);
+    let vip: IpAddr = match family {
+        Family::V4 => VIP4.parse().expect("vip"),
+        Family::V6 => VIP6.parse().expect("vip"),
+    };
+    RouterConfig {
+        rx: RxPolicy {
+            version: cfg.version,
+            family,
+            vrid: cfg.vrid,
+            min_ttl: 255,
+            unicast_peers: Vec::new(),
+            v2_interval_cs: cfg.advert_interval_cs,
+            auth: auth.clone(),
+            expected_addresses: (cfg.version == Version::V2).then(|| vec![vip]),
+        },
+        tx: TxConfig {
+            version: cfg.version,
+            family,
+            vrid: cfg.vrid,
+            interval_cs: cfg.advert_interval_cs,
+            addresses: vec![vip],
+            auth,
+            checksum: ChecksumForm::PseudoHeader,
+            source: cfg.primary_address,
+            unicast_peers: Vec::new(),
+        },
+        announce: AnnounceConfig::default(),
+        instance: cfg,
+    }
+}
 
 /// A seeded xorshift64* generator: deterministic, no crate.
 #[derive(Clone, Debug)]
@@ -87,7 +145,7 @@ pub fn ms(m: u64) -> Duration {
 
 pub struct Router {
     pub name: String,
-    pub inst: Instance,
+    pub core: Core,
     /// A dead router neither receives nor wakes up (SIGKILL / power loss).
     pub alive: bool,
     pub holds_vips: bool,
@@ -115,7 +173,11 @@ struct Packet {
     seq: u64,
     from: usize,
     to: usize,
-    adv: RxAdvert,
+    /// IPv4: the whole datagram; IPv6: the VRRP payload (the source and
+    /// destination travel beside it, as the kernel's cmsgs do).
+    bytes: Vec<u8>,
+    src: IpAddr,
+    dst: IpAddr,
 }
 
 pub struct Lan {
@@ -140,6 +202,11 @@ pub struct Lan {
     member_of: Vec<Option<(usize, usize)>>,
     /// Every sync input delivered: (time, router, input).
     pub sync_log: Vec<(Time, usize, Input)>,
+    /// Every datagram a router dropped: (time, router, reason).
+    pub drops: Vec<(Time, usize, DropReason)>,
+    /// Rewrites datagrams on the wire (corruption, forgery) before delivery.
+    mangle: Option<Box<Mangle>>,
+    txbuf: Vec<u8>,
 }
 
 impl Lan {
@@ -161,7 +228,19 @@ impl Lan {
             syncs: Vec::new(),
             member_of: Vec::new(),
             sync_log: Vec::new(),
+            drops: Vec::new(),
+            mangle: None,
+            txbuf: Vec::new(),
         }
+    }
+
+    /// Every datagram from `from` to `to` passes through `f` on the wire.
+    pub fn set_mangle(&mut self, f: impl FnMut(usize, usize, &mut Vec<u8>) + 'static) {
+        self.mangle = Some(Box::new(f));
+    }
+
+    pub fn clear_mangle(&mut self) {
+        self.mangle = None;
     }
 
     /// Tie routers (instances of one box) into a sync group; before start.
@@ -177,10 +256,15 @@ impl Lan {
     }
 
     pub fn add(&mut self, name: &str, cfg: InstanceConfig) -> usize {
-        let inst = Instance::new(cfg).expect("valid test config");
+        self.add_with(name, router_config(cfg, AuthConfig::None))
+    }
+
+    /// A router with a full protocol configuration (authentication ...).
+    pub fn add_with(&mut self, name: &str, cfg: RouterConfig) -> usize {
+        let core = Core::new(cfg).expect("valid test config");
         self.routers.push(Router {
             name: name.to_string(),
-            inst,
+            core,
             alive: true,
             holds_vips: false,
         });
@@ -190,21 +274,25 @@ impl Lan {
     }
 
     pub fn inst(&self, i: usize) -> &Instance {
-        &self.routers[i].inst
+        self.routers[i].core.instance()
     }
 
     pub fn state(&self, i: usize) -> State {
-        self.routers[i].inst.state()
+        self.routers[i].core.state()
     }
 
     pub fn addr(&self, i: usize) -> IpAddr {
-        self.routers[i].inst.config().primary_address
+        self.routers[i].core.source()
+    }
+
+    fn vrid(&self, i: usize) -> u8 {
+        self.inst(i).config().vrid
     }
 
     /// Feed an input to router `i` now and carry out its actions.
     pub fn input(&mut self, i: usize, input: Input) {
         let now = self.now;
-        self.routers[i].inst.handle(now, input);
+        self.routers[i].core.handle(now, input);
         self.drain(i);
         self.snapshot();
     }
@@ -266,10 +354,12 @@ impl Lan {
         self.loss = None;
     }
 
-    fn transmit(&mut self, from: usize, adv: RxAdvert) {
-        let adv_vrid = self.routers[from].inst.config().vrid;
+    /// Put one encoded advert of `from` on the wire to every other router
+    /// of its VRID.
+    fn transmit(&mut self, from: usize, bytes: &[u8], src: IpAddr, dst: IpAddr) {
+        let vrid = self.vrid(from);
         for to in 0..self.routers.len() {
-            if to == from || self.routers[to].inst.config().vrid != adv_vrid {
+            if to == from || self.vrid(to) != vrid {
                 continue;
             }
             if self.blocked.contains(&(from, to)) || self.group[from] != self.group[to] {
@@ -289,14 +379,53 @@ impl Lan {
                 self.lost += 1;
                 continue;
             }
+            let mut bytes = bytes.to_vec();
+            if let Some(m) = self.mangle.as_mut() {
+                m(from, to, &mut bytes);
+            }
             self.seq += 1;
             self.in_flight.push(Packet {
                 at: self.now + self.delay,
                 seq: self.seq,
                 from,
                 to,
-                adv,
+                bytes,
+                src,
+                dst,
             });
+        }
+    }
+
+    /// Deliver one datagram as the daemon's socket path does.
+    fn deliver(&mut self, p: &Packet) {
+        let now = self.now;
+        let pkt = if p.src.is_ipv4() {
+            match RxPacket::from_ipv4_datagram(&p.bytes) {
+                Ok(pkt) => pkt,
+                Err(_) => {
+                    self.drops.push((now, p.to, DropReason::IpHeader));
+                    return;
+                }
+            }
+        } else {
+            RxPacket {
+                src: p.src,
+                dst: p.dst,
+                ttl: 255,
+                protocol: vrrpd::proto::packet::IPPROTO_VRRP,
+                ipv4_header: None,
+                payload: &p.bytes,
+            }
+        };
+        match self.routers[p.to]
+            .core
+            .handle_datagram(now, WALL_EPOCH + now, &pkt)
+        {
+            Ok(_) => {
+                self.delivered += 1;
+                self.drain(p.to);
+            }
+            Err(reason) => self.drops.push((now, p.to, reason)),
         }
     }
 
@@ -311,47 +440,98 @@ impl Lan {
             assert!(guard < 1000, "sync inputs do not reach a fixed point");
             let now = self.now;
             self.sync_log.push((now, r, input));
-            self.routers[r].inst.handle(now, input);
+            self.routers[r].core.handle(now, input);
             self.drain_one(r, &mut pending);
         }
     }
 
     fn drain_one(&mut self, i: usize, pending: &mut VecDeque<(usize, Input)>) {
         let member = self.member_of[i];
-        while let Some(action) = self.routers[i].inst.poll_action() {
-            if let Some((g, m)) = member {
+        while let Some(event) = self.routers[i].core.poll_event() {
+            if let (
+                Some((g, m)),
+                RouterEvent::StateChanged {
+                    from, to, reason, ..
+                },
+            ) = (member, event)
+            {
                 let (sync, members) = &mut self.syncs[g];
-                for s in sync.on_action(m, &action) {
+                for s in sync.on_state_changed(m, from, to, reason) {
                     pending.push_back((members[s.member], s.input));
                 }
             }
+            let action = match event {
+                RouterEvent::Transmit => {
+                    let Some(priority) = self.send(i) else {
+                        continue;
+                    };
+                    Action::SendAdvert { priority }
+                }
+                RouterEvent::AddVips => {
+                    self.routers[i].holds_vips = true;
+                    Action::AddVips
+                }
+                RouterEvent::RemoveVips => {
+                    self.routers[i].holds_vips = false;
+                    Action::RemoveVips
+                }
+                RouterEvent::Announce => Action::Announce,
+                RouterEvent::LowerPriorityMasterHeard => Action::Reannounce,
+                RouterEvent::StateChanged {
+                    from,
+                    to,
+                    reason,
+                    priority,
+                } => Action::StateChanged {
+                    from,
+                    to,
+                    reason,
+                    priority,
+                },
+                RouterEvent::PriorityChanged { from, to } => Action::PriorityChanged { from, to },
+                RouterEvent::Released => Action::Released,
+                RouterEvent::HandoverComplete => Action::HandoverComplete,
+                RouterEvent::HandoverFailed => Action::HandoverFailed,
+            };
             self.log.push(Event {
                 at: self.now,
                 router: i,
                 action,
             });
-            match action {
-                Action::SendAdvert { priority } => {
-                    let cfg = self.routers[i].inst.config();
-                    let adv = RxAdvert {
-                        src: cfg.primary_address,
-                        priority,
-                        interval_cs: cfg.advert_interval_cs,
-                    };
-                    self.transmit(i, adv);
-                }
-                Action::AddVips => self.routers[i].holds_vips = true,
-                Action::RemoveVips => self.routers[i].holds_vips = false,
-                _ => {}
-            }
         }
         if let Some((g, m)) = member {
-            let own = self.routers[i].inst.own_fault();
+            let own = self.routers[i].core.instance().own_fault();
             let (sync, members) = &mut self.syncs[g];
             for s in sync.on_own_fault(m, own) {
                 pending.push_back((members[s.member], s.input));
             }
         }
+    }
+
+    /// Encode and send router `i`'s advert; its priority, read back from the
+    /// bytes on the wire.
+    fn send(&mut self, i: usize) -> Option<u8> {
+        let mut buf = std::mem::take(&mut self.txbuf);
+        let mut priority = None;
+        while let Some(t) = self.routers[i]
+            .core
+            .poll_transmit(WALL_EPOCH + self.now, &mut buf)
+        {
+            let t = t.expect("the router encodes its own adverts");
+            let bytes = &buf[..t.len];
+            let vrrp = if t.dst.is_ipv4() {
+                let d = RxPacket::from_ipv4_datagram(bytes).expect("own datagram parses");
+                let ah = usize::from(d.protocol == vrrpd::proto::packet::IPPROTO_AH) * 24;
+                &d.payload[ah..]
+            } else {
+                bytes
+            };
+            let parsed = Advert::parse(vrrp, t.source, t.dst).expect("own advert parses");
+            priority = Some(parsed.advert.priority);
+            self.transmit(i, &buf[..t.len], t.source, t.dst);
+        }
+        self.txbuf = buf;
+        priority
     }
 
     fn snapshot(&mut self) {
@@ -380,7 +560,7 @@ impl Lan {
             .routers
             .iter()
             .filter(|r| r.alive)
-            .filter_map(|r| r.inst.poll_timeout());
+            .filter_map(|r| r.core.poll_timeout());
         let packets = self.in_flight.iter().map(|p| p.at);
         timers.chain(packets).min()
     }
@@ -408,16 +588,14 @@ impl Lan {
             if !self.routers[p.to].alive {
                 continue;
             }
-            self.delivered += 1;
-            self.routers[p.to].inst.handle(t, Input::Advert(p.adv));
-            self.drain(p.to);
+            self.deliver(&p);
         }
         for i in 0..self.routers.len() {
             if !self.routers[i].alive {
                 continue;
             }
-            if self.routers[i].inst.poll_timeout().is_some_and(|w| w <= t) {
-                self.routers[i].inst.handle_timeout(t);
+            if self.routers[i].core.poll_timeout().is_some_and(|w| w <= t) {
+                self.routers[i].core.handle_timeout(t);
                 self.drain(i);
             }
         }

@@ -79,63 +79,69 @@ struct Flavor {
     v2_ah: bool,
 }
 
+/// The daemon of one node, run by the lab's runner for it.
+enum Daemon {
+    Vrrpd(Node),
+    Keepalived(Keepalived),
+}
+
 struct Host {
     flavor: Flavor,
-    imp: Impl,
     me: &'static str,
     peer: &'static str,
     prio: u8,
-    dir: PathBuf,
-    starts: u32,
-    daemon: Option<Proc>,
-    ns: Netns,
+    daemon: Daemon,
+    /// Length of the (appended) log when the daemon last started: what
+    /// this run logged starts there.
+    log_from: usize,
 }
 
 impl Host {
     fn new(lan: &mut Lan, imp: Impl, me: &'static str, peer: &'static str, prio: u8) -> Host {
-        let ns = Netns::new("vbn");
         let mac = if me == A {
             "02:00:00:00:00:01"
         } else {
             "02:00:00:00:00:02"
         };
-        lan.attach(&ns, "eth0", Some(mac));
-        ns.ip(&["addr", "add", &format!("{me}/24"), "dev", "eth0"]);
-        let dir = std::env::temp_dir().join(unique_name("vrrpd-bench-"));
-        std::fs::create_dir_all(dir.join("groups.d")).expect("create config dir");
+        let cidr = format!("{me}/24");
+        let daemon = match imp {
+            Impl::Vrrpd => Daemon::Vrrpd(Node::new(lan, me, &[&cidr], mac)),
+            Impl::Keepalived => Daemon::Keepalived(Keepalived::new(lan, me, &[&cidr], mac)),
+        };
         Host {
             flavor: Flavor::default(),
-            imp,
             me,
             peer,
             prio,
-            dir,
-            starts: 0,
-            daemon: None,
-            ns,
+            daemon,
+            log_from: 0,
         }
     }
 
-    fn socket(&self) -> PathBuf {
-        self.dir.join("vrrpd.sock")
+    fn ns(&self) -> &Netns {
+        match &self.daemon {
+            Daemon::Vrrpd(n) => &n.ns,
+            Daemon::Keepalived(k) => &k.ns,
+        }
     }
 
-    fn log(&self) -> PathBuf {
-        self.dir.join(format!("log.{}", self.starts))
+    fn log_text(&self) -> String {
+        match &self.daemon {
+            Daemon::Vrrpd(n) => n.log_text(),
+            Daemon::Keepalived(k) => k.log_text(),
+        }
+    }
+
+    /// What the daemon logged since its last start.
+    fn log(&self) -> String {
+        let all = self.log_text();
+        all.get(self.log_from..).unwrap_or_default().to_string()
     }
 
     /// Configure `groups` groups (VRIDs 1..=groups) at `interval_ms`.
     fn configure(&self, groups: u32, interval_ms: u64) {
-        match self.imp {
-            Impl::Vrrpd => {
-                std::fs::write(
-                    self.dir.join("vrrpd.toml"),
-                    format!(
-                        "control_socket = {:?}\n",
-                        self.socket().display().to_string()
-                    ),
-                )
-                .expect("write vrrpd.toml");
+        match &self.daemon {
+            Daemon::Vrrpd(node) => {
                 for g in 1..=groups {
                     let mut t = format!(
                         "vrid = {g}\ninterface = \"eth0\"\npriority = {}\nversion = {}\n\
@@ -153,11 +159,10 @@ impl Host {
                     if self.flavor.bfd {
                         t.push_str("[bfd]\nmin_tx = \"10ms\"\nmin_rx = \"10ms\"\nmultiplier = 3\n");
                     }
-                    std::fs::write(self.dir.join(format!("groups.d/g{g:03}.toml")), t)
-                        .expect("write group");
+                    node.write_group(&format!("g{g:03}"), &t);
                 }
             }
-            Impl::Keepalived => {
+            Daemon::Keepalived(ka) => {
                 let mut t = format!(
                     "global_defs {{\n  router_id bench{}\n  vrrp_version 3\n}}\n",
                     self.prio
@@ -176,57 +181,39 @@ impl Host {
                         vip(g)
                     );
                 }
-                std::fs::write(self.dir.join("keepalived.conf"), t).expect("write conf");
+                ka.write_config(&t);
             }
         }
     }
 
     fn start(&mut self) -> Instant {
-        self.starts += 1;
-        let log = std::fs::File::create(self.log()).expect("create log");
-        let mut c = match self.imp {
-            Impl::Vrrpd => {
-                let mut c = self.ns.cmd(&vrrpd_binary().to_string_lossy());
-                c.args(["run", "--config"])
-                    .arg(&self.dir)
-                    .env("VRRPD_LOG", "info");
-                c
-            }
-            Impl::Keepalived => {
-                let d = &self.dir;
-                let mut c = self.ns.cmd("keepalived");
-                c.args(["-n", "-l", "-D", "-f"])
-                    .arg(d.join("keepalived.conf"))
-                    .arg("-p")
-                    .arg(d.join("k.pid"))
-                    .arg("-r")
-                    .arg(d.join("v.pid"))
-                    .arg("-c")
-                    .arg(d.join("c.pid"));
-                c
-            }
-        };
-        c.stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log);
+        self.log_from = self.log_text().len();
         let t = Instant::now();
-        self.daemon = Some(Proc::spawn(c));
+        match &mut self.daemon {
+            Daemon::Vrrpd(n) => n.start(),
+            Daemon::Keepalived(k) => k.start(),
+        }
         t
     }
 
     /// SIGTERM and wait (bounded) for the exit.
     fn stop(&mut self, limit: Duration) -> bool {
-        let Some(d) = self.daemon.as_mut() else {
-            return true;
+        let st = match &mut self.daemon {
+            Daemon::Vrrpd(n) if n.daemon.is_some() => n.stop(libc::SIGTERM, limit),
+            Daemon::Keepalived(k) if k.daemon.is_some() => k.stop(libc::SIGTERM, limit),
+            _ => return true,
         };
-        d.signal(libc::SIGTERM);
-        let ok = d.wait_timeout(limit).is_some();
-        self.daemon = None;
-        ok
+        // One that did not exit in time is killed: the next start must not
+        // race it.
+        match &mut self.daemon {
+            Daemon::Vrrpd(n) => n.daemon = None,
+            Daemon::Keepalived(k) => k.daemon = None,
+        }
+        st.is_some()
     }
 
     fn vip_count(&self) -> usize {
-        self.ns
+        self.ns()
             .addresses("eth0")
             .iter()
             .filter(|a| *a != self.me && !a.contains(':'))
@@ -234,35 +221,33 @@ impl Host {
     }
 
     fn holds(&self, addr: &str) -> bool {
-        self.ns.has_address("eth0", addr)
+        self.ns().has_address("eth0", addr)
     }
 
     /// vrrpd's `status --json` without whitespace ("" when it does not
-    /// answer).
+    /// answer, or for keepalived).
     fn status_compact(&self) -> String {
-        let mut c = Command::new(vrrpd_binary());
-        c.args(["status", "--json", "--socket"]).arg(self.socket());
-        let Ok(out) = run(&mut c) else {
+        let Daemon::Vrrpd(node) = &self.daemon else {
             return String::new();
         };
-        String::from_utf8_lossy(&out.stdout)
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect()
+        let (code, out, _) = node.cli(&["status", "--json"]);
+        if code < 0 {
+            return String::new();
+        }
+        out.chars().filter(|c| !c.is_whitespace()).collect()
     }
 
     /// Every group of this node reports backup.
     fn all_backup(&self, groups: u32) -> bool {
-        match self.imp {
-            Impl::Vrrpd => {
+        match &self.daemon {
+            Daemon::Vrrpd(_) => {
                 self.status_compact()
                     .matches("\"state\":\"backup\"")
                     .count()
                     == groups as usize
             }
-            Impl::Keepalived => {
-                let log = std::fs::read_to_string(self.log()).unwrap_or_default();
-                log.matches("Entering BACKUP STATE").count() >= groups as usize
+            Daemon::Keepalived(_) => {
+                self.log().matches("Entering BACKUP STATE").count() >= groups as usize
             }
         }
     }
@@ -275,19 +260,12 @@ impl Host {
 
     /// Processes of this node (vrrpd: one; keepalived: parent + children).
     fn pids(&self) -> Vec<i32> {
-        let out = run(Command::new("ip").args(["netns", "pids", &self.ns.name]))
+        let out = run(Command::new("ip").args(["netns", "pids", &self.ns().name]))
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
         out.split_whitespace()
             .filter_map(|p| p.parse().ok())
             .collect()
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        self.daemon = None;
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -439,19 +417,14 @@ impl Scenario {
     }
 }
 
+/// A vrrpd CLI command against a vrrpd node: (success, stdout + stderr).
 fn vrrpd_cli(h: &Host, args: &[&str]) -> (bool, String) {
-    let mut c = Command::new(vrrpd_binary());
-    c.args(args).arg("--socket").arg(h.socket());
-    match run(&mut c) {
-        Ok(o) => (
-            o.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-        ),
-        Err(e) => (false, e.to_string()),
+    match &h.daemon {
+        Daemon::Vrrpd(node) => {
+            let (code, out, err) = node.cli(args);
+            (code == 0, format!("{out}{err}"))
+        }
+        Daemon::Keepalived(_) => (false, "keepalived has no vrrpd CLI".into()),
     }
 }
 
@@ -525,7 +498,7 @@ fn run_outage_with(
     let res = (|| -> Result<(), String> {
         match sc {
             Scenario::LinkCut => {
-                bed.a.ns.ip(&["link", "set", "eth0", "down"]);
+                bed.a.ns().ip(&["link", "set", "eth0", "down"]);
                 let ok = wait_until(bed.mdi(PRIO_BACKUP) + Duration::from_secs(3), || {
                     bed.b.holds(&v)
                 });
@@ -596,7 +569,7 @@ fn bfd_soak(secs: u64) -> Result<usize, String> {
     while Instant::now() < end && !interrupted() {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let log = std::fs::read_to_string(bed.b.log()).unwrap_or_default();
+    let log = bed.b.log();
     Ok(log.matches("reason=bfd_peer_down").count())
 }
 
@@ -772,7 +745,7 @@ fn run_first_advert(imp: Impl, interval_ms: u64) -> Result<f64, String> {
     let mut bed = Bed::new(imp, 1, interval_ms);
     let limit = Duration::from_secs_f64(mdi_ms(interval_ms, PRIO_MASTER) / 1000.0 + 5.0);
     let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let listener = bed.b.ns.spawn_in(move || -> Result<Instant, String> {
+    let listener = bed.b.ns().spawn_in(move || -> Result<Instant, String> {
         let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, 112) };
         if fd < 0 {
             return Err(format!("raw socket: {}", std::io::Error::last_os_error()));
@@ -842,6 +815,47 @@ fn uptime() -> String {
         .unwrap_or_default()
 }
 
+#[derive(clap::Parser)]
+#[command(
+    name = "bench",
+    about = "vrrpd and keepalived side by side in network namespaces (root only)"
+)]
+struct Args {
+    /// One repeat, 3 s windows, short warm-up: a smoke run.
+    #[arg(long)]
+    quick: bool,
+    /// Scenarios to run.
+    #[arg(long, value_delimiter = ',', default_value = "outage,bfd,footprint,first-advert",
+          value_parser = ["outage", "bfd", "footprint", "first-advert"])]
+    scenario: Vec<String>,
+    /// Implementations to measure.
+    #[arg(
+        long = "impl",
+        value_delimiter = ',',
+        default_value = "vrrpd,keepalived"
+    )]
+    impls: Vec<ImplArg>,
+    /// Runs of each outage case (default 3, 1 with --quick).
+    #[arg(long)]
+    repeat: Option<usize>,
+    /// Seconds of each footprint window (default 10, 3 with --quick).
+    #[arg(long)]
+    window: Option<f64>,
+    /// Advert intervals in ms (outage and footprint).
+    #[arg(long, value_delimiter = ',')]
+    intervals: Option<Vec<u64>>,
+    /// Group counts for the footprint (1..=255).
+    #[arg(long, value_delimiter = ',', default_value = "1,50,200,255",
+          value_parser = clap::value_parser!(u32).range(1..=255))]
+    groups: Vec<u32>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImplArg {
+    Vrrpd,
+    Keepalived,
+}
+
 struct Opts {
     quick: bool,
     repeat: usize,
@@ -854,102 +868,33 @@ struct Opts {
     impls: Vec<Impl>,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: bench [--quick] [--scenario outage,footprint,first-advert,bfd] \
-         [--impl vrrpd,keepalived] [--repeat N] [--window SECS] \
-         [--intervals 20,100,1000] [--groups 1,50,200,255]"
-    );
-    std::process::exit(2)
-}
-
 fn parse_opts() -> Opts {
-    let mut o = Opts {
-        quick: false,
-        repeat: 3,
-        window: Duration::from_secs(10),
+    let a = <Args as clap::Parser>::parse();
+    let (repeat, window, warmup) = if a.quick {
+        (1, Duration::from_secs(3), Duration::from_millis(500))
+    } else {
         // Past keepalived's second gratuitous ARP burst (garp_master_delay
         // 5 s after becoming master): the steady state.
-        warmup: Duration::from_secs(6),
-        intervals: vec![20, 100, 1000],
-        fp_intervals: vec![100, 20],
-        groups: vec![1, 50, 200, 255],
-        scenarios: vec![
-            "outage".into(),
-            "bfd".into(),
-            "footprint".into(),
-            "first-advert".into(),
-        ],
-        impls: vec![Impl::Vrrpd, Impl::Keepalived],
+        (3, Duration::from_secs(10), Duration::from_secs(6))
     };
-    let mut repeat = None;
-    let mut window = None;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    let list = |s: &str| -> Vec<String> { s.split(',').map(str::to_string).collect() };
-    while i < args.len() {
-        let a = args[i].as_str();
-        let val = || args.get(i + 1).cloned().unwrap_or_else(|| usage());
-        match a {
-            "--quick" => o.quick = true,
-            "--scenario" => {
-                o.scenarios = list(&val());
-                i += 1;
-            }
-            "--impl" => {
-                o.impls = list(&val())
-                    .iter()
-                    .map(|s| match s.as_str() {
-                        "vrrpd" => Impl::Vrrpd,
-                        "keepalived" => Impl::Keepalived,
-                        _ => usage(),
-                    })
-                    .collect();
-                i += 1;
-            }
-            "--repeat" => {
-                repeat = Some(val().parse().unwrap_or_else(|_| usage()));
-                i += 1;
-            }
-            "--window" => {
-                window = Some(Duration::from_secs_f64(
-                    val().parse().unwrap_or_else(|_| usage()),
-                ));
-                i += 1;
-            }
-            "--intervals" => {
-                o.intervals = list(&val())
-                    .iter()
-                    .map(|s| s.parse().unwrap_or_else(|_| usage()))
-                    .collect();
-                o.fp_intervals = o.intervals.clone();
-                i += 1;
-            }
-            "--groups" => {
-                o.groups = list(&val())
-                    .iter()
-                    .map(|s| s.parse().unwrap_or_else(|_| usage()))
-                    .filter(|&g: &u32| (1..=255).contains(&g))
-                    .collect();
-                i += 1;
-            }
-            "-h" | "--help" => usage(),
-            _ => usage(),
-        }
-        i += 1;
+    Opts {
+        quick: a.quick,
+        repeat: a.repeat.unwrap_or(repeat),
+        window: a.window.map(Duration::from_secs_f64).unwrap_or(window),
+        warmup,
+        intervals: a.intervals.clone().unwrap_or_else(|| vec![20, 100, 1000]),
+        fp_intervals: a.intervals.unwrap_or_else(|| vec![100, 20]),
+        groups: a.groups,
+        scenarios: a.scenario,
+        impls: a
+            .impls
+            .into_iter()
+            .map(|i| match i {
+                ImplArg::Vrrpd => Impl::Vrrpd,
+                ImplArg::Keepalived => Impl::Keepalived,
+            })
+            .collect(),
     }
-    if o.quick {
-        o.repeat = 1;
-        o.window = Duration::from_secs(3);
-        o.warmup = Duration::from_millis(500);
-    }
-    if let Some(r) = repeat {
-        o.repeat = r;
-    }
-    if let Some(w) = window {
-        o.window = w;
-    }
-    o
 }
 
 /// Build target/release/vrrpd unless VRRPD_BIN names one (under `cargo run`
