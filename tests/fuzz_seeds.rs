@@ -333,7 +333,7 @@ fn fuzz_corpus_report() {
     }
     println!("{n} inputs from {}", dir.display());
     println!("accepted per group: {:?}", total.accepted);
-    println!("accepted with an hmac warning: {:?}", total.auth_warnings);
+    println!("announcement rounds: {}", total.announcements);
     println!(
         "transitions: {:?}; adverts sent: {}",
         total.transitions, total.sent

@@ -2,13 +2,13 @@
 //! (`tests/fuzz_seeds.rs`, `tests/regress_fuzz.rs`) through `#[path]`, so a
 //! seed or a flagged input runs through exactly the code the fuzzer ran.
 //!
-//! It strings the core's pieces together the way the daemon does for a
-//! received packet (`src/daemon/mod.rs` `on_received`, `on_timers`, `act`,
-//! `send_advert`): demultiplex by (ifindex, family, VRID) over a fixed set of
-//! groups, validate (`RxValidator`: PASS, AH, hmac in the mode the input
-//! picks), feed the state machine, carry out its actions (encode every
-//! advert with `TxEncoder`, continuing the AH sequence as the daemon does),
-//! and move virtual time so every timer fires.
+//! It drives the core the way the daemon does (`src/daemon/mod.rs`
+//! `on_received`, `on_timers`, `drain`): demultiplex with `demux_vrid` by
+//! (ifindex, family, VRID) over a fixed set of groups, hand the datagram to
+//! that group's `Router` (validation with PASS, AH or hmac in the mode the
+//! input picks, then the state machine), drain its events and encode every
+//! advert it asks for (`poll_transmit`), and move virtual time so every
+//! timer (adverts, master down, release, announcements) fires.
 //!
 //! Input: one config byte, then records until the input ends. Every record
 //! starts `[op, ifindex, delta_ms u16 LE]`: time advances by `delta_ms`
@@ -37,19 +37,19 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use vrrpd::proto::announce::AnnounceConfig;
 use vrrpd::proto::auth::{
     AH_LEN, AhHeader, AntiReplay, AuthConfig, HMAC_OFFSET, HMAC_TRAILER_LEN, HmacConfig, HmacMode,
     ah_icv, hmac_compute, password_bytes,
 };
-use vrrpd::proto::instance::{
-    Action, Input, Instance, InstanceConfig, Reason, ReleaseReason, RxAdvert, State,
-};
+use vrrpd::proto::instance::{Input, InstanceConfig, ReleaseReason, State};
 use vrrpd::proto::packet::{
     ChecksumForm, IPPROTO_AH, IPPROTO_VRRP, IPV4_HEADER_LEN, VRRP_MCAST_V4, VRRP_MCAST_V6,
     compute_checksum, fill_checksum, message_len,
 };
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy, RxValidator, demux_vrid};
-use vrrpd::proto::transmit::{TxConfig, TxEncoder};
+use vrrpd::proto::router::{Event, Router, RouterConfig};
+use vrrpd::proto::transmit::TxConfig;
 use vrrpd::proto::{Family, Time, Version};
 
 pub const OP_V6: u8 = 0x08;
@@ -266,9 +266,9 @@ pub fn rx_policy(spec: &GroupSpec, rc: &RunConfig) -> RxPolicy {
 pub struct Stats {
     pub drops: BTreeMap<&'static str, u64>,
     pub accepted: BTreeMap<&'static str, u64>,
-    pub auth_warnings: BTreeMap<&'static str, u64>,
     pub transitions: BTreeMap<String, u64>,
     pub sent: u64,
+    pub announcements: u64,
 }
 
 impl Stats {
@@ -279,24 +279,19 @@ impl Stats {
         for (k, v) in &o.accepted {
             *self.accepted.entry(k).or_default() += v;
         }
-        for (k, v) in &o.auth_warnings {
-            *self.auth_warnings.entry(k).or_default() += v;
-        }
         for (k, v) in &o.transitions {
             *self.transitions.entry(k.clone()).or_default() += v;
         }
         self.sent += o.sent;
+        self.announcements += o.announcements;
     }
 }
 
 struct Group {
     spec: GroupSpec,
-    inst: Instance,
-    rx: RxValidator,
-    tx: TxEncoder,
+    router: Router,
     /// A peer configured like us that must accept what we send.
     peer: RxValidator,
-    ip_id: u16,
     link_up: bool,
     /// Started when a record first names its interface (the daemon starts
     /// a group once its interface exists); untouched groups cost nothing.
@@ -323,41 +318,39 @@ impl Endpoint {
         let groups = groups()
             .into_iter()
             .map(|spec| {
-                let auth = auth_config(spec.auth, rc);
-                let inst = Instance::new(InstanceConfig {
-                    version: spec.version,
-                    vrid: spec.vrid,
-                    priority: rc.priority,
-                    advert_interval_cs: spec.interval_cs,
-                    preempt: rc.preempt,
-                    preempt_delay: Duration::ZERO,
-                    start_as_master: rc.start_as_master,
-                    primary_address: spec.source,
+                let router = Router::new(RouterConfig {
+                    instance: InstanceConfig {
+                        version: spec.version,
+                        vrid: spec.vrid,
+                        priority: rc.priority,
+                        advert_interval_cs: spec.interval_cs,
+                        preempt: rc.preempt,
+                        preempt_delay: Duration::ZERO,
+                        start_as_master: rc.start_as_master,
+                        primary_address: spec.source,
+                    },
+                    rx: rx_policy(&spec, rc),
+                    tx: TxConfig {
+                        version: spec.version,
+                        family: spec.family,
+                        vrid: spec.vrid,
+                        interval_cs: spec.interval_cs,
+                        addresses: spec.addresses.clone(),
+                        auth: auth_config(spec.auth, rc),
+                        checksum: ChecksumForm::PseudoHeader,
+                        source: spec.source,
+                        unicast_peers: spec.unicast_peers.clone(),
+                    },
+                    announce: AnnounceConfig::default(),
                 })
-                .expect("valid instance config");
-                let tx = TxEncoder::new(TxConfig {
-                    version: spec.version,
-                    family: spec.family,
-                    vrid: spec.vrid,
-                    interval_cs: spec.interval_cs,
-                    addresses: spec.addresses.clone(),
-                    auth,
-                    checksum: ChecksumForm::PseudoHeader,
-                    source: spec.source,
-                    unicast_peers: spec.unicast_peers.clone(),
-                })
-                .expect("valid tx config");
-                let rx = RxValidator::new(rx_policy(&spec, rc));
+                .expect("valid group config");
                 let mut peer_policy = rx_policy(&spec, rc);
                 if !spec.unicast_peers.is_empty() {
                     peer_policy.unicast_peers = vec![spec.source];
                 }
                 Group {
-                    inst,
-                    rx,
-                    tx,
+                    router,
                     peer: RxValidator::new(peer_policy),
-                    ip_id: 0,
                     link_up: true,
                     started: false,
                     to_check: CHECKED_ADVERTS,
@@ -379,7 +372,7 @@ impl Endpoint {
             let g = &mut self.groups[gi];
             if g.spec.ifindex == ifindex && !g.started {
                 g.started = true;
-                g.inst.handle(self.now, Input::Startup);
+                g.router.handle(self.now, Input::Startup);
                 self.drain(gi);
             }
         }
@@ -389,7 +382,7 @@ impl Endpoint {
         self.groups
             .iter()
             .find(|g| g.spec.name == name)
-            .map(|g| g.inst.state())
+            .map(|g| g.router.state())
     }
 
     /// Move virtual time to `target`, firing every deadline on the way in
@@ -401,7 +394,7 @@ impl Endpoint {
                 .groups
                 .iter()
                 .enumerate()
-                .filter_map(|(i, g)| g.inst.poll_timeout().map(|t| (t, i)))
+                .filter_map(|(i, g)| g.router.poll_timeout().map(|t| (t, i)))
                 .min();
             let Some((t, gi)) = next else { break };
             if t > target {
@@ -413,10 +406,10 @@ impl Endpoint {
             self.now = if steps > 256 { target } else { self.now.max(t) };
             let now = self.now;
             let g = &mut self.groups[gi];
-            g.inst.handle_timeout(now);
+            g.router.handle_timeout(now);
             self.drain(gi);
             let g = &self.groups[gi];
-            if let Some(t) = g.inst.poll_timeout() {
+            if let Some(t) = g.router.poll_timeout() {
                 assert!(
                     t > now,
                     "{}: deadline {t:?} not after {now:?} once handle_timeout ran \
@@ -429,70 +422,29 @@ impl Endpoint {
         self.now = self.now.max(target);
     }
 
-    /// Carry out the instance's actions (the daemon's `drain` / `act`).
+    /// Carry out the router's events (the daemon's `drain`).
     fn drain(&mut self, gi: usize) {
-        while let Some(action) = self.groups[gi].inst.poll_action() {
-            match action {
-                Action::SendAdvert { priority } => self.send_advert(gi, priority),
-                Action::StateChanged { to, reason, .. } => {
-                    *self.stats.transitions.entry(format!("{to}")).or_default() += 1;
-                    let g = &mut self.groups[gi];
-                    g.to_check = CHECKED_ADVERTS;
-                    if to == State::Master
-                        && matches!(
-                            reason,
-                            Reason::MasterDown
-                                | Reason::PreemptLowerPriority
-                                | Reason::SyncGroupMaster
-                        )
-                    {
-                        g.tx.continue_ah_after_takeover(g.rx.ah_sequence());
+        let wall = wall(self.now);
+        while let Some(event) = self.groups[gi].router.poll_event() {
+            let g = &mut self.groups[gi];
+            match event {
+                Event::Transmit => {
+                    while let Some(t) = g.router.poll_transmit(wall, &mut self.buf) {
+                        let t = t.expect("encode an advert");
+                        assert_eq!(t.len, self.buf.len(), "{}: length", g.spec.name);
+                        self.stats.sent += 1;
+                        if g.to_check > 0 {
+                            g.to_check -= 1;
+                            check_peer_accepts(g, t.dst, &self.buf, wall);
+                        }
                     }
                 }
+                Event::StateChanged { to, .. } => {
+                    *self.stats.transitions.entry(format!("{to}")).or_default() += 1;
+                    g.to_check = CHECKED_ADVERTS;
+                }
+                Event::Announce => self.stats.announcements += 1,
                 _ => {}
-            }
-        }
-    }
-
-    fn send_advert(&mut self, gi: usize, priority: u8) {
-        let wall = wall(self.now);
-        let g = &mut self.groups[gi];
-        g.tx.continue_ah_from(g.rx.ah_sequence());
-        let mut i = 0;
-        while let Some(dst) = g.tx.destination(i) {
-            i += 1;
-            g.ip_id = g.ip_id.wrapping_add(1);
-            g.tx.encode(priority, dst, g.ip_id, wall, &mut self.buf)
-                .expect("encode an advert");
-            self.stats.sent += 1;
-            assert_eq!(self.buf.len(), g.tx.wire_len(), "{}: wire_len", g.spec.name);
-            if g.to_check == 0 {
-                continue;
-            }
-            g.to_check -= 1;
-            // What we send, a peer configured like us accepts.
-            let pkt = match g.spec.family {
-                Family::V4 => {
-                    RxPacket::from_ipv4_datagram(&self.buf).expect("our IPv4 datagram parses")
-                }
-                Family::V6 => RxPacket {
-                    src: g.spec.source,
-                    dst,
-                    ttl: 255,
-                    protocol: IPPROTO_VRRP,
-                    ipv4_header: None,
-                    payload: &self.buf,
-                },
-            };
-            match g.peer.validate(&pkt, wall) {
-                Ok(v) => {
-                    assert_eq!(v.priority, priority);
-                    assert_eq!(v.src, g.spec.source);
-                }
-                // AH sequence numbers stop at u32::MAX (keepalived's too):
-                // after a peer sent that, no further advert is fresh.
-                Err(DropReason::AhReplay) if g.tx.ah_sequence().last == u32::MAX => {}
-                Err(e) => panic!("{}: a peer drops our advert: {e:?}", g.spec.name),
             }
         }
     }
@@ -520,21 +472,10 @@ impl Endpoint {
             })
             .ok_or(DropReason::VridUnknown)?;
         let wall = wall(self.now);
-        let g = &mut self.groups[gi];
-        let v = g.rx.validate(pkt, wall)?;
-        *self.stats.accepted.entry(g.spec.name).or_default() += 1;
-        if let Some(w) = v.auth_warning {
-            *self.stats.auth_warnings.entry(w.label()).or_default() += 1;
-        }
         let now = self.now;
-        g.inst.handle(
-            now,
-            Input::Advert(RxAdvert {
-                src: v.src,
-                priority: v.priority,
-                interval_cs: v.interval_cs,
-            }),
-        );
+        let g = &mut self.groups[gi];
+        g.router.handle_datagram(now, wall, pkt)?;
+        *self.stats.accepted.entry(g.spec.name).or_default() += 1;
         self.drain(gi);
         Ok(())
     }
@@ -549,7 +490,7 @@ impl Endpoint {
                 if let Input::LinkUp = input {
                     self.groups[gi].link_up = true;
                 }
-                self.groups[gi].inst.handle(now, input);
+                self.groups[gi].router.handle(now, input);
                 self.drain(gi);
             }
         }
@@ -560,6 +501,28 @@ impl Endpoint {
             .iter()
             .map(|g| &g.spec)
             .find(|s| s.ifindex == ifindex)
+    }
+}
+
+/// What we send, a peer configured like us accepts.
+fn check_peer_accepts(g: &mut Group, dst: IpAddr, buf: &[u8], wall: Duration) {
+    let pkt = match g.spec.family {
+        Family::V4 => RxPacket::from_ipv4_datagram(buf).expect("our IPv4 datagram parses"),
+        Family::V6 => RxPacket {
+            src: g.spec.source,
+            dst,
+            ttl: 255,
+            protocol: IPPROTO_VRRP,
+            ipv4_header: None,
+            payload: buf,
+        },
+    };
+    match g.peer.validate(&pkt, wall) {
+        Ok(v) => assert_eq!(v.src, g.spec.source),
+        // AH sequence numbers stop at u32::MAX (keepalived's too): after a
+        // peer sent that, no further advert is fresh.
+        Err(DropReason::AhReplay) if pkt.payload.get(8..12) == Some(&[0xff; 4]) => {}
+        Err(e) => panic!("{}: a peer drops our advert: {e:?}", g.spec.name),
     }
 }
 
