@@ -41,7 +41,7 @@ prof=coverage/$t/coverage.profdata
 # c++filt demangles Rust symbols (legacy and v0); strip the hashes.
 # shellcheck disable=SC2086
 "$llvm_cov" report --instr-profile="$prof" "$bin" --show-functions -Xdemangler=c++filt $files |
-    sed -E 's/::h[0-9a-f]{16}//'
+    sed -E 's/::h[0-9a-f]{16}//; s/\[[0-9a-f]{16}\]//g'
 echo
 echo "== $t: per file"
 # shellcheck disable=SC2086
