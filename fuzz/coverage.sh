@@ -49,6 +49,6 @@ echo "== $t: per file"
 if [ "$t" = endpoint ]; then
     echo
     echo "== endpoint: DropReason counts over the corpus (cargo test --test fuzz_seeds corpus_report)"
-    VRRPD_FUZZ_CORPUS="$PWD/corpus/endpoint" nice -n 10 cargo test -q --test fuzz_seeds \
+    VRRPD_FUZZ_CORPUS="$PWD/corpus/endpoint" nice -n 10 cargo test -q --manifest-path ../Cargo.toml --test fuzz_seeds \
         fuzz_corpus_report -- --ignored --nocapture 2>&1 | grep -vE '^(running|test result|$)'
 fi

@@ -231,6 +231,8 @@ fn fuzz_endpoint_seeds_are_the_datagrams_their_names_claim() {
                 let r = v.validate(&pkt, endpoint::wall(endpoint::T0));
                 if unsigned {
                     assert_eq!(r, Err(DropReason::HmacMissing), "{what}");
+                } else if name.contains("stale") {
+                    assert_eq!(r, Err(DropReason::HmacStale), "{what}");
                 } else {
                     let ok = r.unwrap_or_else(|e| {
                         panic!("{what}: dropped with the target's keys: {e:?}")
@@ -285,7 +287,13 @@ fn fuzz_endpoint_seeds_reach_auth_replay_and_the_state_machine() {
             "nothing accepted by {g}: {total:?}"
         );
     }
-    for d in ["hmac_replay", "hmac_unknown_key"] {
+    for d in [
+        "hmac_replay",
+        "hmac_unknown_key",
+        "hmac_stale",
+        "hmac_missing",
+        "carp",
+    ] {
         assert!(total.drops.contains_key(d), "no {d} drop: {total:?}");
     }
     for s in ["backup", "master"] {

@@ -120,6 +120,9 @@ fn record(c: &Captured, ifindex: u8, delta_ms: u16) -> Vec<u8> {
 /// The config byte of the seeds: hmac enforce + monotonic (the vectors'
 /// timestamps are old), preempt, priority 100.
 pub const SEED_CONFIG: u8 = 0x00;
+/// hmac enforce with `time` anti-replay (bit 2; 0x0c % 3 == 0: enforce),
+/// no preemption.
+pub const TIME_CONFIG: u8 = 0x0c;
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -232,6 +235,7 @@ pub fn build() -> Vec<(String, Vec<u8>)> {
         s.extend(endpoint::record_tick(5000));
         out.push((format!("{name}-all"), s));
     }
+    let base = 0x6800_0000_8000_0000u64;
     for v in hmac_vectors() {
         let fam = match v.family {
             Family::V4 => "v4",
@@ -242,11 +246,15 @@ pub fn build() -> Vec<(String, Vec<u8>)> {
         out.push((format!("hmac-{fam}-vector"), s));
         // Time anti-replay (config bit 2), fix-ups on: the vector's
         // timestamp is the run's wall clock, a mutated one is stale.
-        let mut s = vec![SEED_CONFIG | 0x04];
+        let mut s = vec![TIME_CONFIG];
         let mut r = vector_record(&v, &v.image, 0);
         r[0] |= FIX_ALL;
         s.extend(r);
         out.push((format!("hmac-{fam}-time-fixed"), s));
+        // A sender whose clock is an hour ahead: stale.
+        let mut s = vec![TIME_CONFIG];
+        s.extend(vector_record(&v, &resign(&v, 1, base + (3600 << 32)), 0));
+        out.push((format!("hmac-{fam}-time-stale"), s));
         // A sender without hmac (keepalived < 2.4): no trailer.
         let mut plain = v.image[..v.pdu_len].to_vec();
         fill_checksum(
@@ -259,7 +267,6 @@ pub fn build() -> Vec<(String, Vec<u8>)> {
         let mut s = vec![SEED_CONFIG];
         s.extend(vector_record(&v, &plain, 0));
         out.push((format!("hmac-{fam}-unsigned"), s));
-        let base = 0x6800_0000_8000_0000u64;
         let mut s = vec![SEED_CONFIG];
         s.extend(vector_record(&v, &resign(&v, 1, base + 1), 0));
         out.push((format!("hmac-{fam}-resigned"), s));
