@@ -14,4 +14,5 @@ pub mod daemon;
 pub mod demo;
 pub mod net;
 pub mod privileges;
+pub mod systemd;
 pub mod track;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use vrrpd::config::{self, LogFormat, ProcessEnv, UnknownHost};
-use vrrpd::control::cli;
+use vrrpd::control::{Request, cli};
 use vrrpd::daemon::{self, RunOptions};
 
 #[derive(Parser)]
@@ -44,6 +44,10 @@ enum Cmd {
         /// Print the status report as JSON.
         #[arg(long)]
         json: bool,
+        /// Liveness: exit 0 whenever the daemon answers, even with a group
+        /// in fault.
+        #[arg(long)]
+        alive: bool,
         #[command(flatten)]
         socket: SocketArgs,
     },
@@ -55,6 +59,24 @@ enum Cmd {
         /// How long to wait for the peer to take over ("10s", "500ms", ...).
         #[arg(long, default_value = "10s", value_parser = parse_cli_duration)]
         timeout: Duration,
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
+    /// Maintenance: move GROUPs (default: all) to the peer like a handover
+    /// and hold them backup, across restarts and reloads, until `resume`.
+    Drain {
+        #[arg(value_name = "GROUP")]
+        groups: Vec<String>,
+        /// How long to wait for the peer to take over.
+        #[arg(long, default_value = "10s", value_parser = parse_cli_duration)]
+        timeout: Duration,
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
+    /// End a drain of GROUPs (default: all): elect normally again.
+    Resume {
+        #[arg(value_name = "GROUP")]
+        groups: Vec<String>,
         #[command(flatten)]
         socket: SocketArgs,
     },
@@ -154,12 +176,24 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Status { json, socket } => cli::status(&socket.path(), json),
+        Cmd::Status {
+            json,
+            alive,
+            socket,
+        } => cli::status(&socket.path(), json, alive),
         Cmd::Handover {
             groups,
             timeout,
             socket,
         } => cli::handover(&socket.path(), groups, timeout),
+        Cmd::Drain {
+            groups,
+            timeout,
+            socket,
+        } => cli::drain(&socket.path(), Request::Drain { groups, timeout }, timeout),
+        Cmd::Resume { groups, socket } => {
+            cli::drain(&socket.path(), Request::Resume { groups }, Duration::ZERO)
+        }
         Cmd::Reload { socket } => cli::reload(&socket.path()),
         Cmd::Convert {
             keepalived_conf,
@@ -201,6 +235,7 @@ fn check(path: &std::path::Path, print: bool) -> ExitCode {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
+            warn_nonlocal_bind(&loaded.config);
             if print {
                 print!("{}", config::render_seeded(&loaded.config));
             }
@@ -209,6 +244,28 @@ fn check(path: &std::path::Path, print: bool) -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// SPEC §6: a proxy that binds the VIP on the backup (before vrrpd adds
+/// it there) needs `ip_nonlocal_bind = 1`; read in this network namespace.
+fn warn_nonlocal_bind(cfg: &config::Config) {
+    use vrrpd::proto::Family;
+    for (family, key) in [
+        (Family::V4, "net.ipv4.ip_nonlocal_bind"),
+        (Family::V6, "net.ipv6.ip_nonlocal_bind"),
+    ] {
+        let used = cfg.groups.iter().any(|g| {
+            g.virtual_ips
+                .iter()
+                .chain(&g.excluded_ips)
+                .any(|v| Family::of(&v.address) == family)
+        });
+        if used && vrrpd::net::sysctl::nonlocal_bind(family) == Some(false) {
+            eprintln!(
+                "warning: {key} = 0: a proxy on the backup cannot bind a VIP before vrrpd adds it; set {key} = 1 if it binds VIPs (README: host prerequisites)"
+            );
         }
     }
 }

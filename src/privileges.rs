@@ -1,6 +1,5 @@
 //! Least privilege and service-manager integration for `vrrpd run`
-//! (SPEC §6, issue 6): systemd readiness notification, capability checks and
-//! dropping, and a minimal init for running as PID 1 in a container.
+//! (SPEC §6, issue 6): capability checks and dropping, and a minimal init for running as PID 1 in a container.
 //!
 //! libc only. Every function says where the daemon calls it.
 //!
@@ -13,9 +12,8 @@
 //!    raw sockets, bring the groups up.
 //! 4. [`drop_capabilities`] with [`DAEMON_CAPS`] — once the groups are
 //!    started, on the runtime's thread.
-//! 5. [`sd_notify_ready`] — right after, just before the event loop.
-//! 6. [`sd_notify_stopping`] — when SIGTERM/SIGINT starts the release;
-//!    [`sd_notify`] with `RELOADING=1` / `READY=1` around a SIGHUP reload.
+//! 5. `systemd::ready` — right after, just before the event loop (the
+//!    notify protocol is `crate::systemd`).
 
 use std::fmt;
 use std::io;
@@ -27,6 +25,10 @@ pub enum Cap {
     NetAdmin,
     /// Raw IP sockets for protocol 112 / 51 and packet sockets for GARP/NA.
     NetRaw,
+    /// Kept only when a script or hook runs as another user (`user`).
+    SetUid,
+    /// Kept only when a script or hook runs as another group (`group`).
+    SetGid,
 }
 
 impl Cap {
@@ -35,6 +37,8 @@ impl Cap {
         match self {
             Cap::NetAdmin => 12,
             Cap::NetRaw => 13,
+            Cap::SetUid => 7,
+            Cap::SetGid => 6,
         }
     }
 
@@ -43,6 +47,8 @@ impl Cap {
         match self {
             Cap::NetAdmin => "CAP_NET_ADMIN",
             Cap::NetRaw => "CAP_NET_RAW",
+            Cap::SetUid => "CAP_SETUID",
+            Cap::SetGid => "CAP_SETGID",
         }
     }
 
@@ -58,6 +64,32 @@ impl Cap {
 
 /// The capabilities `vrrpd run` keeps after start-up.
 pub const DAEMON_CAPS: &[Cap] = &[Cap::NetAdmin, Cap::NetRaw];
+
+/// [`DAEMON_CAPS`], plus CAP_SETUID / CAP_SETGID when a track_script or
+/// `[notify]` runs as another user or group (SPEC §6: only what the
+/// configured programs need).
+pub fn daemon_caps(config: &crate::config::Config) -> Vec<Cap> {
+    let mut keep = DAEMON_CAPS.to_vec();
+    let run_as = config.groups.iter().flat_map(|g| {
+        g.track_scripts
+            .iter()
+            .filter_map(|s| s.run_as.as_ref())
+            .chain(g.notify.run_as.as_ref())
+    });
+    let (mut uid, mut gid) = (false, false);
+    for r in run_as {
+        uid |= r.uid.is_some();
+        gid |= r.gid.is_some();
+    }
+    if uid {
+        keep.push(Cap::SetUid);
+    }
+    if gid || uid {
+        // Dropping to a uid also sets the groups (setgroups needs SETGID).
+        keep.push(Cap::SetGid);
+    }
+    keep
+}
 
 /// A capability the process needs but does not have in its effective set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -319,58 +351,13 @@ pub fn cap_names(mask: u64) -> Vec<String> {
     (0..64)
         .filter(|b| mask & (1 << b) != 0)
         .map(|b| match b {
+            6 => "CAP_SETGID".to_string(),
+            7 => "CAP_SETUID".to_string(),
             12 => "CAP_NET_ADMIN".to_string(),
             13 => "CAP_NET_RAW".to_string(),
             n => format!("cap_{n}"),
         })
         .collect()
-}
-
-// ---- sd_notify ------------------------------------------------------------
-
-/// Send `msg` (e.g. `"READY=1"`) to the service manager at `$NOTIFY_SOCKET`
-/// (a path, or an abstract socket written `@name`). Returns `Ok(false)` when
-/// the variable is unset (not under systemd `Type=notify`): a no-op.
-/// The variable is left in the environment: a reload may notify again.
-pub fn sd_notify(msg: &str) -> io::Result<bool> {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return Ok(false);
-    };
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::net::{SocketAddr, UnixDatagram};
-    let bytes = path.as_bytes();
-    let addr = match bytes.first() {
-        Some(b'@') => {
-            use std::os::linux::net::SocketAddrExt;
-            SocketAddr::from_abstract_name(&bytes[1..])?
-        }
-        Some(b'/') => SocketAddr::from_pathname(std::path::Path::new(&path))?,
-        _ => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "NOTIFY_SOCKET is neither an absolute path nor @abstract",
-            ));
-        }
-    };
-    let sock = UnixDatagram::unbound()?;
-    sock.send_to_addr(msg.as_bytes(), &addr)?;
-    Ok(true)
-}
-
-/// `READY=1` with a status line. Call site: `daemon::run_async`, after
-/// `drop_capabilities` (every group brought up, `vrrpd started` logged), just
-/// before `d.event_loop(events)`; and again after a SIGHUP reload finished
-/// (`Daemon::reload`, preceded by `sd_notify("RELOADING=1")` at its start).
-/// Errors are worth a `warn!` only.
-pub fn sd_notify_ready() -> io::Result<bool> {
-    sd_notify("READY=1\nSTATUS=groups started")
-}
-
-/// `STOPPING=1`. Call site: `Daemon::on_stop_signal`, when SIGTERM/SIGINT
-/// starts the make-before-break release (systemd then waits
-/// `TimeoutStopSec` for the exit instead of considering the service dead).
-pub fn sd_notify_stopping() -> io::Result<bool> {
-    sd_notify("STOPPING=1\nSTATUS=releasing virtual IPs")
 }
 
 // ---- PID 1 ----------------------------------------------------------------
@@ -500,32 +487,5 @@ mod tests {
         assert_eq!(status_field(s, "CapEff:"), Some(0x3000));
         assert_eq!(status_field(s, "CapBnd:"), None);
         assert_eq!(cap_names(0x3000), vec!["CAP_NET_ADMIN", "CAP_NET_RAW"]);
-    }
-
-    #[test]
-    fn sd_notify_is_a_no_op_without_socket_and_reaches_a_path_socket() {
-        // One test: NOTIFY_SOCKET is process-wide.
-        if std::env::var_os("NOTIFY_SOCKET").is_none() {
-            assert!(!sd_notify("READY=1").unwrap());
-        }
-        let dir = std::env::temp_dir().join(format!("vrrpd-notify-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        let path = dir.join("notify.sock");
-        let _ = std::fs::remove_file(&path);
-        let server = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
-        // SAFETY (edition 2024): this test is the only user of NOTIFY_SOCKET
-        // in this test binary.
-        unsafe { std::env::set_var("NOTIFY_SOCKET", &path) };
-        let sent = sd_notify_ready();
-        unsafe { std::env::remove_var("NOTIFY_SOCKET") };
-        assert!(sent.unwrap());
-        let mut buf = [0u8; 128];
-        let n = server.recv(&mut buf).unwrap();
-        assert!(
-            std::str::from_utf8(&buf[..n])
-                .unwrap()
-                .starts_with("READY=1")
-        );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

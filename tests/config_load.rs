@@ -71,9 +71,9 @@ fn unicast_min_ttl_defaults_to_1() {
 }
 
 #[test]
-fn track_script_defaults() {
+fn track_http_defaults() {
     let l = load(&examples(), &no_env(), &UnknownHost).unwrap();
-    let s = &l.config.group("web-public").unwrap().track_scripts[0];
+    let s = &l.config.group("web-public").unwrap().builtin.http[0].probe;
     assert_eq!(s.timeout, s.interval, "timeout defaults to the interval");
     assert_eq!((s.rise, s.fall, s.weight), (2, 2, -60));
 }

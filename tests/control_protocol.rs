@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrpd::control::protocol::{
-    BfdSessionStatus, GroupCounters, GroupStatus, HandoverResult, Request, Response, State,
-    StatusReport, TrackerKind, TrackerStatus,
+    BfdSessionStatus, GroupCounters, GroupStatus, HandoverResult, ReloadStatus, Request, Response,
+    State, StatusReport, TrackerKind, TrackerStatus,
 };
 use vrrpd::control::render;
 
@@ -21,12 +21,17 @@ fn sample_report() -> StatusReport {
         master_address: Some("192.0.2.1".parse::<IpAddr>().unwrap()),
         since: "2024-02-29T12:34:56Z".into(),
         virtual_ips: vec!["192.0.2.100/24".into(), "203.0.113.10/24".into()],
+        vmac_interface: Some("vrrp.51".into()),
+        drained: false,
         counters: GroupCounters {
             adverts_sent: 10,
             adverts_received: 20,
             dropped: BTreeMap::from([("checksum".into(), 3), ("ttl".into(), 1)]),
             transitions: BTreeMap::from([("backup".into(), 1), ("master".into(), 2)]),
             master_changes: 3,
+            priority_zero_sent: 4,
+            priority_zero_received: 5,
+            garp_sent: 6,
         },
         trackers: vec![
             TrackerStatus {
@@ -34,14 +39,18 @@ fn sample_report() -> StatusReport {
                 name: "eth1".into(),
                 up: true,
                 weight: 0,
+                value: None,
             },
             TrackerStatus {
                 kind: TrackerKind::Script,
                 name: "proxy \"main\"".into(),
                 up: false,
                 weight: -60,
+                value: None,
             },
         ],
+        virtual_routes: vec![],
+        virtual_rules: vec![],
     };
     StatusReport {
         bfd: vec![BfdSessionStatus {
@@ -52,6 +61,10 @@ fn sample_report() -> StatusReport {
             diag: "none".into(),
         }],
         router_id: "lb1".into(),
+        last_reload: Some(ReloadStatus {
+            success: false,
+            at: "2024-02-29T12:35:00Z".into(),
+        }),
         groups: vec![
             group("public", 51, State::Master, 150),
             group("private", 52, State::Fault, 90),
@@ -123,13 +136,19 @@ fn status_json_has_exactly_the_spec_field_names() {
         v.as_object().unwrap().keys().cloned().collect()
     };
     // SPEC §3's two keys, plus "bfd" (issue 18: status shows BFD sessions)
-    // only when a session runs.
+    // only when a session runs, and "last_reload" (issue 15, the reload
+    // metrics) from a daemon.
     assert_eq!(
         keys(&v),
-        BTreeSet::from(["router_id".into(), "groups".into(), "bfd".into()])
+        ["router_id", "groups", "bfd", "last_reload"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     );
+    assert_eq!(v["last_reload"]["success"], false);
     let no_bfd = StatusReport {
         bfd: Vec::new(),
+        last_reload: None,
         ..sample_report()
     };
     assert_eq!(
@@ -154,7 +173,9 @@ fn status_json_has_exactly_the_spec_field_names() {
         "master_address",
         "since",
         "virtual_ips",
+        "vmac_interface",
         "counters",
+        "drained",
         "trackers",
     ]
     .into_iter()
@@ -174,7 +195,10 @@ fn status_json_has_exactly_the_spec_field_names() {
             "adverts_received",
             "dropped",
             "transitions",
-            "master_changes"
+            "master_changes",
+            "priority_zero_sent",
+            "priority_zero_received",
+            "garp_sent"
         ]
         .into_iter()
         .map(String::from)
@@ -355,8 +379,33 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         ),
         ("vrrpd_transitions_total", "counter", &["group", "to"][..]),
         ("vrrpd_track_script_up", "gauge", &["group", "script"][..]),
+        (
+            "vrrpd_tracker_up",
+            "gauge",
+            &["group", "tracker", "kind"][..],
+        ),
         ("vrrpd_master_changes_total", "counter", &["group"][..]),
         ("vrrpd_bfd_session_up", "gauge", &["peer", "interface"][..]),
+        ("vrrpd_priority_zero_sent_total", "counter", &["group"][..]),
+        (
+            "vrrpd_priority_zero_received_total",
+            "counter",
+            &["group"][..],
+        ),
+        ("vrrpd_garp_sent_total", "counter", &["group"][..]),
+        ("vrrpd_group_state_since_seconds", "gauge", &["group"][..]),
+        ("vrrpd_build_info", "gauge", &["version"][..]),
+        ("vrrpd_config_last_reload_success", "gauge", &[][..]),
+        (
+            "vrrpd_config_last_reload_timestamp_seconds",
+            "gauge",
+            &[][..],
+        ),
+        (
+            "vrrpd_group_vmac_interface",
+            "gauge",
+            &["group", "interface"][..],
+        ),
     ];
     assert_eq!(e.types.len(), families.len(), "no extra families: {text}");
     for (name, kind, label_names) in families {
@@ -453,6 +502,29 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         "interface trackers are not scripts"
     );
     assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "eth1"),
+                ("kind", "interface")
+            ]
+        ),
+        1.0,
+        "vrrpd_tracker_up covers every kind, interfaces too"
+    );
+    assert_eq!(
+        value(
+            "vrrpd_tracker_up",
+            &[
+                ("group", "public"),
+                ("tracker", "proxy \"main\""),
+                ("kind", "script")
+            ]
+        ),
+        0.0
+    );
+    assert_eq!(
         value("vrrpd_master_changes_total", &[("group", "public")]),
         3.0
     );
@@ -463,12 +535,85 @@ fn metrics_render_as_valid_prometheus_text_with_every_spec_family() {
         ),
         1.0
     );
+    let public = [("group", "public")];
+    assert_eq!(value("vrrpd_priority_zero_sent_total", &public), 4.0);
+    assert_eq!(value("vrrpd_priority_zero_received_total", &public), 5.0);
+    assert_eq!(value("vrrpd_garp_sent_total", &public), 6.0);
+    // 2024-02-29T12:34:56Z
+    assert_eq!(
+        value("vrrpd_group_state_since_seconds", &public),
+        1_709_210_096.0
+    );
+    let version = [("version", env!("CARGO_PKG_VERSION"))];
+    assert_eq!(value("vrrpd_build_info", &version), 1.0);
+    assert_eq!(value("vrrpd_config_last_reload_success", &[]), 0.0);
+    assert_eq!(
+        value("vrrpd_config_last_reload_timestamp_seconds", &[]),
+        1_709_210_100.0
+    );
+    assert_eq!(
+        value(
+            "vrrpd_group_vmac_interface",
+            &[("group", "public"), ("interface", "vrrp.51")]
+        ),
+        1.0
+    );
 }
 
 #[test]
 fn metrics_of_no_groups_are_still_valid() {
     let text = render(&StatusReport::default());
     let e = parse_exposition(&text).unwrap();
-    assert!(e.samples.is_empty());
-    assert_eq!(e.types.len(), 9);
+    // Only the daemon-wide build info has a sample.
+    assert_eq!(e.samples.len(), 1, "{text}");
+    assert_eq!(e.types.len(), 18);
+}
+
+#[test]
+fn virtual_routes_show_in_status_json_and_metrics_with_their_installed_flag() {
+    use vrrpd::control::protocol::{RouteStatus, RuleStatus};
+    use vrrpd::proto::routes::{Prefix, RouteKind, RuleAction, VirtualRoute, VirtualRule};
+    let mut r = sample_report();
+    r.groups[0].virtual_routes = vec![RouteStatus {
+        route: VirtualRoute {
+            to: Prefix::parse("198.51.100.0/24").unwrap(),
+            via: Some("192.0.2.254".parse().unwrap()),
+            dev: None,
+            src: None,
+            table: Some(100),
+            metric: None,
+            kind: RouteKind::Unicast,
+        },
+        installed: true,
+    }];
+    r.groups[0].virtual_rules = vec![RuleStatus {
+        rule: VirtualRule {
+            family: vrrpd::proto::Family::V4,
+            from: Some(Prefix::parse("192.0.2.100/32").unwrap()),
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            action: RuleAction::Table(100),
+            preference: None,
+        },
+        installed: false,
+    }];
+    let j = serde_json::to_value(&r).unwrap();
+    let g = &j["groups"][0];
+    assert_eq!(g["virtual_routes"][0]["to"], "198.51.100.0/24");
+    assert_eq!(g["virtual_routes"][0]["via"], "192.0.2.254");
+    assert_eq!(g["virtual_routes"][0]["installed"], true);
+    assert_eq!(g["virtual_rules"][0]["from"], "192.0.2.100/32");
+    assert_eq!(g["virtual_rules"][0]["installed"], false);
+    assert_eq!(roundtrip(&r), r);
+    let text = render(&r);
+    parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let name = &r.groups[0].name;
+    assert!(text.contains(&format!(
+        "vrrpd_virtual_routes_installed{{group=\"{name}\",kind=\"route\"}} 1"
+    )));
+    assert!(text.contains(&format!(
+        "vrrpd_virtual_routes_installed{{group=\"{name}\",kind=\"rule\"}} 0"
+    )));
 }

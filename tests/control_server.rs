@@ -25,6 +25,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 fn report(fault: bool) -> StatusReport {
     StatusReport {
         bfd: Vec::new(),
+        last_reload: None,
         router_id: "lb1".into(),
         groups: vec![GroupStatus {
             name: "public".into(),
@@ -36,8 +37,12 @@ fn report(fault: bool) -> StatusReport {
             master_address: Some("192.0.2.1".parse().unwrap()),
             since: "2024-02-29T12:34:56Z".into(),
             virtual_ips: vec!["192.0.2.100/24".into()],
+            vmac_interface: None,
+            drained: false,
             counters: GroupCounters::default(),
             trackers: vec![],
+            virtual_routes: vec![],
+            virtual_rules: vec![],
         }],
     }
 }
@@ -49,7 +54,9 @@ fn spawn_daemon(mut server: ControlServer, fault: bool, reject_reload: bool) {
         while let Some((req, reply)) = server.next().await {
             let resp = match req {
                 Request::Status => Response::Status(report(fault)),
-                Request::Handover { groups, .. } => {
+                Request::Handover { groups, .. }
+                | Request::Drain { groups, .. }
+                | Request::Resume { groups } => {
                     let mut r = HandoverResult::default();
                     for g in groups {
                         if g == "public" {
@@ -438,6 +445,9 @@ async fn cli_status_exits_1_when_a_group_is_in_fault_and_reload_ok_exits_0() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAULT"));
     let out = run_cli(&["status", "--json"], &sock).await;
     assert_eq!(out.status.code(), Some(1));
+    // Liveness (SPEC §3): the daemon answers, FAULT or not.
+    let out = run_cli(&["status", "--alive"], &sock).await;
+    assert_eq!(out.status.code(), Some(0));
     let out = run_cli(&["reload"], &sock).await;
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));

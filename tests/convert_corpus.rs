@@ -265,7 +265,6 @@ fn keepalived_doc_samples_vrrp() {
         "notification_email",
         "smtp_server",
         "mcast_src_ip",
-        "virtual_routes",
         "dont_track_primary",
         "virtual_server",
     ] {
@@ -299,7 +298,12 @@ fn openstack_l3_ha_router() {
     assert_eq!(r.interface, "ha-4a6c0e47-d1");
     assert_eq!(r.excluded_ips.len(), 3);
     assert_eq!(r.track_interfaces[0].name, "ha-4a6c0e47-d1");
-    assert!(not_mapped(&conv).contains(&"virtual_routes"));
+    // The default route through the external gateway moves with the router.
+    assert!(!not_mapped(&conv).contains(&"virtual_routes"));
+    let rt = &r.virtual_routes[0];
+    assert_eq!(rt.to.to_string(), "0.0.0.0/0");
+    assert_eq!(rt.via, Some("203.0.113.1".parse().unwrap()));
+    assert_eq!(rt.dev.as_deref(), Some("qg-2c71b6a0-3e"));
 }
 
 #[test]

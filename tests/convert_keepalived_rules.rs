@@ -630,7 +630,7 @@ virtual_server 192.0.2.100 80 {
 }
 ";
     let (conv, _) = convert_load(conf, None);
-    let mapped = [1, 2, 5, 6, 7, 8, 9, 10, 15, 17, 19, 20, 21, 23, 24];
+    let mapped = [1, 2, 5, 6, 7, 8, 9, 10, 13, 15, 17, 18, 19, 20, 21, 23, 24];
     for line in 1..=24 {
         let reported = conv.reports.iter().any(|r| r.loc.line == line);
         if mapped.contains(&line) {
@@ -642,4 +642,36 @@ virtual_server 192.0.2.100 80 {
             conv.reports
         );
     }
+}
+
+#[test]
+fn use_vmac_and_vmac_xmit_base_map_to_virtual_mac_mode() {
+    let conf = "\
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    use_vmac vrrp51
+    vmac_xmit_base
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+vrrp_instance VI_6 {
+    interface eth0
+    virtual_router_id 52
+    use_vmac
+    virtual_ipaddress {
+        2001:db8::52/64
+    }
+}
+";
+    let (conv, cfg) = convert_load(conf, None);
+    assert_eq!(conv.not_mapped().count(), 0, "{:#?}", conv.reports);
+    let v4 = cfg.groups.iter().find(|g| g.vrid == 51).unwrap();
+    let v = v4.vmac.as_ref().expect("use_vmac mapped");
+    assert_eq!((v.interface.as_str(), v.xmit_base), ("vrrp51", true));
+    // Without a name: keepalived's default, per family.
+    let v6 = cfg.groups.iter().find(|g| g.vrid == 52).unwrap();
+    let v = v6.vmac.as_ref().expect("use_vmac mapped");
+    assert_eq!((v.interface.as_str(), v.xmit_base), ("vrrp6.52", false));
 }

@@ -66,6 +66,7 @@ fn all_hooks(hook: &str) -> NotifyConfig {
         fault: argv(hook, "fault-hook"),
         stop: argv(hook, "stop-hook"),
         any: Some(vec![hook.to_string()]),
+        run_as: None,
     }
 }
 

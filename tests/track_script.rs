@@ -48,6 +48,7 @@ fn cfg(command: Vec<String>, interval_ms: u64, timeout_ms: u64, rise: u8, fall: 
         rise,
         fall,
         weight: -60,
+        run_as: None,
     }
 }
 

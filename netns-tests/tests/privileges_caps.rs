@@ -227,3 +227,43 @@ fn running_daemon_keeps_only_net_admin_and_net_raw() {
     );
     assert!(node.stop(libc::SIGTERM, Duration::from_secs(5)).is_some());
 }
+
+/// `user` / `group` on a track_script (keepalived `script_user`): the script
+/// runs as that uid/gid with no supplementary groups, and only then does the
+/// daemon keep CAP_SETUID / CAP_SETGID (nothing else).
+#[test]
+fn track_script_user_runs_as_that_user_and_keeps_only_setuid_setgid_more() {
+    require_netns!();
+    use std::os::unix::fs::PermissionsExt;
+    let mut lan = Lan::new();
+    let mut node = Node::new(&mut lan, "a", &["192.0.2.1/24"], "02:00:5e:10:00:03");
+    let out = node.dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = out.join("ids");
+    let script = format!(
+        "\n[[track_script]]\nname = \"who\"\ncommand = [\"/bin/sh\", \"-c\", \"echo $(id -u) $(id -g) $(id -G) > {}\"]\n\
+         interval = \"200ms\"\nweight = -1\nuser = \"65534\"\ngroup = \"65534\"\n",
+        file.display()
+    );
+    node.write_group("web", &(group(53) + &script));
+    node.start();
+    let ran = wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&file).is_ok_and(|s| !s.trim().is_empty())
+    });
+    assert!(ran, "the script never ran:\n{}", node.log_text());
+    let ids = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        ids.trim(),
+        "65534 65534 65534",
+        "uid gid groups of the script"
+    );
+    let pid = node.daemon.as_ref().unwrap().pid();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(
+        privileges::cap_names(status_field(&status, "CapEff:").unwrap()),
+        vec!["CAP_SETGID", "CAP_SETUID", "CAP_NET_ADMIN", "CAP_NET_RAW"],
+        "CapEff"
+    );
+    assert!(node.stop(libc::SIGTERM, Duration::from_secs(5)).is_some());
+}

@@ -133,6 +133,11 @@ pub struct InstanceConfig {
     /// Our primary address (IPv4 primary, or IPv6 link-local): the source of
     /// our adverts and the tie-break on equal priority.
     pub primary_address: IpAddr,
+    /// The group has virtual routes or rules (SPEC §2.2): they follow the
+    /// VIPs ([`Action::AddRoutes`] after [`Action::AddVips`],
+    /// [`Action::RemoveRoutes`] before [`Action::RemoveVips`]).
+    #[serde(default)]
+    pub routes: bool,
 }
 
 /// Why [`Instance::new`] refused a configuration.
@@ -196,6 +201,10 @@ pub enum Input {
     /// Lift the "do not preempt back" hold left by a completed handover
     /// (and the one left by [`Input::SyncStepDown`]).
     ResumePreempt,
+    /// `vrrpd drain` (true) / `vrrpd resume` (false), SPEC §4: a drained
+    /// group never takes mastership; a drained master releases like a
+    /// handover. Resume lifts the drain and the preemption holds.
+    Drain(bool),
     /// Sync group: whether any fellow member is faulty on its own account
     /// (level, not edge; see [`super::sync_group::SyncGroup`]).
     SyncFault(bool),
@@ -207,6 +216,10 @@ pub enum Input {
     /// having been Up. A backup whose current master is `peer` acts as if
     /// its Master_Down_Timer had expired.
     PeerDown { peer: IpAddr },
+    /// A reload changed only the group's virtual routes or rules; `present`:
+    /// whether it has any now. Mastership is untouched; while the VIPs are
+    /// held the shell gets [`Action::UpdateRoutes`].
+    RoutesChanged { present: bool },
 }
 
 /// RFC 5798 §6.4 states.
@@ -320,6 +333,16 @@ pub enum Action {
     AddVips,
     /// Remove every VIP of the group.
     RemoveVips,
+    /// Install the group's virtual routes and rules (right after
+    /// [`Action::AddVips`]: a route's `src` may be a VIP).
+    AddRoutes,
+    /// Remove the virtual routes and rules vrrpd installed (right before
+    /// [`Action::RemoveVips`]).
+    RemoveRoutes,
+    /// Still holding the VIPs, and the configured routes or rules changed:
+    /// make the installed ones equal to the configured ones
+    /// ([`crate::routes::diff`]).
+    UpdateRoutes,
     /// Start a gratuitous ARP / unsolicited NA burst for every VIP (the shell
     /// repeats it `garp_repeat` times, `garp_interval` apart).
     Announce,
@@ -391,6 +414,8 @@ pub struct Instance {
     release: Option<Release>,
     /// After a completed handover: do not preempt until ResumePreempt.
     preempt_held: bool,
+    /// `vrrpd drain`: never become master until `Drain(false)`.
+    drained: bool,
     /// preempt_delay: lower-priority adverts are accepted until this time.
     /// `None` = the delay has not started (see [`InstanceConfig::preempt_delay`]).
     preempt_after: Option<Time>,
@@ -439,6 +464,7 @@ impl Instance {
             down_cause: DownCause::Silence,
             release: None,
             preempt_held: false,
+            drained: false,
             preempt_after: None,
             vips_held: false,
             last_answer: None,
@@ -516,6 +542,11 @@ impl Instance {
     /// The release in progress, if any (we are master sending priority 0).
     pub fn releasing(&self) -> Option<ReleaseReason> {
         self.release.map(|r| r.reason)
+    }
+
+    /// True between [`Input::Drain`] `(true)` and `(false)`.
+    pub fn drained(&self) -> bool {
+        self.drained
     }
 
     /// True after a completed handover until [`Input::ResumePreempt`].
@@ -601,6 +632,17 @@ impl Instance {
                 self.preempt_held = false;
                 self.sync_hold = false;
             }
+            Input::Drain(true) => {
+                self.drained = true;
+                if self.state == State::Master {
+                    self.on_release(now, ReleaseReason::Handover);
+                }
+            }
+            Input::Drain(false) => {
+                self.drained = false;
+                self.preempt_held = false;
+                self.sync_hold = false;
+            }
             Input::SyncFault(fault) => {
                 let was_faulty = self.faulty();
                 self.sync_fault = fault;
@@ -624,6 +666,13 @@ impl Instance {
                     && self.master_address == Some(peer)
                 {
                     self.become_master(now, Reason::BfdPeerDown);
+                }
+            }
+            Input::RoutesChanged { present } => {
+                let had = self.cfg.routes;
+                self.cfg.routes = present;
+                if self.vips_held && (had || present) {
+                    self.actions.push_back(Action::UpdateRoutes);
                 }
             }
         }
@@ -765,7 +814,7 @@ impl Instance {
             return;
         }
         let local = self.effective_priority();
-        let preempting = self.cfg.preempt && !self.preempt_held && !self.sync_hold;
+        let preempting = self.cfg.preempt && !self.preempt_held && !self.sync_hold && !self.drained;
         let accept = if !preempting || adv.priority >= local {
             true
         } else {
@@ -1061,6 +1110,17 @@ impl Instance {
     /// simultaneous start a better router must hear it before its own
     /// Master_Down_Timer fires, and adding VIPs takes a netlink round trip.
     fn become_master(&mut self, now: Time, reason: Reason) {
+        if self.drained {
+            // SPEC §4 drain: stay backup, whatever the peer does (it may be
+            // gone: the node is out for maintenance). Listen on.
+            if self.state != State::Backup {
+                self.become_backup_fresh(now, reason);
+            } else {
+                self.master_down_timer = Some(now + self.master_down_interval());
+                self.down_cause = DownCause::Silence;
+            }
+            return;
+        }
         self.transition(State::Master, reason);
         self.master_down_timer = None;
         self.master_address = None;
@@ -1082,6 +1142,9 @@ impl Instance {
         if !self.vips_held {
             self.vips_held = true;
             self.actions.push_back(Action::AddVips);
+            if self.cfg.routes {
+                self.actions.push_back(Action::AddRoutes);
+            }
         }
         self.actions.push_back(Action::Announce);
         if planned {
@@ -1135,6 +1198,9 @@ impl Instance {
         self.vips_release_at = None;
         if self.vips_held {
             self.vips_held = false;
+            if self.cfg.routes {
+                self.actions.push_back(Action::RemoveRoutes);
+            }
             self.actions.push_back(Action::RemoveVips);
         }
     }

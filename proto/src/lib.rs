@@ -10,6 +10,7 @@ pub mod instance;
 pub mod packet;
 pub mod receive;
 pub mod router;
+pub mod routes;
 pub mod sync_group;
 pub mod timers;
 pub mod transmit;

@@ -62,6 +62,14 @@ pub enum Event {
     AddVips,
     /// Remove every VIP of the group.
     RemoveVips,
+    /// Install the group's virtual routes and rules (right after AddVips).
+    AddRoutes,
+    /// Remove the virtual routes and rules vrrpd installed (right before
+    /// RemoveVips).
+    RemoveRoutes,
+    /// Make the installed routes and rules equal to the configured ones
+    /// (a route-only reload while the VIPs are held).
+    UpdateRoutes,
     /// Send one gratuitous ARP / unsolicited NA for every VIP now.
     Announce,
     /// RFC 9568 §6.4.3: still master and a lower-priority master was heard;
@@ -91,6 +99,8 @@ pub struct Transmit {
     pub dst: IpAddr,
     pub source: IpAddr,
     pub len: usize,
+    /// The advert's priority (0: a release, counted apart).
+    pub priority: u8,
 }
 
 /// What a valid advert told the shell beyond the protocol (for counters and
@@ -279,6 +289,7 @@ impl Router {
             dst,
             source: self.tx.config().source,
             len: buf.len(),
+            priority,
         }))
     }
 
@@ -318,6 +329,9 @@ impl Router {
                     self.vips_held = false;
                     self.push(Event::RemoveVips);
                 }
+                Action::AddRoutes => self.push(Event::AddRoutes),
+                Action::RemoveRoutes => self.push(Event::RemoveRoutes),
+                Action::UpdateRoutes => self.push(Event::UpdateRoutes),
                 Action::Announce => {
                     // The first round goes out now, right after the VIPs were
                     // added: a releasing old master lets go RELEASE_GRACE

@@ -42,6 +42,11 @@
 //!   across `virtual_ips` and `excluded_ips`.
 //! - `checksum` set explicitly on v2 or IPv6 is an error; `min_ttl` other than
 //!   255 in multicast mode is an error; `unicast_source` without peers warns.
+//! - One file for both nodes: a `priority` table keyed by address resolves
+//!   to the entry of an address the host has ([`HostView::knows_addresses`];
+//!   without that view, to the lowest entry); `unicast_peers` entries that
+//!   are the host's (or equal `unicast_source`) are skipped, and without
+//!   `unicast_source` the own entry is the source.
 //! - The address-owner check covers excluded IPs too (a backup would otherwise
 //!   delete the host's own address).
 //! - Defaults not in the SPEC: track_script interval 1s, timeout = interval,
@@ -54,6 +59,7 @@ mod duration;
 mod parse;
 mod render;
 mod seed;
+pub mod trackers;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -70,11 +76,14 @@ pub use render::render_seeded;
 pub use seed::{
     DEFAULT_SEED_TIMEOUT, ENVIRONMENT_INIT, ENVIRONMENT_INIT_TIMEOUT, EnvSource, ProcessEnv,
 };
+pub use trackers::{BuiltinTrackers, RunAs, TrackFile, TrackHttp, TrackProcess, TrackTcp};
 
 /// Exit code of `vrrpd check` / `vrrpd run` for a rejected config.
 pub const EXIT_CONFIG_ERROR: i32 = 2;
 /// Default config directory.
 pub const DEFAULT_CONFIG_DIR: &str = "/etc/vrrpd";
+/// Default `state_dir`.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/vrrpd";
 /// Default control socket path.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vrrpd/vrrpd.sock";
 
@@ -115,6 +124,8 @@ pub struct DaemonConfig {
     pub environment_init: Option<PathBuf>,
     #[serde(rename = "sync_group", skip_serializing_if = "Vec::is_empty")]
     pub sync_groups: Vec<SyncGroupConfig>,
+    /// What survives a restart (drain marks). Default `/var/lib/vrrpd`.
+    pub state_dir: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -192,6 +203,10 @@ pub struct GroupConfig {
     pub track_interfaces: Vec<TrackInterface>,
     #[serde(rename = "track_script", skip_serializing_if = "Vec::is_empty")]
     pub track_scripts: Vec<TrackScript>,
+    /// `[[track_http]]`, `[[track_tcp]]`, `[[track_process]]`,
+    /// `[[track_file]]` (see [`trackers`]).
+    #[serde(flatten)]
+    pub builtin: BuiltinTrackers,
     pub notify: NotifyConfig,
     /// The sync group this group belongs to (from vrrpd.toml), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,6 +214,25 @@ pub struct GroupConfig {
     /// `[bfd]`: a BFD session to each unicast peer (SPEC §1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdConfig>,
+    /// `[[virtual_route]]`: present only while master (SPEC §2.2).
+    #[serde(rename = "virtual_route", skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<crate::proto::routes::VirtualRoute>,
+    /// `[[virtual_rule]]`: present only while master (SPEC §2.2).
+    #[serde(rename = "virtual_rule", skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<crate::proto::routes::VirtualRule>,
+    /// `use_vmac` (SPEC §1): the VIPs live on a macvlan with the VRRP MAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<VmacConfig>,
+}
+
+/// Virtual MAC mode (SPEC §1, keepalived `use_vmac`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VmacConfig {
+    /// The macvlan's name (`vmac_interface`; default `vrrp.<vrid>`, or
+    /// `vrrp6.<vrid>` for IPv6).
+    pub interface: String,
+    /// `vmac_xmit_base`: adverts leave from the base interface.
+    pub xmit_base: bool,
 }
 
 /// `[bfd]` (SPEC §2.2): RFC 5880 asynchronous mode to every unicast peer.
@@ -217,6 +251,20 @@ impl GroupConfig {
     }
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peers.is_empty()
+    }
+    /// Whether the group has virtual routes or rules.
+    pub fn has_routes(&self) -> bool {
+        !self.virtual_routes.is_empty() || !self.virtual_rules.is_empty()
+    }
+    /// Equal but for the virtual routes and rules: a reload that changes
+    /// only those keeps the group running (its mastership untouched).
+    pub fn same_except_routes(&self, other: &GroupConfig) -> bool {
+        let strip = |g: &GroupConfig| GroupConfig {
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            ..g.clone()
+        };
+        strip(self) == strip(other)
     }
 }
 
@@ -347,6 +395,9 @@ pub struct TrackScript {
     pub fall: u8,
     /// 0: FAULT while failing; else added to the priority while failing.
     pub weight: i16,
+    /// `user` / `group`: run as this uid/gid (keepalived `script_user`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<RunAs>,
 }
 
 /// `[notify]`: argv arrays, executed without a shell.
@@ -363,6 +414,9 @@ pub struct NotifyConfig {
     /// Gets `GROUP NAME STATE PRIORITY` appended, like keepalived's `notify`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub any: Option<Vec<String>>,
+    /// `user` / `group`: run the hooks as this uid/gid.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<RunAs>,
 }
 
 fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -405,6 +459,12 @@ pub trait HostView {
     /// Default: unknown.
     fn address_interface(&self, _addr: IpAddr) -> Option<String> {
         None
+    }
+    /// Whether [`HostView::address_interface`] knows every address of the
+    /// host: a priority table and this node's own `unicast_peers` entry are
+    /// found with it (SPEC §2.2). Default: no.
+    fn knows_addresses(&self) -> bool {
+        false
     }
     /// Whether `None` from [`HostView::interface_addresses`] means the interface
     /// is missing (and deserves a warning). Default: yes.

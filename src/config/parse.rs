@@ -16,7 +16,12 @@ use super::duration::parse_duration;
 use super::seed::{self, SeededEnv};
 use super::*;
 
+mod routes;
+mod vmac;
+
 type Val<'i> = Spanned<DeValue<'i>>;
+
+mod trackers;
 
 const DAEMON_KEYS: &[&str] = &[
     "router_id",
@@ -25,6 +30,7 @@ const DAEMON_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "environment_init",
+    "state_dir",
     "sync_group",
 ];
 const SYNC_KEYS: &[&str] = &["name", "members"];
@@ -46,13 +52,17 @@ const GROUP_KEYS: &[&str] = &[
     "garp_master_delay",
     "garp_refresh",
     "ndisc_router",
+    "use_vmac",
+    "vmac_interface",
+    "vmac_xmit_base",
     "virtual_ips",
     "excluded_ips",
     "auth",
     "track_interface",
-    "track_script",
     "notify",
     "bfd",
+    "virtual_route",
+    "virtual_rule",
 ];
 const BFD_KEYS: &[&str] = &["min_tx", "min_rx", "multiplier"];
 const VIP_KEYS: &[&str] = &["address", "interface"];
@@ -66,10 +76,7 @@ const AUTH_KEYS: &[&str] = &[
     "mode",
 ];
 const TRACK_IF_KEYS: &[&str] = &["name", "weight"];
-const TRACK_SCRIPT_KEYS: &[&str] = &[
-    "name", "command", "interval", "timeout", "rise", "fall", "weight",
-];
-const NOTIFY_KEYS: &[&str] = &["master", "backup", "fault", "stop", "any"];
+const NOTIFY_KEYS: &[&str] = &["master", "backup", "fault", "stop", "any", "user", "group"];
 
 /// A position in a file, 1-based (0/0 = the whole file).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -527,6 +534,7 @@ fn daemon_defaults(environment_init: Option<PathBuf>) -> DaemonConfig {
         log_level: "info".to_string(),
         environment_init,
         sync_groups: Vec::new(),
+        state_dir: PathBuf::from(DEFAULT_STATE_DIR),
     }
 }
 
@@ -575,6 +583,11 @@ fn parse_daemon(
             Ok(_) => d.log_level = s,
             Err(e) => ctx.err(&v.span(), format!("`log_level` = {s:?}: {e}")),
         }
+    }
+    if let Some(v) = t.get("state_dir")
+        && let Some(s) = ctx.nonempty_string("state_dir", v)
+    {
+        d.state_dir = PathBuf::from(s);
     }
     // environment_init was read (and run) before; only its type is checked here.
     if let Some(v) = t.get("environment_init") {
@@ -959,10 +972,12 @@ fn parse_group(
     name: &str,
     root: &DeTable<'_>,
     span: Range<usize>,
+    host: &dyn HostView,
 ) -> Option<(GroupConfig, GroupMeta)> {
     let errors_before = ctx.errors.len();
     let what = format!("group {name:?}");
-    let t = ctx.table_of(root, span, &what, GROUP_KEYS);
+    let keys: Vec<&str> = GROUP_KEYS.iter().chain(trackers::KEYS).copied().collect();
+    let t = ctx.table_of(root, span, &what, &keys);
 
     let vrid_v = t.required(ctx, "vrid", &what);
     let vrid = vrid_v
@@ -971,6 +986,7 @@ fn parse_group(
     let iface_v = t.required(ctx, "interface", &what);
     let interface = iface_v.and_then(|v| ctx.nonempty_string("interface", v));
     let priority = match t.get("priority") {
+        Some(v) if matches!(v.get_ref(), DeValue::Table(_)) => priority_table(ctx, v, host),
         Some(v) => ctx.integer("priority", v, 1, 255).map(|n| n as u8),
         None => Some(100),
     };
@@ -1143,6 +1159,7 @@ fn parse_group(
 
     // Unicast.
     let mut peers = Vec::new();
+    let mut own_peers: Vec<(IpAddr, Range<usize>)> = Vec::new();
     if let Some(v) = t.get("unicast_peers")
         && let Some(items) = ctx.array("unicast_peers", v)
     {
@@ -1168,11 +1185,17 @@ fn parse_group(
                     );
                     continue;
                 }
-                if peers.contains(&a) {
+                if peers.contains(&a) || own_peers.iter().any(|(o, _)| *o == a) {
                     ctx.err(&item.span(), format!("unicast peer {a} is listed twice"));
                     continue;
                 }
-                peers.push(a);
+                // SPEC §2.2: one file for both nodes lists both; this
+                // node's own entry is skipped (and is its default source).
+                if host.knows_addresses() && host.address_interface(a).is_some() {
+                    own_peers.push((a, item.span()));
+                } else {
+                    peers.push(a);
+                }
             }
         }
     }
@@ -1193,13 +1216,13 @@ fn parse_group(
                             family_name(family.unwrap_or(Family::V4))
                         ),
                     );
-                } else if peers.contains(&a) {
-                    ctx.err(
-                        &v.span(),
-                        format!("unicast_source {a} is also listed in unicast_peers"),
-                    );
                 } else {
-                    if peers.is_empty() {
+                    // Listed in unicast_peers too: that is this node's entry.
+                    if let Some(i) = peers.iter().position(|p| *p == a) {
+                        own_peers.push((peers.remove(i), v.span()));
+                        own_peers.rotate_right(1);
+                    }
+                    if peers.is_empty() && own_peers.is_empty() {
                         ctx.warn(
                             &v.span(),
                             "`unicast_source` is ignored without `unicast_peers` (multicast mode)",
@@ -1209,6 +1232,9 @@ fn parse_group(
                 }
             }
         }
+    }
+    if let Some(v) = t.get("unicast_peers") {
+        own_unicast_entry(ctx, v, &mut unicast_source, &own_peers, peers.is_empty());
     }
     let min_ttl = match t.get("min_ttl") {
         Some(v) => ctx.integer("min_ttl", v, 1, 255).and_then(|n| {
@@ -1314,78 +1340,9 @@ fn parse_group(
             }
         }
     }
-    let mut track_scripts = Vec::new();
-    if let Some(v) = t.get("track_script") {
-        for item in ctx.array("track_script", v).unwrap_or(&[]) {
-            let w = "[[track_script]]";
-            let Some(tt) = ctx.table(item, w, TRACK_SCRIPT_KEYS) else {
-                continue;
-            };
-            let nv = tt.required(ctx, "name", w);
-            let name = nv.and_then(|nv| ctx.nonempty_string("name", nv));
-            let command = tt
-                .required(ctx, "command", w)
-                .and_then(|c| ctx.argv("command", c));
-            let interval = match tt.get("interval") {
-                Some(x) => ctx.duration_in(
-                    "interval",
-                    x,
-                    Duration::from_millis(10),
-                    Duration::from_secs(3600),
-                ),
-                None => Some(Duration::from_secs(1)),
-            };
-            let timeout = match tt.get("timeout") {
-                Some(x) => ctx.duration_in(
-                    "timeout",
-                    x,
-                    Duration::from_millis(10),
-                    Duration::from_secs(3600),
-                ),
-                None => interval,
-            };
-            let rise = match tt.get("rise") {
-                Some(x) => ctx.integer("rise", x, 1, 255).map(|n| n as u8),
-                None => Some(1),
-            };
-            let fall = match tt.get("fall") {
-                Some(x) => ctx.integer("fall", x, 1, 255).map(|n| n as u8),
-                None => Some(1),
-            };
-            let weight = match tt.get("weight") {
-                Some(x) => ctx.integer("weight", x, -254, 254).map(|n| n as i16),
-                None => Some(0),
-            };
-            if let (
-                Some(name),
-                Some(command),
-                Some(interval),
-                Some(timeout),
-                Some(rise),
-                Some(fall),
-                Some(weight),
-                Some(nv),
-            ) = (name, command, interval, timeout, rise, fall, weight, nv)
-            {
-                if track_scripts.iter().any(|x: &TrackScript| x.name == name) {
-                    ctx.err(
-                        &nv.span(),
-                        format!("track_script {name:?} is defined twice"),
-                    );
-                    continue;
-                }
-                track_scripts.push(TrackScript {
-                    name,
-                    command,
-                    interval,
-                    timeout,
-                    rise,
-                    fall,
-                    weight,
-                });
-            }
-        }
-    }
+    let track_scripts = trackers::track_scripts(ctx, &t);
+    let file = ctx.file;
+    let builtin = trackers::builtin(ctx, &t, file);
     let mut notify = NotifyConfig::default();
     if let Some(v) = t.get("notify")
         && let Some(nt) = ctx.table(v, "[notify]", NOTIFY_KEYS)
@@ -1395,6 +1352,7 @@ fn parse_group(
         notify.fault = nt.get("fault").and_then(|x| ctx.argv("fault", x));
         notify.stop = nt.get("stop").and_then(|x| ctx.argv("stop", x));
         notify.any = nt.get("any").and_then(|x| ctx.argv("any", x));
+        notify.run_as = trackers::run_as(ctx, &nt).flatten();
     }
 
     // A group without VIPs takes its family from its unicast addresses, else
@@ -1426,6 +1384,8 @@ fn parse_group(
             Some(f)
         }
     };
+    let (virtual_routes, virtual_rules) = routes::parse(ctx, &t, family.unwrap_or(Family::V4));
+    let vmac = vmac::parse_vmac(ctx, &t, vrid, family, interface.as_deref());
     if ctx.errors.len() > errors_before {
         return None;
     }
@@ -1454,9 +1414,13 @@ fn parse_group(
         auth: auth?,
         track_interfaces,
         track_scripts,
+        builtin,
         notify,
         sync_group: None,
         bfd: bfd?,
+        virtual_routes,
+        virtual_rules,
+        vmac: vmac?,
     };
     let meta = GroupMeta {
         vrid_pos: ctx.pos(vrid_v?.span().start),
@@ -1465,6 +1429,101 @@ fn parse_group(
         track_if_pos,
     };
     Some((group, meta))
+}
+
+/// SPEC §2.2 `priority = { "192.0.2.1" = 150, "192.0.2.2" = 100 }`: one
+/// file for both nodes; this node takes the entry of an address it has (the
+/// kernel's view). No entry or two is an error. A host view that knows no
+/// addresses (the first, kernel-less read of `vrrpd run`, `convert`) takes
+/// the lowest entry: the read with the kernel's view decides.
+fn priority_table(ctx: &mut FileCtx<'_>, v: &Val<'_>, host: &dyn HostView) -> Option<u8> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return None;
+    };
+    let mut entries = Vec::new();
+    let mut ok = true;
+    for (k, val) in t.iter() {
+        let Ok(addr) = k.get_ref().trim().parse::<IpAddr>() else {
+            ctx.err(
+                &k.span(),
+                format!(
+                    "`priority`: table key {:?} is not an IP address (the table maps each node's address to its priority)",
+                    k.get_ref()
+                ),
+            );
+            ok = false;
+            continue;
+        };
+        match ctx.integer("priority", val, 1, 255) {
+            Some(p) => entries.push((addr, p as u8, k.span())),
+            None => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    if !host.knows_addresses() || entries.is_empty() {
+        if entries.is_empty() {
+            ctx.err(&v.span(), "`priority`: the table names no address");
+        }
+        return entries.iter().map(|e| e.1).min();
+    }
+    let mine: Vec<_> = entries
+        .iter()
+        .filter(|e| host.address_interface(e.0).is_some())
+        .collect();
+    match mine.as_slice() {
+        [one] => Some(one.1),
+        [] => {
+            let list: Vec<String> = entries.iter().map(|e| e.0.to_string()).collect();
+            ctx.err(
+                &v.span(),
+                format!(
+                    "`priority`: no entry for this node: none of {} is an address of this host",
+                    list.join(", ")
+                ),
+            );
+            None
+        }
+        [first, second, ..] => {
+            ctx.err(
+                &second.2,
+                format!(
+                    "`priority`: two entries for this node: {} and {} are both addresses of this host",
+                    first.0, second.0
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// After `unicast_peers` skipped this node's own entries: without
+/// `unicast_source` the own entry is the source; two own entries, or no
+/// peer left, are errors.
+fn own_unicast_entry(
+    ctx: &mut FileCtx<'_>,
+    v: &Val<'_>,
+    source: &mut Option<IpAddr>,
+    own: &[(IpAddr, Range<usize>)],
+    no_peer_left: bool,
+) {
+    if let [(first, _), (second, span), ..] = own {
+        ctx.err(
+            span,
+            format!("`unicast_peers`: {first} and {second} are both addresses of this host; list one entry per node"),
+        );
+    } else if let [(me, _)] = own
+        && source.is_none()
+    {
+        *source = Some(*me);
+    }
+    if no_peer_left && !own.is_empty() {
+        ctx.err(
+            &v.span(),
+            "`unicast_peers` names only this node's own address: list the peer too",
+        );
+    }
 }
 
 /// `[bfd]`: intervals 1 ms..=60 s (RFC 5880 counts microseconds; below a
@@ -1703,7 +1762,7 @@ pub(crate) fn load_paths(
         let mut ctx = FileCtx::new(file, &text, &seeded);
         match DeTable::parse(&text) {
             Ok(doc) => {
-                if let Some(g) = parse_group(&mut ctx, &stem, doc.get_ref(), doc.span()) {
+                if let Some(g) = parse_group(&mut ctx, &stem, doc.get_ref(), doc.span(), host) {
                     groups.push(g);
                 }
             }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use super::DEFAULT_SOCKET;
 use super::client::{ClientError, request};
 use super::protocol::{Request, Response, State, StatusReport, parse_rfc3339};
-use super::{DEFAULT_SOCKET, TrackerKind};
 
 pub const EXIT_FAULT: u8 = 1;
 pub const EXIT_REJECTED: u8 = 2;
@@ -64,7 +64,10 @@ fn unexpected(r: &Response) -> ExitCode {
     ExitCode::from(EXIT_REFUSED)
 }
 
-pub fn status(socket: &Path, json: bool) -> ExitCode {
+/// `alive`: exit 0 whenever the daemon answers, FAULT or not (SPEC §3: a
+/// liveness probe; FAULT is the right state while the link or the proxy is
+/// down, and a restart would only delay the node's return).
+pub fn status(socket: &Path, json: bool, alive: bool) -> ExitCode {
     let report = match ask(socket, &Request::Status, ANSWER_TIMEOUT) {
         Ok(Response::Status(r)) => r,
         Ok(other) => return unexpected(&other),
@@ -81,7 +84,7 @@ pub fn status(socket: &Path, json: bool) -> ExitCode {
     } else {
         print!("{}", status_table(&report, SystemTime::now()));
     }
-    if report.groups.iter().any(|g| g.state == State::Fault) {
+    if !alive && report.groups.iter().any(|g| g.state == State::Fault) {
         ExitCode::from(EXIT_FAULT)
     } else {
         ExitCode::SUCCESS
@@ -135,8 +138,15 @@ pub fn status_table(report: &StatusReport, now: SystemTime) -> String {
         rows.push([
             g.name.clone(),
             g.vrid.to_string(),
-            g.interface.clone(),
-            g.state.to_string().to_uppercase(),
+            match &g.vmac_interface {
+                Some(v) => format!("{} (vmac {v})", g.interface),
+                None => g.interface.clone(),
+            },
+            if g.drained {
+                format!("{} (DRAINED)", g.state.to_string().to_uppercase())
+            } else {
+                g.state.to_string().to_uppercase()
+            },
             prio,
             master,
             since,
@@ -167,11 +177,14 @@ pub fn status_table(report: &StatusReport, now: SystemTime) -> String {
     }
     for g in &report.groups {
         for t in g.trackers.iter().filter(|t| !t.up) {
-            let kind = match t.kind {
-                TrackerKind::Interface => "interface",
-                TrackerKind::Script => "script",
-            };
-            let effect = if t.weight == 0 {
+            let kind = t.kind.word();
+            let effect = if let Some(v) = t.value {
+                if t.weight == 0 {
+                    format!("value {v}: fault")
+                } else {
+                    format!("value {v} x weight {:+}", t.weight)
+                }
+            } else if t.weight == 0 {
                 "fault".to_string()
             } else {
                 format!("weight {:+}", t.weight)
@@ -201,6 +214,31 @@ pub fn handover(socket: &Path, groups: Vec<String>, timeout: Duration) -> ExitCo
     }
     if result.moved.is_empty() && result.failed.is_empty() {
         println!("no group is master here: nothing to hand over");
+    }
+    if result.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAULT)
+    }
+}
+
+/// `vrrpd drain` / `vrrpd resume`: exit 1 when some group was not done.
+pub fn drain(socket: &Path, req: Request, timeout: Duration) -> ExitCode {
+    let verb = if matches!(req, Request::Resume { .. }) {
+        "resumed"
+    } else {
+        "drained"
+    };
+    let result = match ask(socket, &req, timeout + ANSWER_TIMEOUT) {
+        Ok(Response::Handover(r)) => r,
+        Ok(other) => return unexpected(&other),
+        Err(code) => return code,
+    };
+    for g in &result.moved {
+        println!("{g}: {verb}");
+    }
+    for (g, why) in &result.failed {
+        println!("{g}: NOT {verb}: {why}");
     }
     if result.failed.is_empty() {
         ExitCode::SUCCESS

@@ -27,6 +27,16 @@ pub enum Request {
         #[serde(with = "duration_ms", rename = "timeout_ms")]
         timeout: Duration,
     },
+    /// `vrrpd drain` (SPEC §4): a handover that holds, persisted. Answered
+    /// with `Response::Handover` (moved = drained).
+    Drain {
+        /// Group names; empty means every group.
+        groups: Vec<String>,
+        #[serde(with = "duration_ms", rename = "timeout_ms")]
+        timeout: Duration,
+    },
+    /// `vrrpd resume`: end a drain. Answered with `Response::Handover`.
+    Resume { groups: Vec<String> },
     /// Re-read the configuration (same as SIGHUP).
     Reload,
     /// The Prometheus exposition. Answered by the control server itself from
@@ -64,6 +74,18 @@ pub struct StatusReport {
     /// BFD sessions (SPEC §1 `[bfd]`); absent when no group runs BFD.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bfd: Vec<BfdSessionStatus>,
+    /// The last configuration load (start-up or reload) and its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<ReloadStatus>,
+}
+
+/// `vrrpd_config_last_reload_success` / `_timestamp_seconds` (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    /// Whether it was applied (false: rejected, the previous one runs).
+    pub success: bool,
+    /// When, RFC 3339 UTC.
+    pub at: String,
 }
 
 /// One BFD session in the status report.
@@ -98,8 +120,36 @@ pub struct GroupStatus {
     pub since: String,
     /// Every VIP as "address/prefix", tracked then excluded.
     pub virtual_ips: Vec<String>,
+    /// The macvlan the VIPs live on in virtual MAC mode (`use_vmac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_interface: Option<String>,
+    /// `vrrpd drain` holds this group backup until `vrrpd resume`.
+    #[serde(default)]
+    pub drained: bool,
     pub counters: GroupCounters,
     pub trackers: Vec<TrackerStatus>,
+    /// `[[virtual_route]]`s and whether each is on the host now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<RouteStatus>,
+    /// `[[virtual_rule]]`s and whether each is on the host now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<RuleStatus>,
+}
+
+/// One virtual route in the status report: its settings, and `installed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteStatus {
+    #[serde(flatten)]
+    pub route: crate::proto::routes::VirtualRoute,
+    pub installed: bool,
+}
+
+/// One virtual rule in the status report: its settings, and `installed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    #[serde(flatten)]
+    pub rule: crate::proto::routes::VirtualRule,
+    pub installed: bool,
 }
 
 /// Per-group counters (also the source of the metrics).
@@ -112,6 +162,12 @@ pub struct GroupCounters {
     /// Transitions by the state entered ("backup", "master", "fault", ...).
     pub transitions: BTreeMap<String, u64>,
     pub master_changes: u64,
+    #[serde(default)]
+    pub priority_zero_sent: u64,
+    #[serde(default)]
+    pub priority_zero_received: u64,
+    #[serde(default)]
+    pub garp_sent: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +175,24 @@ pub struct GroupCounters {
 pub enum TrackerKind {
     Interface,
     Script,
+    Http,
+    Tcp,
+    Process,
+    File,
+}
+
+impl TrackerKind {
+    /// The `kind` label and status word.
+    pub fn word(self) -> &'static str {
+        match self {
+            TrackerKind::Interface => "interface",
+            TrackerKind::Script => "script",
+            TrackerKind::Http => "http",
+            TrackerKind::Tcp => "tcp",
+            TrackerKind::Process => "process",
+            TrackerKind::File => "file",
+        }
+    }
 }
 
 /// One `track_interface` or `track_script` and its current verdict.
@@ -129,6 +203,9 @@ pub struct TrackerStatus {
     pub up: bool,
     /// 0: FAULT while down; else added to the priority while down.
     pub weight: i16,
+    /// track_file: the file's integer (priority += value × weight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i64>,
 }
 
 impl GroupStatus {

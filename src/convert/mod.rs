@@ -44,10 +44,13 @@
 //!   syntax becomes `["/bin/sh", "-c", "..."]` with a warning.
 //! - `${_ENV NAME}` becomes vrrpd's `${NAME}`; any other `${` is escaped as
 //!   `$${` so vrrpd's seeding leaves it alone.
+//! - `virtual_routes` / `virtual_rules` lines map one to one (see
+//!   [`routes`]); a line with anything vrrpd lacks is not mapped as a whole.
 //! - The files are [`output`] values serialized with `toml` (no hand-written
 //!   TOML).
 
 pub mod output;
+mod routes;
 pub mod syntax;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -281,6 +284,9 @@ struct Instance {
     garp_refresh_ms: Option<u64>,
     garp_interval_ms: Option<u64>,
     garp_master_delay_ms: Option<u64>,
+    /// keepalived `use_vmac [NAME]`: Some(name given, if any).
+    vmac: Option<Option<String>>,
+    vmac_xmit_base: Option<Loc>,
     vips: Vec<Vip>,
     excluded: Vec<Vip>,
     legacy_auth: Option<(Auth, Loc)>,
@@ -289,6 +295,8 @@ struct Instance {
     track_scripts: Vec<TrackRef>,
     /// master, backup, fault, stop, any; with the line that set it.
     notify: [Option<(Vec<String>, Loc)>; 5],
+    routes: Vec<routes::RouteDraft>,
+    rules: Vec<output::RuleFile>,
 }
 
 #[derive(Clone, Debug)]
@@ -1158,9 +1166,10 @@ impl Mapper {
                     s,
                     "vrrpd always goes to FAULT while the group's interface is down (keepalived with dont_track_primary stays in its state)",
                 ),
-                "use_vmac" | "vmac_xmit_base" => {
-                    self.unmapped(s, "vrrpd does not create VMAC interfaces")
-                }
+                // SPEC §1 virtual MAC mode; keepalived's default name
+                // (vrrp.VRID) is vrrpd's too.
+                "use_vmac" => g.vmac = Some(s.args.first().map(|w| w.text.clone())),
+                "vmac_xmit_base" => g.vmac_xmit_base = Some(s.loc().clone()),
                 "mcast_src_ip" => self.unmapped(
                     s,
                     "vrrpd sends multicast from the interface's primary address",
@@ -1174,8 +1183,15 @@ impl Mapper {
                     s,
                     "vrrpd tracks interfaces and scripts only; wrap this check in a vrrp_script",
                 ),
-                "virtual_routes" | "virtual_rules" => {
-                    self.unmapped(s, "vrrpd manages addresses only, not routes or rules")
+                "virtual_routes" => {
+                    let mut v = std::mem::take(&mut g.routes);
+                    self.route_block(s, &mut v);
+                    g.routes = v;
+                }
+                "virtual_rules" => {
+                    let mut v = std::mem::take(&mut g.rules);
+                    self.rule_block(s, &mut v);
+                    g.rules = v;
                 }
                 "unicast_ttl" => self.unmapped(s, "vrrpd always sends with TTL 255"),
                 "check_unicast_src" => {
@@ -1476,8 +1492,31 @@ impl Mapper {
                 .garp_master_delay_ms
                 .or(self.globals.garp_master_delay_ms)
                 .map(fmt_ms),
+            virtual_route: g
+                .routes
+                .iter()
+                .map(|r| {
+                    let mut f = r.file.clone();
+                    if r.default_dst && family_v6 {
+                        f.to = "::/0".into();
+                    }
+                    f
+                })
+                .collect(),
+            virtual_rule: g.rules.clone(),
+            use_vmac: g.vmac.is_some().then_some(true),
+            vmac_interface: g.vmac.clone().flatten(),
+            vmac_xmit_base: (g.vmac.is_some() && g.vmac_xmit_base.is_some()).then_some(true),
             ..Default::default()
         };
+        if let (None, Some(l)) = (&g.vmac, &g.vmac_xmit_base) {
+            self.report(
+                l,
+                "vmac_xmit_base",
+                ReportKind::Note,
+                "vmac_xmit_base without use_vmac has no effect in keepalived; not carried over",
+            );
+        }
         if let Some(ml) = &g.master {
             if base == 255 {
                 f.start_state = Some("master".into());

@@ -52,6 +52,12 @@ pub struct GroupFile {
     pub garp_refresh: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub garp_master_delay: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_vmac: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac_interface: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac_xmit_base: Option<bool>,
     /// Empty only for a group that runs notify hooks alone (SPEC §2.2).
     pub virtual_ips: Vec<VipEntry>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -64,6 +70,51 @@ pub struct GroupFile {
     pub track_script: Vec<TrackScriptFile>,
     #[serde(skip_serializing_if = "NotifyFile::is_empty")]
     pub notify: NotifyFile,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub virtual_route: Vec<RouteFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rule: Vec<RuleFile>,
+}
+
+/// `[[virtual_route]]` (SPEC §2.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RouteFile {
+    pub to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// `[[virtual_rule]]` (SPEC §2.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RuleFile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preference: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 /// A VIP: `"ADDR/LEN"` on the group's interface, or a table naming another.

@@ -2,9 +2,9 @@
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::control::{PendingHandover, Request, Response, StatusReport};
+use crate::control::{HandoverResult, PendingHandover, Request, Response, StatusReport};
 use crate::proto::instance::{Input, ReleaseReason, State};
 
 use super::Daemon;
@@ -22,7 +22,80 @@ impl Daemon {
             Request::Handover { groups, timeout } => {
                 self.start_handover(groups, timeout, reply).await;
             }
+            Request::Drain { groups, timeout } => self.start_drain(groups, timeout, reply).await,
+            Request::Resume { groups } => self.resume(groups, reply),
         }
+    }
+
+    fn names_or_all(&self, names: Vec<String>) -> Vec<String> {
+        if names.is_empty() {
+            self.groups.iter().map(|g| g.cfg.name.clone()).collect()
+        } else {
+            names
+        }
+    }
+
+    /// SPEC §4 `vrrpd drain`: persist the mark, then release a master like a
+    /// handover (answered when the peer holds it); a backup is drained at
+    /// once.
+    async fn start_drain(
+        &mut self,
+        names: Vec<String>,
+        timeout: std::time::Duration,
+        reply: oneshot::Sender<Response>,
+    ) {
+        let mut pending = PendingHandover::new(reply, Instant::now() + timeout);
+        let now = self.now();
+        let mut started = Vec::new();
+        for name in self.names_or_all(names) {
+            let Some(gi) = self.groups.iter().position(|g| g.cfg.name == name) else {
+                pending.fail(&name, "no such group");
+                continue;
+            };
+            if let Err(e) = self.drained.set(&name, true) {
+                warn!(group = %name, "{e}");
+            }
+            info!(group = %name, "drain requested");
+            let master = self.groups[gi].state() == State::Master;
+            if master {
+                pending.wait_for(&name);
+            }
+            if let Some(i) = self.groups[gi].router.as_mut() {
+                i.handle(now, Input::Drain(true));
+            }
+            if master {
+                started.push(gi);
+            } else {
+                pending.wait_for(&name);
+                pending.moved(&name);
+            }
+        }
+        self.handovers.push(pending);
+        for gi in started {
+            self.drain(gi).await;
+        }
+        self.poll_handovers();
+    }
+
+    /// `vrrpd resume`: drop the mark; the group elects normally again.
+    fn resume(&mut self, names: Vec<String>, reply: oneshot::Sender<Response>) {
+        let mut result = HandoverResult::default();
+        let now = self.now();
+        for name in self.names_or_all(names) {
+            let Some(gi) = self.groups.iter().position(|g| g.cfg.name == name) else {
+                result.failed.push((name, "no such group".into()));
+                continue;
+            };
+            if let Err(e) = self.drained.set(&name, false) {
+                warn!(group = %name, "{e}");
+            }
+            if let Some(i) = self.groups[gi].router.as_mut() {
+                i.handle(now, Input::Drain(false));
+            }
+            info!(group = %name, "resumed");
+            result.moved.push(name);
+        }
+        let _ = reply.send(Response::Handover(result));
     }
 
     pub(super) fn status_report(&self) -> StatusReport {
@@ -32,6 +105,10 @@ impl Daemon {
                 .map(|gi| super::status::group_status(&self.groups[gi], self.tracker_status(gi)))
                 .collect(),
             bfd: self.bfd.status(&self.links),
+            last_reload: Some(crate::control::protocol::ReloadStatus {
+                success: self.last_reload.0,
+                at: crate::control::protocol::rfc3339(self.last_reload.1),
+            }),
         }
     }
 

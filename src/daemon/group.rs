@@ -23,6 +23,11 @@ pub struct Counters {
     pub dropped: BTreeMap<&'static str, u64>,
     pub transitions: BTreeMap<String, u64>,
     pub master_changes: u64,
+    /// Adverts with priority 0 (release) sent and received.
+    pub priority_zero_sent: u64,
+    pub priority_zero_received: u64,
+    /// Gratuitous ARPs / unsolicited NAs sent (one per VIP per round).
+    pub garp_sent: u64,
     /// Which v3/IPv4 checksum form peers used: "message" / "pseudo_header".
     pub checksum_forms: BTreeMap<&'static str, u64>,
     /// v2 adverts accepted whose address list differs from ours.
@@ -88,6 +93,10 @@ pub struct Group {
     pub trackers: (bool, i32),
     /// Track scripts and notify hooks (started by the daemon).
     pub hooks: Option<super::hooks::GroupHooks>,
+    /// Virtual routes and rules on the host by our doing (SPEC §2.2).
+    pub installed: super::routes::InstalledRoutes,
+    /// The virtual MAC interface's index while it exists (`use_vmac`).
+    pub vmac_ifindex: Option<u32>,
 }
 
 impl Group {
@@ -104,6 +113,8 @@ impl Group {
             since: SystemTime::now(),
             trackers: (false, 0),
             hooks: None,
+            installed: Default::default(),
+            vmac_ifindex: None,
         }
     }
 
@@ -143,6 +154,7 @@ impl Group {
             preempt_delay: cfg.preempt_delay,
             start_as_master: cfg.start_state == StartState::Master,
             primary_address: source,
+            routes: cfg.has_routes(),
         };
         let tx = TxConfig {
             version: cfg.version,

@@ -21,11 +21,30 @@ pub struct ScriptState {
     pub up: Option<bool>,
 }
 
-/// The per-group processes: script trackers and the notifier.
+/// A running built-in tracker (http, tcp, process, file) and its last
+/// result: `up` for the rise/fall kinds, `value` for track_file.
+pub struct BuiltinState {
+    pub kind: TrackerKind,
+    pub name: String,
+    pub weight: i16,
+    pub up: Option<bool>,
+    pub value: Option<i64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for BuiltinState {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The per-group processes: script trackers, built-in trackers and the
+/// notifier.
 pub struct GroupHooks {
     pub env: watch::Sender<GroupEnv>,
     pub notifier: Notifier,
     pub scripts: Vec<ScriptState>,
+    pub builtin: Vec<BuiltinState>,
 }
 
 impl GroupHooks {
@@ -48,10 +67,55 @@ impl GroupHooks {
                 up: None,
             })
             .collect();
+        let b = &cfg.builtin;
+        let g = &cfg.name;
+        let state = |kind, name: &str, weight, task| BuiltinState {
+            kind,
+            name: name.to_string(),
+            weight,
+            up: None,
+            value: None,
+            task,
+        };
+        let builtin = (b.http.iter())
+            .map(|t| {
+                state(
+                    TrackerKind::Http,
+                    &t.name,
+                    t.probe.weight,
+                    track::probe::spawn_http(g, t, events.clone()),
+                )
+            })
+            .chain(b.tcp.iter().map(|t| {
+                state(
+                    TrackerKind::Tcp,
+                    &t.name,
+                    t.probe.weight,
+                    track::probe::spawn_tcp(g, t, events.clone()),
+                )
+            }))
+            .chain(b.process.iter().map(|t| {
+                state(
+                    TrackerKind::Process,
+                    &t.name,
+                    t.weight,
+                    track::procs::spawn(g, t, events.clone()),
+                )
+            }))
+            .chain(b.file.iter().map(|t| {
+                state(
+                    TrackerKind::File,
+                    &t.name,
+                    t.weight,
+                    track::file::spawn(g, t, events.clone()),
+                )
+            }))
+            .collect();
         GroupHooks {
             env,
             notifier: Notifier::new(&cfg.name, cfg.notify.clone(), track::DEFAULT_NOTIFY_TIMEOUT),
             scripts,
+            builtin,
         }
     }
 }
@@ -67,21 +131,21 @@ impl Daemon {
             .iter()
             .map(|t| (t.weight, self.links.get(&t.name).is_some_and(|(_, up)| *up)))
             .collect();
-        let scripts: Vec<(i16, Option<bool>)> = g
-            .hooks
-            .as_ref()
-            .map(|h| h.scripts.iter().map(|s| (s.cfg.weight, s.up)).collect())
-            .unwrap_or_default();
-        track::verdict(&scripts, &interfaces)
+        let (scripts, files) = g.hooks.as_ref().map(tracker_inputs).unwrap_or_default();
+        let (fault, delta) = track::verdict(&scripts, &interfaces);
+        let (file_fault, file_delta) = track::file_verdict(&files);
+        (fault || file_fault, delta + file_delta)
     }
 
     /// Whether a weight-0 script has no result yet (the group is held out of
     /// the election until it has, as keepalived holds it in INIT).
     pub(super) fn scripts_pending(&self, gi: usize) -> bool {
         self.groups[gi].hooks.as_ref().is_some_and(|h| {
-            let s: Vec<(i16, Option<bool>)> =
-                h.scripts.iter().map(|s| (s.cfg.weight, s.up)).collect();
+            let (s, _) = tracker_inputs(h);
             track::pending(&s)
+                || h.builtin
+                    .iter()
+                    .any(|b| b.kind == TrackerKind::File && b.weight == 0 && b.value.is_none())
         })
     }
 
@@ -107,17 +171,40 @@ impl Daemon {
     }
 
     pub(super) async fn on_track_event(&mut self, ev: TrackEvent) {
-        let TrackEvent::Script { group, script, up } = ev;
+        let group = match &ev {
+            TrackEvent::Script { group, .. }
+            | TrackEvent::Builtin { group, .. }
+            | TrackEvent::File { group, .. } => group.clone(),
+        };
         let Some(gi) = self.groups.iter().position(|g| g.cfg.name == group) else {
             return;
         };
-        if let Some(s) = self.groups[gi]
-            .hooks
-            .as_mut()
-            .and_then(|h| h.scripts.iter_mut().find(|s| s.cfg.name == script))
-        {
-            info!(group = %group, script = %script, up, "track_script changed");
-            s.up = Some(up);
+        let Some(h) = self.groups[gi].hooks.as_mut() else {
+            return;
+        };
+        match ev {
+            TrackEvent::Script { script, up, .. } => {
+                if let Some(s) = h.scripts.iter_mut().find(|s| s.cfg.name == script) {
+                    info!(group = %group, script = %script, up, "track_script changed");
+                    s.up = Some(up);
+                }
+            }
+            TrackEvent::Builtin { kind, name, up, .. } => {
+                if let Some(b) = h
+                    .builtin
+                    .iter_mut()
+                    .find(|b| b.kind == kind && b.name == name)
+                {
+                    b.up = Some(up);
+                }
+            }
+            TrackEvent::File { name, value, .. } => {
+                if let Some(b) =
+                    (h.builtin.iter_mut()).find(|b| b.kind == TrackerKind::File && b.name == name)
+                {
+                    b.value = Some(value);
+                }
+            }
         }
         if self.groups[gi].router.is_none() {
             // A group held back for its first weight-0 result starts now.
@@ -157,6 +244,7 @@ impl Daemon {
                 name: t.name.clone(),
                 up: self.links.get(&t.name).is_some_and(|(_, up)| *up),
                 weight: t.weight,
+                value: None,
             })
             .collect();
         if let Some(h) = &g.hooks {
@@ -165,6 +253,17 @@ impl Daemon {
                 name: s.cfg.name.clone(),
                 up: s.up.unwrap_or(false),
                 weight: s.cfg.weight,
+                value: None,
+            }));
+            out.extend(h.builtin.iter().map(|b| TrackerStatus {
+                kind: b.kind,
+                name: b.name.clone(),
+                up: match b.kind {
+                    TrackerKind::File => b.value.is_some_and(|v| v == 0),
+                    _ => b.up.unwrap_or(false),
+                },
+                weight: b.weight,
+                value: b.value,
             }));
         }
         out
@@ -179,6 +278,7 @@ impl Daemon {
                 h.notifier.notify_stop(prio, g.cfg.vrid);
                 // The scripts stop with their handles.
                 drop(h.scripts);
+                drop(h.builtin);
                 notifiers.push(h.notifier);
             }
         }
@@ -191,13 +291,34 @@ impl Daemon {
 /// runs (bounded), its scripts stop now.
 pub fn retire(hooks: GroupHooks, priority: u8, vrid: u8) {
     let GroupHooks {
-        notifier, scripts, ..
+        notifier,
+        scripts,
+        builtin,
+        ..
     } = hooks;
     drop(scripts);
+    drop(builtin);
     notifier.notify_stop(priority, vrid);
     tokio::task::spawn_local(async move {
         notifier
             .flush(track::DEFAULT_NOTIFY_TIMEOUT + Duration::from_secs(1))
             .await;
     });
+}
+
+/// `(weight, up)` of every rise/fall tracker (scripts, http, tcp, process)
+/// and `(weight, value)` of every track_file (a missing result is 0).
+type RiseFallInputs = Vec<(i16, Option<bool>)>;
+
+fn tracker_inputs(h: &GroupHooks) -> (RiseFallInputs, Vec<(i16, i64)>) {
+    let mut rf: Vec<(i16, Option<bool>)> = h.scripts.iter().map(|s| (s.cfg.weight, s.up)).collect();
+    let mut files = Vec::new();
+    for b in &h.builtin {
+        if b.kind == TrackerKind::File {
+            files.push((b.weight, b.value.unwrap_or(0)));
+        } else {
+            rf.push((b.weight, b.up));
+        }
+    }
+    (rf, files)
 }

@@ -7,11 +7,14 @@
 
 mod bfd;
 mod control;
+mod drained;
 mod group;
 mod hooks;
 mod io;
+mod routes;
 mod status;
 mod sync;
+mod vmac;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -87,6 +90,9 @@ impl HostView for KernelHost {
             .collect();
         names.sort();
         names.first().map(|n| n.to_string())
+    }
+    fn knows_addresses(&self) -> bool {
+        true
     }
 }
 
@@ -180,7 +186,8 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     // Everything that needs more than NET_ADMIN + NET_RAW is open now;
     // sockets opened later (late interfaces, reloads) need only those two.
     // Hooks and scripts start after this, so they never see more.
-    privileges::drop_capabilities(privileges::DAEMON_CAPS).map_err(DaemonError::Io)?;
+    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))
+        .map_err(DaemonError::Io)?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         io: Io::new(nl),
@@ -196,9 +203,14 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
         rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
+        vmac_saved: HashMap::new(),
+        drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
+        last_reload: (true, SystemTime::now()),
     };
+    d.remove_stale_vmacs().await;
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
+    d.remove_stale_routes().await;
     for g in loaded.config.groups.iter().cloned() {
         d.add_group(g);
     }
@@ -210,9 +222,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         groups = d.groups.len(),
         "vrrpd started"
     );
-    if let Err(e) = privileges::sd_notify_ready() {
-        warn!("sd_notify READY: {e}");
-    }
+    crate::systemd::ready("groups started");
     d.event_loop(events, ctl, track_rx).await
 }
 
@@ -239,6 +249,22 @@ struct Daemon {
     rx_route: Box<[[u16; 256]; 2]>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
+    /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
+    vmac_saved: HashMap<String, Vec<(String, String)>>,
+    /// `vrrpd drain` marks, persisted in `state_dir`.
+    drained: drained::DrainMarks,
+    /// Outcome and time of the last configuration load (SPEC §5).
+    last_reload: (bool, SystemTime),
+}
+
+/// The next tick of an optional interval; never, without one.
+async fn tick(i: &mut Option<tokio::time::Interval>) {
+    match i {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn wall_clock() -> Duration {
@@ -273,6 +299,13 @@ impl Daemon {
         let mut buf4ah = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let mut buf6 = vec![0u8; crate::net::vrrp_socket::RECV_BUF_LEN];
         let (mut bfd4, mut bfd6) = ([0u8; 512], [0u8; 512]);
+        // SPEC §6: WATCHDOG=1 comes from this loop, so a loop that hangs
+        // stops the pings and systemd restarts the daemon.
+        let mut watchdog = crate::systemd::watchdog_interval().map(|every| {
+            let mut i = tokio::time::interval(every);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
         loop {
             if self.shutdown_deadline.is_some() && self.all_released() {
                 break;
@@ -314,7 +347,12 @@ impl Daemon {
                 }
                 ev = events.next() => match ev {
                     Some(ev) => self.on_net_event(ev).await,
-                    None => return Err(DaemonError::Io("netlink event stream closed".into())),
+                    None => {
+                        // Leave nothing behind on this exit path either.
+                        self.final_cleanup().await;
+                        self.io.restore_sysctls();
+                        return Err(DaemonError::Io("netlink event stream closed".into()));
+                    }
                 },
                 _ = sigterm.recv() => self.on_stop_signal("SIGTERM").await,
                 _ = sigint.recv() => self.on_stop_signal("SIGINT").await,
@@ -323,6 +361,7 @@ impl Daemon {
                 }
                 Some((req, reply)) = ctl.next() => self.on_control(req, reply).await,
                 Some(ev) = track_rx.recv() => self.on_track_event(ev).await,
+                _ = tick(&mut watchdog) => crate::systemd::watchdog(),
             }
             self.poll_handovers();
         }
@@ -448,6 +487,9 @@ impl Daemon {
                 return;
             }
         };
+        if !self.vmac_setup(gi, ifindex).await {
+            return;
+        }
         let g = &mut self.groups[gi];
         if let Err(e) = g.start_protocol(ifindex, source) {
             error!(group = %g.name(), "cannot start: {e}");
@@ -489,6 +531,10 @@ impl Daemon {
             );
         }
         g.trackers = trackers;
+        if self.drained.contains(&g.cfg.name) {
+            info!(group = %g.cfg.name, "drained (vrrpd resume ends it): staying backup");
+            inst.handle(now, Input::Drain(true));
+        }
         inst.handle(now, Input::Startup);
         info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
         self.drain(gi).await;
@@ -612,6 +658,8 @@ impl Daemon {
             Event::Transmit => self.send_adverts(gi).await,
             Event::AddVips => self.add_vips(gi).await,
             Event::RemoveVips => self.remove_vips(gi).await,
+            Event::AddRoutes | Event::UpdateRoutes => self.sync_routes(gi).await,
+            Event::RemoveRoutes => self.remove_routes(gi).await,
             Event::Announce => {
                 if self.groups[gi].vips_held {
                     self.announce_once(gi).await;
@@ -665,7 +713,8 @@ impl Daemon {
     async fn send_adverts(&mut self, gi: usize) {
         let wall = wall_clock();
         let g = &mut self.groups[gi];
-        let (Some(ifindex), Some(router)) = (g.ifindex, g.router.as_mut()) else {
+        let ifindex = g.advert_ifindex();
+        let (Some(ifindex), Some(router)) = (ifindex, g.router.as_mut()) else {
             return;
         };
         while let Some(t) = router.poll_transmit(wall, &mut self.io.txbuf) {
@@ -677,16 +726,20 @@ impl Daemon {
                 }
             };
             match self.io.send(ifindex, t.source, t.dst, &g.cfg).await {
-                Ok(()) => g.counters.adverts_sent += 1,
+                Ok(()) => {
+                    g.counters.adverts_sent += 1;
+                    g.counters.priority_zero_sent += u64::from(t.priority == 0);
+                }
                 Err(e) => debug!(group = %g.cfg.name, dst = %t.dst, "advert not sent: {e}"),
             }
         }
     }
 
     async fn add_vips(&mut self, gi: usize) {
+        self.vmac_link(gi, true).await;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
                 continue;
             };
@@ -752,7 +805,7 @@ impl Daemon {
         self.groups[gi].vips_held = false;
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 continue;
             };
             let key = (ifindex, vip.address);
@@ -766,6 +819,7 @@ impl Daemon {
                 }
             }
         }
+        self.vmac_link(gi, false).await;
     }
 
     /// Send the round the announce schedule has due at `now`, if any.
@@ -773,7 +827,7 @@ impl Daemon {
     async fn announce_once(&mut self, gi: usize) {
         let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
         for vip in vips {
-            let Some(ifindex) = self.ifindex_of(&vip.interface) else {
+            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
                 continue;
             };
             // SPEC §1 ndisc_router: "auto" follows the interface's IPv6
@@ -786,8 +840,11 @@ impl Daemon {
                     config::NdiscRouter::On => true,
                     config::NdiscRouter::Off => false,
                 };
-            if let Err(e) = self.io.announce(ifindex, vip.address, router).await {
-                debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}");
+            match self.io.announce(ifindex, vip.address, router).await {
+                Ok(()) => self.groups[gi].counters.garp_sent += 1,
+                Err(e) => {
+                    debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}")
+                }
             }
         }
     }
@@ -831,6 +888,14 @@ impl Daemon {
                 return;
             }
         };
+        let mut r = r;
+        match self.vmac_base(r.ifindex) {
+            // The copy of a multicast advert a master's macvlan also gets.
+            Some(_) if r.dst.is_multicast() => return,
+            // A peer whose neighbour entry for us is the virtual MAC.
+            Some(base) => r.ifindex = base,
+            None => {}
+        }
         let family = Family::of(&r.src);
         let now = self.now();
         let vrid = match demux_vrid(r.protocol, r.payload) {
@@ -894,6 +959,7 @@ impl Daemon {
                 }
                 let g = &mut self.groups[gi];
                 g.counters.adverts_received += 1;
+                g.counters.priority_zero_received += u64::from(v.priority == 0);
                 if v.address_list_mismatch {
                     // keepalived accepts these too; say so, rate-limited.
                     g.counters.address_list_mismatch += 1;
@@ -957,11 +1023,14 @@ impl Daemon {
             NetEvent::LinkRemoved { ifindex, name } => {
                 self.links.remove(&name);
                 self.io.forget_interface(ifindex);
+                self.vmac_removed(ifindex).await;
                 self.link_changed(&name, ifindex, false).await;
                 // The interface is gone: the group starts afresh when it
                 // comes back (with a new index).
                 for gi in 0..self.groups.len() {
                     if self.groups[gi].ifindex == Some(ifindex) {
+                        // Rules outlive the interface: take ours back.
+                        self.remove_routes(gi).await;
                         self.groups[gi].vips_held = false;
                         self.groups[gi].router = None;
                         self.groups[gi].ifindex = None;
@@ -1043,7 +1112,7 @@ impl Daemon {
             }
             let hit = self.groups[gi]
                 .all_vips()
-                .any(|v| v.address == addr && self.ifindex_of(&v.interface) == Some(ifindex));
+                .any(|v| v.address == addr && self.vip_ifindex(gi, v) == Some(ifindex));
             if hit {
                 warn!(group = %self.groups[gi].name(), vip = %addr, "VIP removed behind our back while master; re-adding");
                 self.readd_missing_vips(gi).await;
@@ -1096,7 +1165,7 @@ impl Daemon {
             return;
         }
         info!("{which}: releasing every group (make-before-break)");
-        let _ = privileges::sd_notify_stopping();
+        crate::systemd::stopping();
         let longest = self
             .groups
             .iter()
@@ -1119,10 +1188,14 @@ impl Daemon {
         self.bfd.sessions.admin_down_all(now);
         self.bfd.flush(now);
         for gi in 0..self.groups.len() {
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
+            }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
         }
+        self.vmac_teardown_all().await;
     }
 
     /// SIGHUP / `vrrpd reload`: re-read the configuration. Unchanged groups
@@ -1133,9 +1206,13 @@ impl Daemon {
             return Err("vrrpd is stopping".into());
         }
         info!(config = %self.config_path.display(), "reloading configuration");
-        let _ = privileges::sd_notify("RELOADING=1");
+        crate::systemd::reloading();
         let result = self.reload_config().await;
-        let _ = privileges::sd_notify_ready();
+        self.last_reload = (result.is_ok(), SystemTime::now());
+        crate::systemd::ready(match result {
+            Ok(()) => "configuration reloaded",
+            Err(_) => "reload rejected; the previous configuration runs",
+        });
         result
     }
 
@@ -1161,6 +1238,23 @@ impl Daemon {
         let mut gi = 0;
         while gi < self.groups.len() {
             let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
+            if !keep
+                && let Some(n) = new.group(self.groups[gi].name())
+                && n.same_except_routes(&self.groups[gi].cfg)
+            {
+                // Only the routes or rules changed: mastership stays; the
+                // core says whether the new set goes on the host now.
+                info!(group = %self.groups[gi].name(), "reload changed only virtual routes or rules; the group keeps its state");
+                self.groups[gi].cfg = n.clone();
+                let present = n.has_routes();
+                if let Some(i) = self.groups[gi].router.as_mut() {
+                    i.handle(now, Input::RoutesChanged { present });
+                    i.handle(now, Input::ResumePreempt);
+                }
+                self.drain(gi).await;
+                gi += 1;
+                continue;
+            }
             if keep {
                 if let Some(i) = self.groups[gi].router.as_mut() {
                     i.handle(now, Input::ResumePreempt);
@@ -1180,9 +1274,13 @@ impl Daemon {
                     }
                 }
             }
+            if !self.groups[gi].installed.is_empty() {
+                self.remove_routes(gi).await;
+            }
             if self.groups[gi].vips_held {
                 self.remove_vips(gi).await;
             }
+            self.vmac_teardown(gi).await;
             let g = self.groups.remove(gi);
             let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
             if let Some(h) = g.hooks {

@@ -1,6 +1,7 @@
 //! The status report of a running group, built from the daemon's state (the
 //! control module's schema stays a leaf that knows nothing of the daemon).
 
+use crate::control::protocol::{RouteStatus, RuleStatus};
 use crate::control::{GroupCounters, GroupStatus, TrackerStatus, rfc3339};
 
 use super::{Counters, Group};
@@ -22,8 +23,28 @@ pub(super) fn group_status(g: &Group, trackers: Vec<TrackerStatus>) -> GroupStat
             .all_vips()
             .map(|v| format!("{}/{}", v.address, v.prefix_len))
             .collect(),
+        vmac_interface: g.cfg.vmac.as_ref().map(|v| v.interface.clone()),
         counters: GroupCounters::from(&g.counters),
+        drained: inst.is_some_and(|i| i.drained()),
         trackers,
+        virtual_routes: g
+            .cfg
+            .virtual_routes
+            .iter()
+            .map(|r| RouteStatus {
+                route: r.clone(),
+                installed: g.installed.routes.contains(r),
+            })
+            .collect(),
+        virtual_rules: g
+            .cfg
+            .virtual_rules
+            .iter()
+            .map(|r| RuleStatus {
+                rule: r.clone(),
+                installed: g.installed.rules.contains(r),
+            })
+            .collect(),
     }
 }
 
@@ -39,6 +60,9 @@ impl From<&Counters> for GroupCounters {
                 .collect(),
             transitions: c.transitions.clone(),
             master_changes: c.master_changes,
+            priority_zero_sent: c.priority_zero_sent,
+            priority_zero_received: c.priority_zero_received,
+            garp_sent: c.garp_sent,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! | [`ifaces`] | [`Netlink`]: one long-lived rtnetlink connection. Resolves an interface name to index, MAC, oper/carrier state, IPv4 primary (first non-secondary) and IPv6 link-local; lists addresses; adds (`NLM_F_REPLACE`, IPv6 with `IFA_F_NODAD` so it is never "tentative") and removes addresses ("not there" is success); dumps links to re-sync. | reads: nothing; address changes: `CAP_NET_ADMIN` |
 //! | [`events`] | [`NetEvents`]: a separate multicast rtnetlink connection (link, IPv4 and IPv6 address groups) yielding [`NetEvent`]s; ENOBUFS becomes [`NetEvent::Overrun`], after which the daemon re-dumps. | nothing |
 //! | [`vrrp_socket`] | [`VrrpSocketV4`] (raw 112 or 51, IP_HDRINCL send with per-datagram IP_PKTINFO interface choice, IP_PKTINFO receive, whole datagram returned) and [`VrrpSocketV6`] (receive without kernel checksum checks, hop limit/pktinfo/tclass control data; separate send socket with kernel checksum at offset 6, hop limit 255, tclass 0xc0, per-send source and interface). Per-interface joins of 224.0.0.18 / ff02::12. | `CAP_NET_RAW` |
+//! | [`routes`] | virtual routes and rules (`[[virtual_route]]`, `[[virtual_rule]]`): add with NLM_F_EXCL, delete, start-up cleanup, all marked with route protocol 112. | `CAP_NET_ADMIN` |
 //! | [`packet_socket`] | [`PacketSender`]: AF_PACKET `SOCK_RAW` bound to one interface with protocol 0 (receives nothing) to send the gratuitous ARP / unsolicited NA frames of [`crate::proto::frames`]. | `CAP_NET_RAW` |
 //!
 //! Every socket and netlink connection belongs to the network namespace of
@@ -17,7 +18,9 @@ pub mod bfd_socket;
 pub mod events;
 pub mod ifaces;
 pub mod packet_socket;
+pub mod routes;
 pub mod sysctl;
+pub mod vmac;
 pub mod vrrp_socket;
 
 pub use events::{NetEvent, NetEvents};

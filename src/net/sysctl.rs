@@ -33,3 +33,15 @@ pub fn write_if(family: &str, ifname: &str, key: &str, value: &str) -> io::Resul
 pub fn ipv6_forwarding(ifname: &str) -> bool {
     read_if("ipv6", ifname, "forwarding").is_ok_and(|v| v != "0")
 }
+
+/// `net.ipv4.ip_nonlocal_bind` / `net.ipv6.ip_nonlocal_bind` of the network
+/// namespace this process runs in (`/proc/sys/net` is per namespace);
+/// `None` when unreadable.
+pub fn nonlocal_bind(family: crate::proto::Family) -> Option<bool> {
+    let dir = match family {
+        crate::proto::Family::V4 => "ipv4",
+        crate::proto::Family::V6 => "ipv6",
+    };
+    let v = std::fs::read_to_string(format!("/proc/sys/net/{dir}/ip_nonlocal_bind")).ok()?;
+    Some(v.trim() != "0")
+}

@@ -19,8 +19,11 @@
 //! works on the daemon's current-thread runtime inside its `LocalSet` as
 //! well as on any other runtime; nothing here blocks the thread.
 
+pub mod file;
 pub mod notify;
+pub mod probe;
 pub mod process;
+pub mod procs;
 pub mod rise_fall;
 pub mod script;
 pub mod verdict;
@@ -28,7 +31,7 @@ pub mod verdict;
 pub use notify::{DEFAULT_NOTIFY_TIMEOUT, NOTIFY_QUEUE_LIMIT, Notifier, NotifyState};
 pub use rise_fall::RiseFall;
 pub use script::{ScriptTracker, TrackerHandle};
-pub use verdict::{pending, verdict};
+pub use verdict::{file_verdict, pending, verdict};
 
 use crate::proto::instance::State;
 
@@ -41,6 +44,20 @@ pub enum TrackEvent {
         group: String,
         script: String,
         up: bool,
+    },
+    /// A `track_http`, `track_tcp` or `track_process` changed state (or
+    /// produced its first result).
+    Builtin {
+        group: String,
+        kind: crate::control::TrackerKind,
+        name: String,
+        up: bool,
+    },
+    /// A `track_file`'s value changed (or was first read).
+    File {
+        group: String,
+        name: String,
+        value: i64,
     },
 }
 

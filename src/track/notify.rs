@@ -22,7 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use super::process::{Outcome, run_bounded};
+use super::process::{Outcome, run_bounded_as};
 use super::{env_vars, state_word};
 use crate::config::NotifyConfig;
 use crate::proto::instance::State;
@@ -201,7 +201,7 @@ async fn worker(group: String, cfg: NotifyConfig, timeout: Duration, shared: Arc
             NotifyState::Stop => cfg.stop.as_ref(),
         };
         if let Some(argv) = specific {
-            run_hook(&group, job.state, argv, &env, timeout).await;
+            run_hook(&group, job.state, argv, &env, timeout, cfg.run_as.as_ref()).await;
         }
         if let Some(any) = &cfg.any {
             let mut argv = any.clone();
@@ -211,7 +211,7 @@ async fn worker(group: String, cfg: NotifyConfig, timeout: Duration, shared: Arc
                 job.state.word().to_string(),
                 job.priority.to_string(),
             ]);
-            run_hook(&group, job.state, &argv, &env, timeout).await;
+            run_hook(&group, job.state, &argv, &env, timeout, cfg.run_as.as_ref()).await;
         }
         shared.pending.send_modify(|n| *n = n.saturating_sub(1));
     }
@@ -223,9 +223,10 @@ async fn run_hook(
     argv: &[String],
     env: &[(&str, String)],
     timeout: Duration,
+    run_as: Option<&crate::config::RunAs>,
 ) {
     let program = argv.first().map(String::as_str).unwrap_or("");
-    match run_bounded(argv, env, timeout).await {
+    match run_bounded_as(argv, env, timeout, run_as).await {
         o if o.success() => {
             debug!(group = %group, state = state.word(), program = %program, "notify hook done")
         }

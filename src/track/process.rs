@@ -64,17 +64,40 @@ impl Drop for ChildGuard {
 /// Run `argv` (program and arguments, never through a shell) with `env`
 /// added to the daemon's environment; kill it after `timeout`.
 pub async fn run_bounded(argv: &[String], env: &[(&str, String)], timeout: Duration) -> Outcome {
+    run_bounded_as(argv, env, timeout, None).await
+}
+
+/// [`run_bounded`] as `run_as`'s uid/gid (keepalived `script_user`); std
+/// clears the supplementary groups when root drops to a uid.
+pub async fn run_bounded_as(
+    argv: &[String],
+    env: &[(&str, String)],
+    timeout: Duration,
+    run_as: Option<&crate::config::RunAs>,
+) -> Outcome {
     let Some((program, args)) = argv.split_first() else {
         return Outcome::SpawnFailed(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
     };
     let mut cmd = Command::new(program);
     cmd.args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        // The notify protocol is the daemon's alone.
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(r) = run_as {
+        if let Some(gid) = r.gid {
+            cmd.gid(gid);
+        }
+        if let Some(uid) = r.uid {
+            cmd.uid(uid);
+        }
+    }
     let child = match spawn(&mut cmd).await {
         Ok(c) => c,
         Err(e) => return Outcome::SpawnFailed(e),

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, info, warn};
 
-use super::process::{Outcome, run_bounded};
+use super::process::{Outcome, run_bounded_as};
 use super::{GroupEnv, RiseFall, TrackEvent};
 use crate::config::TrackScript;
 
@@ -82,7 +82,7 @@ async fn run(
             return;
         }
         let vars = env.borrow().vars();
-        let outcome = run_bounded(&cfg.command, &vars, cfg.timeout).await;
+        let outcome = run_bounded_as(&cfg.command, &vars, cfg.timeout, cfg.run_as.as_ref()).await;
         let success = outcome.success();
         if success {
             last_failure = None;

@@ -52,9 +52,34 @@ pub fn pending(scripts: &[(i16, Option<bool>)]) -> bool {
     scripts.iter().any(|&(w, s)| w == 0 && s.is_none())
 }
 
+/// `track_file` (keepalived `track_file`): priority += N × weight; weight 0
+/// faults while N != 0. `files`: `(weight, value)`.
+pub fn file_verdict(files: &[(i16, i64)]) -> (bool, i32) {
+    let mut fault = false;
+    let mut delta = 0i64;
+    for &(weight, n) in files {
+        if weight == 0 {
+            fault |= n != 0;
+        } else {
+            delta = delta.saturating_add(n.saturating_mul(i64::from(weight)));
+        }
+    }
+    (fault, delta.clamp(-1000, 1000) as i32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_value_times_weight() {
+        assert_eq!(file_verdict(&[(-1, 0)]), (false, 0));
+        assert_eq!(file_verdict(&[(-1, 60)]), (false, -60));
+        assert_eq!(file_verdict(&[(10, -3), (2, 4)]), (false, -22));
+        assert_eq!(file_verdict(&[(0, 1)]), (true, 0));
+        assert_eq!(file_verdict(&[(0, 0)]), (false, 0));
+        assert_eq!(file_verdict(&[(254, i64::MAX)]), (false, 1000));
+    }
 
     #[test]
     fn script_weights_apply_while_failing() {

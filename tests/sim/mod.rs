@@ -120,6 +120,7 @@ pub fn cfg(version: Version, priority: u8, interval_cs: u16, addr: &str) -> Inst
         preempt_delay: Duration::ZERO,
         start_as_master: false,
         primary_address: addr.parse().expect("test address"),
+        routes: false,
     }
 }
 
@@ -475,6 +476,9 @@ impl Lan {
                     self.routers[i].holds_vips = false;
                     Action::RemoveVips
                 }
+                RouterEvent::AddRoutes => Action::AddRoutes,
+                RouterEvent::RemoveRoutes => Action::RemoveRoutes,
+                RouterEvent::UpdateRoutes => Action::UpdateRoutes,
                 RouterEvent::Announce => Action::Announce,
                 RouterEvent::LowerPriorityMasterHeard => Action::Reannounce,
                 RouterEvent::StateChanged {

@@ -1127,18 +1127,21 @@ fn main() {
                 };
                 let v = res[0].unwrap_or(nan);
                 let k = res[1].unwrap_or(nan);
-                let mark = |f: &Option<Footprint>| match f {
+                let mark = |imp: Impl, f: &Option<Footprint>| match f {
                     Some(f) if !f.stable => " VIPs moved during the window",
                     Some(_) => "",
-                    None if interrupted() => "",
+                    None if interrupted() || !impls.contains(&imp) => "",
                     None => " never settled (VIPs flapping)",
                 };
-                let marks = [("vrrpd", mark(&res[0])), ("keepalived", mark(&res[1]))]
-                    .iter()
-                    .filter(|(_, m)| !m.is_empty())
-                    .map(|(n, m)| format!("{n}:{m}"))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let marks = [
+                    ("vrrpd", mark(Impl::Vrrpd, &res[0])),
+                    ("keepalived", mark(Impl::Keepalived, &res[1])),
+                ]
+                .iter()
+                .filter(|(_, m)| !m.is_empty())
+                .map(|(n, m)| format!("{n}:{m}"))
+                .collect::<Vec<_>>()
+                .join("; ");
                 let mib = |x: u64| {
                     if x == 0 { f64::NAN } else { x as f64 / 1024.0 }
                 };
