@@ -328,6 +328,9 @@ impl Endpoint {
                         preempt_delay: Duration::ZERO,
                         start_as_master: rc.start_as_master,
                         primary_address: spec.source,
+                        // Virtual routes on half the groups: they follow
+                        // the VIPs (SPEC §2.2).
+                        routes: spec.ifindex % 2 == 0,
                     },
                     rx: rx_policy(&spec, rc),
                     tx: TxConfig {
