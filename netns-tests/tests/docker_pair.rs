@@ -245,7 +245,23 @@ fn holds(c: &Container, addr: &str) -> bool {
     }
 }
 
+/// The product's seccomp profile (issue 19); every vrrpd container of these
+/// tests runs under it (or under a copy with one call removed).
+fn seccomp_profile() -> PathBuf {
+    workspace_root().join("config/seccomp.json")
+}
+
 fn run_vrrpd(name: &str, image: &str, cfg: &Path, env: &[(&str, &str)]) -> Container {
+    run_vrrpd_confined(name, image, cfg, env, &seccomp_profile())
+}
+
+fn run_vrrpd_confined(
+    name: &str,
+    image: &str,
+    cfg: &Path,
+    env: &[(&str, &str)],
+    seccomp: &Path,
+) -> Container {
     let mut args: Vec<String> = [
         "run",
         "-d",
@@ -274,6 +290,8 @@ fn run_vrrpd(name: &str, image: &str, cfg: &Path, env: &[(&str, &str)]) -> Conta
     .map(|s| s.to_string())
     .collect();
     args.push(format!("{}:/etc/vrrpd:ro", cfg.display()));
+    args.push("--security-opt".into());
+    args.push(format!("seccomp={}", seccomp.display()));
     for (k, v) in env {
         args.push("-e".into());
         args.push(format!("{k}={v}"));
@@ -308,6 +326,12 @@ fn daemon_pid(c: &Container) -> i32 {
 fn assert_only_kept_caps(c: &Container) {
     let pid = daemon_pid(c);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(
+        status_field_text(&status, "Seccomp:"),
+        Some("2"),
+        "{}: the daemon is not under a seccomp filter",
+        c.name
+    );
     for key in ["CapEff:", "CapPrm:"] {
         let v = status_field(&status, key).unwrap();
         assert_eq!(
@@ -321,6 +345,14 @@ fn assert_only_kept_caps(c: &Container) {
     for key in ["CapInh:", "CapAmb:"] {
         assert_eq!(status_field(&status, key), Some(0), "{}: {key}", c.name);
     }
+}
+
+/// The text of one `/proc/PID/status` field.
+fn status_field_text<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(str::trim)
 }
 
 /// Missing sequence numbers between the first and last reply of busybox
@@ -604,4 +636,159 @@ fn docker_pair_failover_seed_health_and_least_privilege() {
         wait_healthy(&a);
     }
     eprintln!("docker_pair: passed in {:.1?}", t0.elapsed());
+}
+
+/// One node alone in a container with no network of its own: unicast on
+/// `lo` (it becomes master and puts the VIP on `lo`).
+fn lo_config() -> TempDir {
+    let cfg = TempDir::new("vrrpd-docker-lo-");
+    std::fs::create_dir_all(cfg.0.join("groups.d")).unwrap();
+    std::fs::write(
+        cfg.0.join("vrrpd.toml"),
+        "router_id = \"solo\"\nlog_format = \"text\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cfg.0.join("groups.d/lo.toml"),
+        format!(
+            "vrid = 71\ninterface = \"lo\"\npriority = 100\nversion = 3\nadvert_interval = \"100ms\"\n\
+             unicast_source = \"127.0.0.1\"\nunicast_peers = [\"127.0.0.2\"]\n\
+             virtual_ips = [\"{VIP}/32\"]\n"
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// The `lo` group's row of `vrrpd status` says MASTER (the header has a
+/// MASTER column too).
+fn is_master_on_lo(status: &str) -> bool {
+    status
+        .lines()
+        .any(|l| l.starts_with("lo ") && l.split_whitespace().nth(3) == Some("MASTER"))
+}
+
+fn exec_status(c: &Container) -> (bool, String) {
+    let o = docker(&["exec", &c.name, "/usr/sbin/vrrpd", "status"]);
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// `docker stop` ends with exit code 0 well before SIGKILL.
+fn stop_cleanly(c: &Container) {
+    let t = Instant::now();
+    let st = docker(&["stop", "-t", "10", &c.name]);
+    let took = t.elapsed();
+    assert!(st.status.success(), "docker stop {} failed", c.name);
+    assert!(
+        took < Duration::from_secs(9),
+        "docker stop took {took:?}: SIGTERM not handled under the profile:\n{}",
+        c.logs()
+    );
+    let code = docker_must(&["inspect", "-f", "{{.State.ExitCode}}", &c.name]);
+    assert_eq!(code, "0", "{} exited with {code}:\n{}", c.name, c.logs());
+}
+
+#[test]
+fn docker_no_network_starts_answers_status_and_stops_under_seccomp() {
+    require_netns!();
+    if !docker_available() {
+        return;
+    }
+    let product = build_product_image();
+    let cfg = lo_config();
+    let c = run_vrrpd(&unique_name("vlo"), &product.tag, &cfg.0, &[]);
+    let mut last = String::new();
+    let master = wait_until(Duration::from_secs(20), || {
+        let (ok, out) = exec_status(&c);
+        last = out;
+        ok && is_master_on_lo(&last)
+    });
+    assert!(
+        master,
+        "`vrrpd status` under the profile never showed MASTER:\n{last}\nlog:\n{}",
+        c.logs()
+    );
+    assert!(holds_on_lo(&c), "VIP not on lo:\n{}", c.logs());
+    assert_only_kept_caps(&c);
+    wait_healthy(&c);
+    stop_cleanly(&c);
+    let log = c.logs();
+    assert!(
+        log.contains("released") && log.contains("vrrpd stopped"),
+        "no clean release in the log:\n{log}"
+    );
+    assert!(
+        !log.contains("Operation not permitted"),
+        "a call outside the profile failed:\n{log}"
+    );
+}
+
+fn holds_on_lo(c: &Container) -> bool {
+    let pid = c.pid().to_string();
+    let o =
+        run(Command::new("nsenter")
+            .args(["-t", &pid, "-n", "ip", "-o", "addr", "show", "dev", "lo"]))
+        .expect("nsenter ip addr");
+    String::from_utf8_lossy(&o.stdout).contains(&format!(" {VIP}/32"))
+}
+
+/// Bad input: the profile without `sendmsg` (the call that sends every
+/// advert). The daemon says which operation the kernel refused, once, and
+/// keeps serving: master on its own, `vrrpd status`, a clean stop.
+#[test]
+fn docker_denied_syscall_is_logged_with_its_operation_and_the_daemon_keeps_running() {
+    require_netns!();
+    if !docker_available() {
+        return;
+    }
+    let product = build_product_image();
+    let dir = TempDir::new("vrrpd-seccomp-minus-");
+    let mut profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(seccomp_profile()).unwrap()).unwrap();
+    let names = profile["syscalls"][0]["names"].as_array_mut().unwrap();
+    let before = names.len();
+    names.retain(|n| n != "sendmsg");
+    assert_eq!(names.len(), before - 1, "sendmsg not in the profile");
+    let minus = dir.0.join("seccomp-minus-sendmsg.json");
+    std::fs::write(&minus, profile.to_string()).unwrap();
+
+    let cfg = lo_config();
+    let c = run_vrrpd_confined(&unique_name("vden"), &product.tag, &cfg.0, &[], &minus);
+    let logged = wait_until(Duration::from_secs(20), || {
+        c.logs().contains("cannot send advert")
+    });
+    let log = c.logs();
+    assert!(logged, "the refused advert send was not logged:\n{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("cannot send advert"))
+        .unwrap();
+    assert!(
+        line.contains("sendmsg") && line.contains("Operation not permitted"),
+        "the log line does not name the operation and EPERM: {line}"
+    );
+    // Still alive and serving a second later (no crash, no hang), and the
+    // failure was logged once, not once per advert (10 per second).
+    std::thread::sleep(Duration::from_secs(2));
+    let (ok, out) = exec_status(&c);
+    assert!(
+        ok,
+        "`vrrpd status` failed while sends are refused:\n{out}\n{}",
+        c.logs()
+    );
+    assert!(is_master_on_lo(&out), "not master on its own:\n{out}");
+    let log = c.logs();
+    assert_eq!(
+        log.matches("cannot send advert").count(),
+        1,
+        "logged more than once:\n{log}"
+    );
+    stop_cleanly(&c);
 }

@@ -97,6 +97,30 @@ pub struct Group {
     pub installed: super::routes::InstalledRoutes,
     /// The virtual MAC interface's index while it exists (`use_vmac`).
     pub vmac_ifindex: Option<u32>,
+    /// Adverts that cannot be sent, gratuitous ARP / NA that cannot be.
+    pub advert_failures: FailureLatch,
+    pub announce_failures: FailureLatch,
+}
+
+/// Turns a run of failures of one operation into one warning and one
+/// recovery line: a send the kernel refuses every time (a seccomp profile
+/// without the syscall: EPERM; a dead link) must be visible at the default
+/// log level without a line per advert.
+#[derive(Debug, Default)]
+pub struct FailureLatch {
+    failing: bool,
+}
+
+impl FailureLatch {
+    /// Record a failure; true when it starts a run (log it loudly).
+    pub fn fail(&mut self) -> bool {
+        !std::mem::replace(&mut self.failing, true)
+    }
+
+    /// Record a success; true when it ends a run of failures.
+    pub fn succeed(&mut self) -> bool {
+        std::mem::replace(&mut self.failing, false)
+    }
 }
 
 impl Group {
@@ -115,6 +139,8 @@ impl Group {
             hooks: None,
             installed: Default::default(),
             vmac_ifindex: None,
+            advert_failures: FailureLatch::default(),
+            announce_failures: FailureLatch::default(),
         }
     }
 

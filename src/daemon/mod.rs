@@ -198,6 +198,7 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         links: HashMap::new(),
         shutdown_deadline: None,
         unknown_vrid_drops: 0,
+        receive_failures: group::FailureLatch::default(),
         handovers: Vec::new(),
         track_tx,
         sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
@@ -236,6 +237,8 @@ struct Daemon {
     links: HashMap<String, (u32, bool)>,
     shutdown_deadline: Option<Time>,
     unknown_vrid_drops: u64,
+    /// Receive errors on the VRRP sockets (logged once per run of them).
+    receive_failures: group::FailureLatch,
     /// `vrrpd handover` requests still waiting for their groups.
     handovers: Vec<PendingHandover>,
     /// Where track_script runners report.
@@ -729,7 +732,15 @@ impl Daemon {
                 Ok(()) => {
                     g.counters.adverts_sent += 1;
                     g.counters.priority_zero_sent += u64::from(t.priority == 0);
+                    if g.advert_failures.succeed() {
+                        info!(group = %g.cfg.name, dst = %t.dst, "adverts are sent again");
+                    }
                 }
+                Err(e) if g.advert_failures.fail() => warn!(
+                    group = %g.cfg.name, dst = %t.dst,
+                    "cannot send advert (sendmsg on the raw VRRP socket): {e}; \
+                     logged once until a send succeeds"
+                ),
                 Err(e) => debug!(group = %g.cfg.name, dst = %t.dst, "advert not sent: {e}"),
             }
         }
@@ -840,11 +851,21 @@ impl Daemon {
                     config::NdiscRouter::On => true,
                     config::NdiscRouter::Off => false,
                 };
-            match self.io.announce(ifindex, vip.address, router).await {
-                Ok(()) => self.groups[gi].counters.garp_sent += 1,
-                Err(e) => {
-                    debug!(group = %self.groups[gi].name(), vip = %vip, "announce failed: {e}")
+            let res = self.io.announce(ifindex, vip.address, router).await;
+            let g = &mut self.groups[gi];
+            match res {
+                Ok(()) => {
+                    g.counters.garp_sent += 1;
+                    if g.announce_failures.succeed() {
+                        info!(group = %g.name(), vip = %vip, "gratuitous ARP / NA sent again");
+                    }
                 }
+                Err(e) if g.announce_failures.fail() => warn!(
+                    group = %g.name(), vip = %vip,
+                    "cannot send gratuitous ARP / unsolicited NA (AF_PACKET socket): {e}; \
+                     logged once until a send succeeds"
+                ),
+                Err(e) => debug!(group = %g.name(), vip = %vip, "announce failed: {e}"),
             }
         }
     }
@@ -882,9 +903,26 @@ impl Daemon {
 
     async fn on_received(&mut self, r: std::io::Result<Received<'_>>) {
         let r = match r {
-            Ok(r) => r,
+            Ok(r) => {
+                if self.receive_failures.succeed() {
+                    info!("adverts are received again");
+                }
+                r
+            }
             Err(e) => {
-                debug!("receive error: {e}");
+                if self.receive_failures.fail() {
+                    warn!(
+                        "cannot receive adverts (recvmsg on a raw VRRP socket): {e}; \
+                         logged once until a receive succeeds"
+                    );
+                } else {
+                    debug!("receive error: {e}");
+                }
+                // A socket that stays readable but always fails (EPERM
+                // from a seccomp profile) must not turn this loop into a
+                // busy spin: timers, signals and the control socket still
+                // get their turn.
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 return;
             }
         };
