@@ -2,18 +2,15 @@
 //! `tests/fixtures/fuzz-regress/<target>/`, run through the same code as its
 //! target: no panic, and each input done within a time bound.
 
+mod fuzz_harness;
+
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use vrrpd::config::{UnknownHost, load, render_seeded};
 use vrrpd::convert::{convert_file, write};
-use vrrpd::proto::auth::{AntiReplay, AuthConfig, HmacConfig, HmacMode, password_bytes};
-use vrrpd::proto::packet::Advert;
-use vrrpd::proto::receive::{RxPacket, RxPolicy, RxValidator, peek_vrid};
-use vrrpd::proto::{Family, Version};
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -90,63 +87,30 @@ fn regress_fuzz_convert_keepalived_inputs() {
     }
 }
 
-#[test]
-fn regress_fuzz_packet_parse_inputs() {
-    for input in inputs("packet_parse") {
+/// The packet targets share their harness with these tests
+/// (`tests/fuzz_harness/`): a flagged input replays exactly what it did.
+fn replay(target: &str, run: fn(&[u8])) {
+    for input in inputs(target) {
         let data = std::fs::read(&input).unwrap();
-        bounded(input.display().to_string(), move || {
-            let [sel, ttl, rest @ ..] = data.as_slice() else {
-                return;
-            };
-            let src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-            let dst = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
-            let auths = [
-                AuthConfig::None,
-                AuthConfig::Pass {
-                    password: password_bytes(b"secret12"),
-                },
-                AuthConfig::Ah {
-                    key: password_bytes(b"secret12"),
-                },
-                AuthConfig::Hmac(HmacConfig {
-                    keys: vec![(1, vec![7; 32])],
-                    active_key: 1,
-                    anti_replay: AntiReplay::Monotonic,
-                    time_window: Duration::from_secs(5),
-                    mode: HmacMode::Enforce,
-                }),
-            ];
-            let _ = Advert::parse(rest, src, dst);
-            for auth in auths {
-                for version in [Version::V2, Version::V3] {
-                    let mut v = RxValidator::new(RxPolicy {
-                        version,
-                        family: Family::V4,
-                        vrid: peek_vrid(112, rest).unwrap_or(51),
-                        min_ttl: 1,
-                        unicast_peers: if sel & 0x20 != 0 { vec![src] } else { vec![] },
-                        v2_interval_cs: 100,
-                        auth: auth.clone(),
-                        expected_addresses: None,
-                    });
-                    let now = Duration::from_secs(1_750_000_000);
-                    if let Ok(pkt) = RxPacket::from_ipv4_datagram(rest) {
-                        let _ = v.validate(&pkt, now);
-                        let _ = v.validate(&pkt, now);
-                    }
-                    for protocol in [112, 51] {
-                        let pkt = RxPacket {
-                            src,
-                            dst,
-                            ttl: *ttl,
-                            protocol,
-                            ipv4_header: rest.get(..20),
-                            payload: rest,
-                        };
-                        let _ = v.validate(&pkt, now);
-                    }
-                }
-            }
-        });
+        bounded(input.display().to_string(), move || run(&data));
     }
+}
+
+#[test]
+fn regress_fuzz_endpoint_inputs() {
+    replay("endpoint", |d| {
+        fuzz_harness::endpoint::run(d);
+    });
+}
+
+#[test]
+fn regress_fuzz_roundtrip_inputs() {
+    replay("roundtrip", fuzz_harness::roundtrip::run);
+}
+
+#[test]
+fn regress_fuzz_bfd_inputs() {
+    replay("bfd", |d| {
+        fuzz_harness::bfd::run(d);
+    });
 }

@@ -271,6 +271,18 @@ pub fn peek_vrid(protocol: u8, payload: &[u8]) -> Option<u8> {
     }
 }
 
+/// The VRID a received packet is demultiplexed by (with the interface and
+/// address family, which the shell knows), or why no group can take it:
+/// [`DropReason::Protocol`] for a protocol other than VRRP or AH,
+/// [`DropReason::Truncated`] when the VRID byte is missing. The daemon and
+/// the fuzzer both dispatch through this.
+pub fn demux_vrid(protocol: u8, payload: &[u8]) -> Result<u8, DropReason> {
+    match protocol {
+        IPPROTO_VRRP | IPPROTO_AH => peek_vrid(protocol, payload).ok_or(DropReason::Truncated),
+        _ => Err(DropReason::Protocol),
+    }
+}
+
 /// Validates received adverts for one group and holds its replay state.
 #[derive(Clone, Debug)]
 pub struct RxValidator {

@@ -32,7 +32,7 @@ use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
 use crate::proto::instance::{Input, ReleaseReason, State};
-use crate::proto::receive::{DropReason, RxPacket, peek_vrid};
+use crate::proto::receive::{DropReason, RxPacket, demux_vrid};
 use crate::proto::router::Event;
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
@@ -936,10 +936,13 @@ impl Daemon {
         }
         let family = Family::of(&r.src);
         let now = self.now();
-        let Some(vrid) = peek_vrid(r.protocol, r.payload) else {
-            self.unknown_vrid_drops += 1;
-            self.count_unmatched(r.ifindex, family, r.src, DropReason::Truncated, now);
-            return;
+        let vrid = match demux_vrid(r.protocol, r.payload) {
+            Ok(vrid) => vrid,
+            Err(reason) => {
+                self.unknown_vrid_drops += 1;
+                self.count_unmatched(r.ifindex, family, r.src, reason, now);
+                return;
+            }
         };
         let fi = match family {
             Family::V4 => 0,
