@@ -5,38 +5,13 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vrrpd::config::{UnknownHost, load};
 use vrrpd::proto::Family;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "vrrpd-hook-only-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(d.join("groups.d")).unwrap();
-        TempDir(d)
-    }
-    fn group(&self, name: &str, text: &str) -> &Self {
-        std::fs::write(self.0.join("groups.d").join(format!("{name}.toml")), text).unwrap();
-        self
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 fn env() -> HashMap<String, String> {
     HashMap::new()
@@ -61,7 +36,7 @@ const HOOK_ONLY: &str = "vrid = 60\ninterface = \"eth0\"\npriority = 150\n\
 
 #[test]
 fn group_without_vips_but_with_notify_loads_and_passes_check() {
-    let d = TempDir::new("ok");
+    let d = TempDir::config("ok");
     d.group("eip", HOOK_ONLY);
     let cfg = load(&d.0, &env(), &UnknownHost).unwrap_or_else(|e| panic!("{e}"));
     let g = cfg.config.group("eip").unwrap();
@@ -74,7 +49,7 @@ fn group_without_vips_but_with_notify_loads_and_passes_check() {
     let (code, err) = check(&d);
     assert_eq!(code, 0, "{err}");
     // `virtual_ips` may also be left out, and IPv6 peers give the family.
-    let d = TempDir::new("v6");
+    let d = TempDir::config("v6");
     d.group(
         "eip6",
         "vrid = 61\ninterface = \"eth0\"\nunicast_peers = [\"2001:db8::2\"]\n[notify]\nany = [\"/bin/true\"]\n",
@@ -85,16 +60,16 @@ fn group_without_vips_but_with_notify_loads_and_passes_check() {
 
 #[test]
 fn group_without_vips_and_without_notify_is_an_error_with_position() {
-    let d = TempDir::new("bad");
+    let d = TempDir::config("bad");
     d.group("eip", "vrid = 60\ninterface = \"eth0\"\nvirtual_ips = []\n");
     let e = load(&d.0, &env(), &UnknownHost).unwrap_err().to_string();
     assert!(e.contains("eip.toml:3:15") && e.contains("[notify]"), "{e}");
-    let d = TempDir::new("bad2");
+    let d = TempDir::config("bad2");
     d.group("eip", "vrid = 60\ninterface = \"eth0\"\n[notify]\n");
     let e = load(&d.0, &env(), &UnknownHost).unwrap_err().to_string();
     assert!(e.contains("missing required key `virtual_ips`"), "{e}");
     // Mixed families among the unicast addresses of a VIP-less group.
-    let d = TempDir::new("mixed");
+    let d = TempDir::config("mixed");
     d.group(
         "eip",
         "vrid = 60\ninterface = \"eth0\"\nunicast_source = \"192.0.2.1\"\nunicast_peers = [\"2001:db8::2\"]\n[notify]\nany = [\"/bin/true\"]\n",
@@ -105,7 +80,7 @@ fn group_without_vips_and_without_notify_is_an_error_with_position() {
 
 #[test]
 fn config_dir_without_any_group_is_an_error() {
-    let d = TempDir::new("empty");
+    let d = TempDir::config("empty");
     let e = load(&d.0, &env(), &UnknownHost).unwrap_err().to_string();
     assert!(e.contains("no groups configured"), "{e}");
     let (code, err) = check(&d);
@@ -116,7 +91,7 @@ fn config_dir_without_any_group_is_an_error() {
 #[test]
 fn address_less_adverts_encode_and_validate() {
     use vrrpd::proto::packet::{Advert, ChecksumForm};
-    let d = TempDir::new("proto");
+    let d = TempDir::config("proto");
     d.group("eip", HOOK_ONLY);
     let g = load(&d.0, &env(), &UnknownHost)
         .unwrap_or_else(|e| panic!("{e}"))

@@ -6,33 +6,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vrrpd::config::{ConfigErrors, HostView, Loaded, UnknownHost, load};
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn with_group(text: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "vrrpd-shared-pair-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(d.join("groups.d")).unwrap();
-        std::fs::write(d.join("groups.d/web.toml"), text).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 /// A host that has exactly `addrs` on eth0, as the kernel would say.
 struct Host(Vec<IpAddr>);
@@ -68,7 +46,7 @@ virtual_ips = ["fe80::100/64", "2001:db8::100/64"]
 "#;
 
 fn load_as(text: &str, h: &Host) -> Result<Loaded, ConfigErrors> {
-    let d = TempDir::with_group(text);
+    let d = TempDir::with_group("shared-pair", text);
     load(&d.0, &HashMap::<String, String>::new(), h)
 }
 
@@ -174,7 +152,7 @@ fn unicast_peers_naming_only_this_node_is_an_error() {
 fn without_a_view_of_the_kernel_the_table_loads_at_its_lowest_entry() {
     // `vrrpd run` reads the config once before it has netlink (logging
     // settings); the read with the kernel's view decides.
-    let d = TempDir::with_group(SHARED_V4);
+    let d = TempDir::with_group("shared-pair", SHARED_V4);
     let l = load(&d.0, &HashMap::<String, String>::new(), &UnknownHost).unwrap();
     assert_eq!(l.config.group("web").unwrap().priority, 100);
 }

@@ -3,44 +3,22 @@
 //! values rejected at file:line:column by `vrrpd check` (exit 2).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vrrpd::config::{UnknownHost, VmacConfig, load};
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(text: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "vrrpd-config-vmac-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(d.join("groups.d")).unwrap();
-        std::fs::write(d.join("groups.d/web.toml"), text).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 fn vmac_of(text: &str) -> Option<VmacConfig> {
-    let d = TempDir::new(text);
+    let d = TempDir::with_group("config-vmac", text);
     let l = load(&d.0, &HashMap::new(), &UnknownHost).expect("valid config");
     l.config.groups[0].vmac.clone()
 }
 
 /// `vrrpd check`'s exit code and stderr.
 fn check(text: &str) -> (i32, String) {
-    let d = TempDir::new(text);
+    let d = TempDir::with_group("config-vmac", text);
     let o = Command::new(env!("CARGO_BIN_EXE_vrrpd"))
         .args(["check", "--config"])
         .arg(&d.0)

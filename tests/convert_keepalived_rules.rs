@@ -3,8 +3,6 @@
 //! output with the real config loader, and checking values and reports.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use vrrpd::config::{AuthConfig, Config, GroupConfig, StartState, UnknownHost, load};
@@ -12,27 +10,8 @@ use vrrpd::convert::syntax::ReadOptions;
 use vrrpd::convert::{Conversion, ReportKind, convert_file_with, write};
 use vrrpd::proto::Family;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "vrrpd-kc-rules-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 fn try_convert(conf: &str, config_id: Option<&str>) -> Result<Conversion, String> {
     let t = TempDir::new("src");

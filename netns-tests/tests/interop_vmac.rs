@@ -160,6 +160,48 @@ fn keepalived_holds(k: &Keepalived, m: Mode) -> bool {
     k.ns.has_address(m.vmac_if(), m.vip())
 }
 
+/// What every pairing runs: the higher priority is elected alone; a link cut
+/// on it moves the VIP to the lower; link up takes it back (preemption). The
+/// client's neighbour entry for the VIP is the VRRP MAC at each step.
+fn elect_cut_and_preempt(
+    c: &Netns,
+    m: Mode,
+    high_ns: &Netns,
+    vrrpd_high: bool,
+    high_holds: impl Fn() -> bool,
+    low_holds: impl Fn() -> bool,
+    fail: impl Fn(&str),
+) {
+    if !wait_until(Duration::from_secs(8), &high_holds) {
+        fail("the higher priority was not elected alone");
+    }
+    if let Err(e) = client_sees_vmac(c, m) {
+        fail(&format!("elected: {e}"));
+    }
+    high_ns.ip(&["link", "set", "eth0", "down"]);
+    if !wait_until(Duration::from_secs(6), &low_holds) {
+        fail("no failover to the lower priority after the link cut");
+    }
+    if let Err(e) = client_sees_vmac(c, m) {
+        fail(&format!("after failover: {e}"));
+    }
+    high_ns.ip(&["link", "set", "eth0", "up"]);
+    // Admin down flushed its IPv6 addresses; its network config puts them
+    // back (as ifupdown would).
+    let ll = if vrrpd_high {
+        "fe80::1/64"
+    } else {
+        "fe80::2/64"
+    };
+    high_ns.ip_try(&["addr", "add", ll, "dev", "eth0", "nodad"]);
+    if !wait_until(Duration::from_secs(8), &high_holds) {
+        fail("the higher priority did not take the VIP back");
+    }
+    if let Err(e) = client_sees_vmac(c, m) {
+        fail(&format!("after preemption: {e}"));
+    }
+}
+
 fn with_keepalived(vrrpd_high: bool, m: Mode) {
     let _g = serial();
     let mut lan = Lan::new();
@@ -215,39 +257,16 @@ fn with_keepalived(vrrpd_high: bool, m: Mode) {
             vrrpd_holds(v, m) && !keepalived_holds(k, m)
         }
     };
-    if !wait_until(Duration::from_secs(8), || high_holds(&v, &k)) {
-        fail("the higher priority was not elected alone", &v, &k);
-    }
-    if let Err(e) = client_sees_vmac(&c, m) {
-        fail(&format!("elected: {e}"), &v, &k);
-    }
     let high_ns = if vrrpd_high { &v.ns } else { &k.ns };
-    high_ns.ip(&["link", "set", "eth0", "down"]);
-    if !wait_until(Duration::from_secs(6), || low_holds(&v, &k)) {
-        fail(
-            "no failover to the lower priority after the link cut",
-            &v,
-            &k,
-        );
-    }
-    if let Err(e) = client_sees_vmac(&c, m) {
-        fail(&format!("after failover: {e}"), &v, &k);
-    }
-    high_ns.ip(&["link", "set", "eth0", "up"]);
-    // Admin down flushed its IPv6 addresses; its network config puts them
-    // back (as ifupdown would).
-    let ll = if vrrpd_high {
-        "fe80::1/64"
-    } else {
-        "fe80::2/64"
-    };
-    high_ns.ip_try(&["addr", "add", ll, "dev", "eth0", "nodad"]);
-    if !wait_until(Duration::from_secs(8), || high_holds(&v, &k)) {
-        fail("the higher priority did not take the VIP back", &v, &k);
-    }
-    if let Err(e) = client_sees_vmac(&c, m) {
-        fail(&format!("after preemption: {e}"), &v, &k);
-    }
+    elect_cut_and_preempt(
+        &c,
+        m,
+        high_ns,
+        vrrpd_high,
+        || high_holds(&v, &k),
+        || low_holds(&v, &k),
+        |what| fail(what, &v, &k),
+    );
     v.stop(libc::SIGTERM, Duration::from_secs(5));
     if v.ns.ip_try(&["link", "show", m.vmac_if()]) {
         fail("vrrpd left its macvlan", &v, &k);
@@ -382,37 +401,16 @@ fn with_frr(vrrpd_high: bool, m: Mode) {
             vrrpd_holds(v, m)
         }
     };
-    if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
-        fail("the higher priority was not elected alone", &v, &frr);
-    }
-    if let Err(e) = client_sees_vmac(&c, m) {
-        fail(&format!("elected: {e}"), &v, &frr);
-    }
     let high_ns = if vrrpd_high { &v.ns } else { &fns };
-    high_ns.ip(&["link", "set", "eth0", "down"]);
-    if !wait_until(Duration::from_secs(6), || low_holds(&v, &frr)) {
-        fail(
-            "no failover to the lower priority after the link cut",
-            &v,
-            &frr,
-        );
-    }
-    if let Err(e) = client_sees_vmac(&c, m) {
-        fail(&format!("after failover: {e}"), &v, &frr);
-    }
-    high_ns.ip(&["link", "set", "eth0", "up"]);
-    let ll = if vrrpd_high {
-        "fe80::1/64"
-    } else {
-        "fe80::2/64"
-    };
-    high_ns.ip_try(&["addr", "add", ll, "dev", "eth0", "nodad"]);
-    if !wait_until(Duration::from_secs(8), || high_holds(&v, &frr)) {
-        fail("the higher priority did not take the VIP back", &v, &frr);
-    }
-    if let Err(e) = client_sees_vmac(&c, m) {
-        fail(&format!("after preemption: {e}"), &v, &frr);
-    }
+    elect_cut_and_preempt(
+        &c,
+        m,
+        high_ns,
+        vrrpd_high,
+        || high_holds(&v, &frr),
+        || low_holds(&v, &frr),
+        |what| fail(what, &v, &frr),
+    );
 }
 
 #[test]

@@ -160,60 +160,41 @@ fn probe_keys(kind: &str, target: &str) -> String {
     )
 }
 
-#[test]
-fn track_http_killed_stand_in_moves_the_vip_and_back() {
-    require_netns!();
-    let _g = lock(&SERIAL);
+/// a tracks `start_target`'s target with `a_keys`; killing the target moves
+/// the VIP to b, starting it again brings the VIP back.
+fn target_death_moves_the_vip_and_back(
+    kind: &str,
+    a_keys: &str,
+    start_target: impl Fn(&Node) -> Proc,
+) {
     let mut p = Pair::build();
     with_metrics(&p.a, "");
-    let srv = http_server(&p.a);
-    p.a.write_group(
-        "web",
-        &group(
-            51,
-            150,
-            A,
-            B,
-            VIP,
-            &probe_keys("http", &format!("url = \"http://127.0.0.1:{PORT}/\"")),
-        ),
-    );
+    let target = start_target(&p.a);
+    p.a.write_group("web", &group(51, 150, A, B, VIP, a_keys));
     p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
     p.a.start();
     p.b.start();
     let a = &p.a;
-    let mut srv2 = None;
-    moves_and_back(&p, "http", || drop(srv), || srv2 = Some(http_server(a)));
-    drop(srv2);
+    let mut again = None;
+    moves_and_back(&p, kind, || drop(target), || again = Some(start_target(a)));
+    drop(again);
     p.a.stop(libc::SIGTERM, Duration::from_secs(5));
+}
+
+#[test]
+fn track_http_killed_stand_in_moves_the_vip_and_back() {
+    require_netns!();
+    let _g = lock(&SERIAL);
+    let keys = probe_keys("http", &format!("url = \"http://127.0.0.1:{PORT}/\""));
+    target_death_moves_the_vip_and_back("http", &keys, http_server);
 }
 
 #[test]
 fn track_tcp_killed_listener_moves_the_vip_and_back() {
     require_netns!();
     let _g = lock(&SERIAL);
-    let p = Pair::build();
-    with_metrics(&p.a, "");
-    let l = tcp_listener(&p.a);
-    let mut p = p;
-    p.a.write_group(
-        "web",
-        &group(
-            51,
-            150,
-            A,
-            B,
-            VIP,
-            &probe_keys("tcp", &format!("address = \"127.0.0.1:{PORT}\"")),
-        ),
-    );
-    p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
-    p.a.start();
-    p.b.start();
-    let a = &p.a;
-    let mut l2 = None;
-    moves_and_back(&p, "tcp", || drop(l), || l2 = Some(tcp_listener(a)));
-    drop(l2);
+    let keys = probe_keys("tcp", &format!("address = \"127.0.0.1:{PORT}\""));
+    target_death_moves_the_vip_and_back("tcp", &keys, tcp_listener);
 }
 
 #[test]
@@ -221,26 +202,10 @@ fn track_process_killed_process_moves_the_vip_and_back() {
     require_netns!();
     let _g = lock(&SERIAL);
     let tag = format!("{}{}", 7_000_000 + std::process::id(), 17);
-    let p = Pair::build();
-    with_metrics(&p.a, "");
-    let proc_ = tracked_process(&p.a, &tag);
-    let mut p = p;
-    let extra = format!(
+    let keys = format!(
         "\n[[track_process]]\nname = \"t\"\nprocess = \"sleep\"\nargs = [\"{tag}\"]\nweight = -60\n"
     );
-    p.a.write_group("web", &group(51, 150, A, B, VIP, &extra));
-    p.b.write_group("web", &group(51, 100, B, A, VIP, ""));
-    p.a.start();
-    p.b.start();
-    let a = &p.a;
-    let mut p2 = None;
-    moves_and_back(
-        &p,
-        "process",
-        || drop(proc_),
-        || p2 = Some(tracked_process(a, &tag)),
-    );
-    drop(p2);
+    target_death_moves_the_vip_and_back("process", &keys, |n| tracked_process(n, &tag));
 }
 
 #[test]
