@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use vrrpd::proto::auth::{AntiReplay, AuthConfig, HmacConfig, HmacMode};
-use vrrpd::proto::packet::ChecksumForm;
+use vrrpd::proto::wire::vrrp::ChecksumForm;
 use vrrpd::proto::receive::{RxPacket, RxPolicy, RxValidator};
 use vrrpd::proto::transmit::{TxConfig, TxEncoder};
 use vrrpd::proto::{Family, Version};

@@ -4,14 +4,18 @@
 //!
 //! Everything here is pure: the wall clock arrives as an argument.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use thiserror::Error;
 
-use super::packet::{CHECKSUM_OFFSET, IPPROTO_VRRP, ipv4_field};
+use super::wire::ah::{AH_ICV_LEN, AhHeader};
+use super::wire::hmac_trailer::{
+    HMAC_EXT_TYPE, HMAC_LEN, HMAC_OFFSET, HMAC_TRAILER_LEN, HmacTrailerPacket,
+};
+use super::wire::{ipv4, vrrp};
 use super::{Family, Version};
 
 /// VRRPv2 auth type values (RFC 2338 / keepalived).
@@ -57,87 +61,7 @@ pub enum AuthConfig {
 // IPsec AH (keepalived vrrp_ipsecah.c / vrrp.c)
 // ---------------------------------------------------------------------------
 
-/// Length of keepalived's AH header (RFC 2402 with a 96-bit ICV).
-pub const AH_LEN: usize = 24;
-/// Length of the truncated HMAC-MD5 ICV.
-pub const AH_ICV_LEN: usize = 12;
-/// AH payload length field: (24 / 4) - 2.
-pub const AH_PAYLOAD_LEN: u8 = 4;
-
-/// An AH header as keepalived sends it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct AhHeader {
-    pub next_header: u8,
-    pub payload_len: u8,
-    pub reserved: u16,
-    /// keepalived puts the sender's IPv4 source address here.
-    pub spi: u32,
-    pub seq: u32,
-    pub icv: [u8; AH_ICV_LEN],
-}
-
-/// Why an AH header is unusable.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum AhError {
-    #[error("AH header truncated: {0} bytes")]
-    Truncated(usize),
-    #[error("AH next header {0}, expected 112")]
-    NextHeader(u8),
-    #[error("AH payload length {0}, expected 4")]
-    PayloadLen(u8),
-    #[error("AH SPI {spi:#010x} is not the source address {src}")]
-    Spi { spi: u32, src: Ipv4Addr },
-}
-
-impl AhHeader {
-    pub fn new(src: Ipv4Addr, seq: u32) -> Self {
-        AhHeader {
-            next_header: IPPROTO_VRRP,
-            payload_len: AH_PAYLOAD_LEN,
-            reserved: 0,
-            spi: u32::from(src),
-            seq,
-            icv: [0; AH_ICV_LEN],
-        }
-    }
-
-    /// Parse and check the fixed fields (next header 112, length 4).
-    pub fn parse(data: &[u8]) -> Result<Self, AhError> {
-        if data.len() < AH_LEN {
-            return Err(AhError::Truncated(data.len()));
-        }
-        let h = AhHeader {
-            next_header: data[0],
-            payload_len: data[1],
-            reserved: u16::from_be_bytes([data[2], data[3]]),
-            spi: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
-            seq: u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
-            icv: {
-                let mut icv = [0; AH_ICV_LEN];
-                icv.copy_from_slice(&data[12..AH_LEN]);
-                icv
-            },
-        };
-        if h.next_header != IPPROTO_VRRP {
-            return Err(AhError::NextHeader(h.next_header));
-        }
-        if h.payload_len != AH_PAYLOAD_LEN {
-            return Err(AhError::PayloadLen(h.payload_len));
-        }
-        Ok(h)
-    }
-
-    pub fn to_bytes(&self) -> [u8; AH_LEN] {
-        let mut b = [0u8; AH_LEN];
-        b[0] = self.next_header;
-        b[1] = self.payload_len;
-        b[2..4].copy_from_slice(&self.reserved.to_be_bytes());
-        b[4..8].copy_from_slice(&self.spi.to_be_bytes());
-        b[8..12].copy_from_slice(&self.seq.to_be_bytes());
-        b[12..24].copy_from_slice(&self.icv);
-        b
-    }
-}
+// The AH header itself is `wire::ah`.
 
 /// The AH ICV as keepalived computes it: HMAC-MD5 keyed with the 8 padded
 /// password bytes over the IP header with TOS, flags/fragment and header
@@ -151,15 +75,15 @@ pub fn ah_icv(
     vrrp: &[u8],
     unicast: bool,
 ) -> [u8; AH_ICV_LEN] {
-    let mut ip = [0u8; 60];
-    let n = ip_header.len().min(60);
+    let mut ip = [0u8; ipv4::MAX_HEADER_LEN];
+    let n = ip_header.len().min(ipv4::MAX_HEADER_LEN);
     ip[..n].copy_from_slice(&ip_header[..n]);
-    if n >= 20 {
-        ip[ipv4_field::TOS] = 0;
-        ip[ipv4_field::FLAGS_FRAG].fill(0);
-        ip[ipv4_field::CHECKSUM].fill(0);
+    if n >= ipv4::HEADER_LEN {
+        ip[ipv4::field::TOS] = 0;
+        ip[ipv4::field::FLAGS_FRAG].fill(0);
+        ip[ipv4::field::CHECKSUM].fill(0);
         if unicast {
-            ip[ipv4_field::TTL] = 0;
+            ip[ipv4::field::TTL] = 0;
         }
     }
     let mut zero_icv = *ah;
@@ -205,14 +129,8 @@ impl AhSequence {
 // hmac trailer (draft-cassen-vrrp-auth-hmac)
 // ---------------------------------------------------------------------------
 
-/// Length of the trailer after the VRRP PDU.
-pub const HMAC_TRAILER_LEN: usize = 28;
-/// Offset of the 16-byte HMAC inside the trailer.
-pub const HMAC_OFFSET: usize = 12;
-/// Length of the truncated HMAC-SHA256.
-pub const HMAC_LEN: usize = 16;
-/// The only extension type defined.
-pub const HMAC_EXT_TYPE: u8 = 1;
+// The trailer's bytes are `wire::hmac_trailer`.
+
 /// Length of the pseudo-header bound into the HMAC.
 pub const HMAC_PSEUDO_LEN: usize = 20;
 
@@ -305,30 +223,25 @@ impl HmacTrailer {
             ext_type,
             reserved,
         };
-        if data.len() != HMAC_TRAILER_LEN {
+        let Ok(p) = HmacTrailerPacket::new_checked(data) else {
             return Err(malformed(
                 data[0],
                 data.get(2..4)
                     .map_or(0, |r| u16::from_be_bytes([r[0], r[1]])),
             ));
-        }
-        let t = HmacTrailer {
-            ext_type: data[0],
-            key_id: data[1],
-            reserved: u16::from_be_bytes([data[2], data[3]]),
-            sec: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
-            subsec: u16::from_be_bytes([data[8], data[9]]),
-            ctr: u16::from_be_bytes([data[10], data[11]]),
-            hmac: {
-                let mut h = [0; HMAC_LEN];
-                h.copy_from_slice(&data[HMAC_OFFSET..]);
-                h
-            },
         };
-        if t.ext_type != HMAC_EXT_TYPE || t.reserved != 0 {
-            return Err(malformed(t.ext_type, t.reserved));
+        if p.ext_type() != HMAC_EXT_TYPE || p.reserved() != 0 {
+            return Err(malformed(p.ext_type(), p.reserved()));
         }
-        Ok(t)
+        Ok(HmacTrailer {
+            ext_type: p.ext_type(),
+            key_id: p.key_id(),
+            reserved: p.reserved(),
+            sec: p.sec(),
+            subsec: p.subsec(),
+            ctr: p.ctr(),
+            hmac: p.hmac(),
+        })
     }
 
     /// The 64-bit sequence (sec << 32 | subsec << 16 | ctr).
@@ -350,13 +263,14 @@ impl HmacTrailer {
 
     pub fn to_bytes(&self) -> [u8; HMAC_TRAILER_LEN] {
         let mut b = [0u8; HMAC_TRAILER_LEN];
-        b[0] = self.ext_type;
-        b[1] = self.key_id;
-        b[2..4].copy_from_slice(&self.reserved.to_be_bytes());
-        b[4..8].copy_from_slice(&self.sec.to_be_bytes());
-        b[8..10].copy_from_slice(&self.subsec.to_be_bytes());
-        b[10..12].copy_from_slice(&self.ctr.to_be_bytes());
-        b[12..].copy_from_slice(&self.hmac);
+        let mut p = HmacTrailerPacket::new_unchecked(&mut b[..]);
+        p.set_ext_type(self.ext_type);
+        p.set_key_id(self.key_id);
+        p.set_reserved(self.reserved);
+        p.set_sec(self.sec);
+        p.set_subsec(self.subsec);
+        p.set_ctr(self.ctr);
+        p.set_hmac(&self.hmac);
         b
     }
 }
@@ -401,11 +315,11 @@ pub fn hmac_compute(
         return out;
     };
     mac.update(&pseudo);
-    let ck = CHECKSUM_OFFSET;
-    if pdu.len() >= ck + 2 {
-        mac.update(&pdu[..ck]);
+    let ck = vrrp::field::CHECKSUM;
+    if pdu.len() >= ck.end {
+        mac.update(&pdu[..ck.start]);
         mac.update(&[0, 0]);
-        mac.update(&pdu[ck + 2..]);
+        mac.update(&pdu[ck.end..]);
     } else {
         mac.update(pdu);
     }
@@ -500,8 +414,7 @@ pub fn hmac_verify(
         }
     }
     let key = cfg.key(t.key_id).ok_or(HmacError::UnknownKey(t.key_id))?;
-    let mut head = [0u8; HMAC_OFFSET];
-    head.copy_from_slice(&trailer[..HMAC_OFFSET]);
+    let head = HmacTrailerPacket::new_unchecked(trailer).head();
     let expect = hmac_compute(key, version, vrid, src, pdu, &head);
     if !ct_eq(&expect, &t.hmac) {
         return Err(HmacError::Bad);

@@ -15,6 +15,10 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::wire::checksum::pseudo_header_v6;
+use super::wire::ipv6::{self, Ipv6Packet, Ipv6Repr};
+use super::wire::{ALL_NODES_V6, IPPROTO_ICMPV6};
+
 /// An Ethernet (EUI-48) hardware address.
 pub type Mac = [u8; 6];
 
@@ -23,7 +27,7 @@ pub const BROADCAST_MAC: Mac = [0xff; 6];
 /// Ethernet multicast address of ff02::1 (RFC 2464 §7: 33:33 + low 32 bits).
 pub const ALL_NODES_MAC: Mac = [0x33, 0x33, 0x00, 0x00, 0x00, 0x01];
 /// IPv6 all-nodes link-local multicast address.
-pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+pub const ALL_NODES: Ipv6Addr = ALL_NODES_V6;
 
 /// EtherType of ARP.
 pub const ETHERTYPE_ARP: u16 = 0x0806;
@@ -39,7 +43,7 @@ pub const GARP_LEN: usize = ETH_HEADER_LEN + 28;
 /// bytes of target link-layer address option.
 pub const NA_ICMPV6_LEN: usize = 32;
 /// Length of an unsolicited NA frame: 14 Ethernet + 40 IPv6 + 32 ICMPv6.
-pub const UNSOLICITED_NA_LEN: usize = ETH_HEADER_LEN + 40 + NA_ICMPV6_LEN;
+pub const UNSOLICITED_NA_LEN: usize = ETH_HEADER_LEN + ipv6::HEADER_LEN + NA_ICMPV6_LEN;
 
 /// ICMPv6 type of a Neighbor Advertisement (RFC 4861 §4.4).
 pub const ICMPV6_NEIGHBOR_ADVERT: u8 = 136;
@@ -87,16 +91,20 @@ pub fn unsolicited_na(mac: Mac, vip: Ipv6Addr) -> [u8; UNSOLICITED_NA_LEN] {
 pub fn unsolicited_na_flags(mac: Mac, vip: Ipv6Addr, router: bool) -> [u8; UNSOLICITED_NA_LEN] {
     let mut f = [0u8; UNSOLICITED_NA_LEN];
     ethernet_header(&mut f, ALL_NODES_MAC, mac, ETHERTYPE_IPV6);
-    {
-        let ip = &mut f[ETH_HEADER_LEN..ETH_HEADER_LEN + 40];
-        ip[0] = 0x60; // version 6, traffic class 0, flow label 0
-        ip[4..6].copy_from_slice(&(NA_ICMPV6_LEN as u16).to_be_bytes());
-        ip[6] = 58; // next header: ICMPv6
-        ip[7] = 255; // hop limit (RFC 4861 §7.1.2 requires 255)
-        ip[8..24].copy_from_slice(&vip.octets());
-        ip[24..40].copy_from_slice(&ALL_NODES.octets());
+    let ip_at = ETH_HEADER_LEN;
+    Ipv6Repr {
+        src: vip,
+        dst: ALL_NODES,
+        next_header: IPPROTO_ICMPV6,
+        payload_len: NA_ICMPV6_LEN,
+        traffic_class: 0,
+        // RFC 4861 §7.1.2 requires 255.
+        hop_limit: 255,
     }
-    let icmp = &mut f[ETH_HEADER_LEN + 40..];
+    .emit(&mut Ipv6Packet::new_unchecked(
+        &mut f[ip_at..ip_at + ipv6::HEADER_LEN],
+    ));
+    let icmp = &mut f[ip_at + ipv6::HEADER_LEN..];
     icmp[0] = ICMPV6_NEIGHBOR_ADVERT;
     icmp[1] = 0; // code
     // icmp[2..4]: checksum, filled below
@@ -115,23 +123,7 @@ pub fn unsolicited_na_flags(mac: Mac, vip: Ipv6Addr, router: bool) -> [u8; UNSOL
 /// as whatever it holds: pass it zeroed when computing) with the IPv6
 /// pseudo-header of RFC 8200 §8.1.
 pub fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, message: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut add = |bytes: &[u8]| {
-        let mut chunks = bytes.chunks_exact(2);
-        for c in &mut chunks {
-            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-        }
-        if let [last] = chunks.remainder() {
-            sum += u32::from(*last) << 8;
-        }
-    };
-    add(&src.octets());
-    add(&dst.octets());
-    add(&(message.len() as u32).to_be_bytes());
-    add(&[0, 0, 0, 58]);
-    add(message);
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    pseudo_header_v6(src, dst, IPPROTO_ICMPV6, message.len() as u32)
+        .feed(message)
+        .finish()
 }

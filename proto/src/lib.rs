@@ -7,13 +7,13 @@ pub mod auth;
 pub mod bfd;
 pub mod frames;
 pub mod instance;
-pub mod packet;
 pub mod receive;
 pub mod router;
 pub mod routes;
 pub mod sync_group;
 pub mod timers;
 pub mod transmit;
+pub mod wire;
 
 use serde::{Deserialize, Serialize};
 

@@ -10,12 +10,13 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::auth::{
-    AH_LEN, AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, AhError, AhHeader, AhSequence,
-    AuthConfig, HmacError, HmacMode, HmacReplayTable, ah_icv, ct_eq, hmac_verify,
+    AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, AhSequence, AuthConfig, HmacError, HmacMode,
+    HmacReplayTable, ah_icv, ct_eq, hmac_verify,
 };
-use super::packet::{
-    Addresses, Advert, ChecksumForm, DecodeError, IPPROTO_AH, IPPROTO_VRRP, Ipv4Datagram,
-};
+use super::wire::ah::{AH_LEN, AhError, AhHeader};
+use super::wire::ipv4::{Ipv4DecodeError, Ipv4Packet};
+use super::wire::vrrp::{AddressIter, ChecksumForm, VrrpDecodeError, VrrpPacket};
+use super::wire::{IPPROTO_AH, IPPROTO_VRRP};
 use super::{Family, Version};
 
 /// What the group expects of received adverts.
@@ -55,15 +56,15 @@ pub struct RxPacket<'a> {
 
 impl<'a> RxPacket<'a> {
     /// Build from a whole IPv4 datagram (raw IPv4 sockets deliver the header).
-    pub fn from_ipv4_datagram(data: &'a [u8]) -> Result<Self, DecodeError> {
-        let d = Ipv4Datagram::parse(data)?;
+    pub fn from_ipv4_datagram(data: &'a [u8]) -> Result<Self, Ipv4DecodeError> {
+        let d = Ipv4Packet::new_checked(data)?;
         Ok(RxPacket {
-            src: IpAddr::V4(d.header.src),
-            dst: IpAddr::V4(d.header.dst),
-            ttl: d.header.ttl,
-            protocol: d.header.protocol,
-            ipv4_header: Some(d.header_bytes),
-            payload: d.payload,
+            src: IpAddr::V4(d.src_addr()),
+            dst: IpAddr::V4(d.dst_addr()),
+            ttl: d.ttl(),
+            protocol: d.protocol(),
+            ipv4_header: Some(d.header()),
+            payload: d.payload(),
         })
     }
 }
@@ -84,6 +85,74 @@ pub struct ValidAdvert {
     /// v2: the advert's address list differs from the configured one (see
     /// [`RxPolicy::expected_addresses`]); accepted, to count and log.
     pub address_list_mismatch: bool,
+}
+
+/// The address list of an accepted advert, owned, keeping up to two
+/// addresses inline (one VIP, or IPv6's link-local + one global): accepting
+/// such an advert allocates nothing; longer lists spill to the heap.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Addresses {
+    len: usize,
+    inline: [Option<IpAddr>; 2],
+    spill: Vec<IpAddr>,
+}
+
+impl Addresses {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.inline
+            .iter()
+            .flatten()
+            .copied()
+            .chain(self.spill.iter().copied())
+    }
+
+    pub fn to_vec(&self) -> Vec<IpAddr> {
+        self.iter().collect()
+    }
+}
+
+impl From<AddressIter<'_>> for Addresses {
+    fn from(l: AddressIter<'_>) -> Self {
+        let len = l.len();
+        let mut a = Addresses {
+            len,
+            ..Addresses::default()
+        };
+        if len <= a.inline.len() {
+            for (slot, addr) in a.inline.iter_mut().zip(l) {
+                *slot = Some(addr);
+            }
+        } else {
+            a.spill = l.collect();
+        }
+        a
+    }
+}
+
+impl std::fmt::Debug for Addresses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq<Vec<IpAddr>> for Addresses {
+    fn eq(&self, other: &Vec<IpAddr>) -> bool {
+        self.len == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == *b)
+    }
+}
+
+impl Serialize for Addresses {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// Why a packet was dropped; one variant per receive check.
@@ -226,25 +295,26 @@ impl DropReason {
     };
 }
 
-impl From<&DecodeError> for DropReason {
-    fn from(e: &DecodeError) -> Self {
+impl From<&VrrpDecodeError> for DropReason {
+    fn from(e: &VrrpDecodeError) -> Self {
         match e {
-            DecodeError::Truncated { .. } => DropReason::Truncated,
-            DecodeError::Version(_) => DropReason::Version,
-            DecodeError::Type(_) => DropReason::Type,
-            DecodeError::Carp => DropReason::Carp,
-            DecodeError::AddressCount { .. } => DropReason::AddressCount,
-            DecodeError::Checksum { .. } => DropReason::Checksum,
-            DecodeError::FamilyMismatch { .. } | DecodeError::V2OverIpv6 { .. } => {
+            VrrpDecodeError::Truncated { .. } => DropReason::Truncated,
+            VrrpDecodeError::Version(_) => DropReason::Version,
+            VrrpDecodeError::Type(_) => DropReason::Type,
+            VrrpDecodeError::Carp => DropReason::Carp,
+            VrrpDecodeError::AddressCount { .. } => DropReason::AddressCount,
+            VrrpDecodeError::Checksum { .. } => DropReason::Checksum,
+            VrrpDecodeError::FamilyMismatch { .. } | VrrpDecodeError::V2OverIpv6 => {
                 DropReason::FamilyMismatch
             }
-            DecodeError::IntervalZero => DropReason::IntervalZero,
-            DecodeError::Ipv4Truncated { .. }
-            | DecodeError::Ipv4Version(_)
-            | DecodeError::Ipv4HeaderLength(_)
-            | DecodeError::Ipv4TotalLength { .. }
-            | DecodeError::Ipv4Checksum { .. } => DropReason::IpHeader,
+            VrrpDecodeError::IntervalZero => DropReason::IntervalZero,
         }
+    }
+}
+
+impl From<&Ipv4DecodeError> for DropReason {
+    fn from(_: &Ipv4DecodeError) -> Self {
+        DropReason::IpHeader
     }
 }
 
@@ -265,8 +335,8 @@ impl From<&HmacError> for DropReason {
 /// dispatching to a group; `None` if too short or another protocol.
 pub fn peek_vrid(protocol: u8, payload: &[u8]) -> Option<u8> {
     match protocol {
-        IPPROTO_VRRP => super::packet::peek_vrid(payload),
-        IPPROTO_AH => super::packet::peek_vrid(payload.get(AH_LEN..)?),
+        IPPROTO_VRRP => super::wire::vrrp::peek_vrid(payload),
+        IPPROTO_AH => super::wire::vrrp::peek_vrid(payload.get(AH_LEN..)?),
         _ => None,
     }
 }
@@ -347,33 +417,32 @@ impl RxValidator {
         } else {
             (None, pkt.payload)
         };
-        let parsed =
-            Advert::parse_view(vrrp, pkt.src, pkt.dst).map_err(|e| DropReason::from(&e))?;
-        let adv = &parsed;
-        if adv.version != p.version {
+        let (adv, checksum) =
+            VrrpPacket::new_verified(vrrp, pkt.src, pkt.dst).map_err(|e| DropReason::from(&e))?;
+        if adv.version() != p.version {
             return Err(DropReason::Version);
         }
-        if adv.vrid != p.vrid {
+        if adv.vrid() != p.vrid {
             return Err(DropReason::VridMismatch);
         }
         let mut auth_warning = None;
         let mut hmac_seq = None;
         match &p.auth {
             AuthConfig::None => {
-                if p.version == Version::V2 && adv.auth_type != AUTH_TYPE_NONE {
+                if p.version == Version::V2 && adv.auth_type() != AUTH_TYPE_NONE {
                     return Err(DropReason::AuthTypeMismatch);
                 }
             }
             AuthConfig::Pass { password } => {
-                if adv.auth_type != AUTH_TYPE_PASS {
+                if adv.auth_type() != AUTH_TYPE_PASS {
                     return Err(DropReason::AuthTypeMismatch);
                 }
-                if !ct_eq(&adv.auth_data, password) {
+                if !ct_eq(&adv.auth_data(), password) {
                     return Err(DropReason::AuthFailed);
                 }
             }
             AuthConfig::Ah { key } => {
-                if adv.auth_type != AUTH_TYPE_AH {
+                if adv.auth_type() != AUTH_TYPE_AH {
                     return Err(DropReason::AuthTypeMismatch);
                 }
                 let (Some(ah), IpAddr::V4(src)) = (ah, pkt.src) else {
@@ -395,10 +464,10 @@ impl RxValidator {
                 }
             }
             AuthConfig::Hmac(cfg) => {
-                if p.version == Version::V2 && adv.auth_type != AUTH_TYPE_NONE {
+                if p.version == Version::V2 && adv.auth_type() != AUTH_TYPE_NONE {
                     return Err(DropReason::AuthTypeMismatch);
                 }
-                let pdu = &vrrp[..parsed.pdu_len];
+                let pdu = adv.message();
                 match hmac_verify(
                     cfg,
                     &self.hmac_replay,
@@ -406,7 +475,7 @@ impl RxValidator {
                     p.vrid,
                     pkt.src,
                     pdu,
-                    parsed.trailer,
+                    adv.trailer(),
                     wall_clock_unix,
                 ) {
                     Ok(t) => hmac_seq = Some(t.seq()),
@@ -426,11 +495,11 @@ impl RxValidator {
             }
         }
         // Non-hmac groups: nothing may follow the message.
-        if !matches!(p.auth, AuthConfig::Hmac(_)) && !parsed.trailer.is_empty() {
+        if !matches!(p.auth, AuthConfig::Hmac(_)) && !adv.trailer().is_empty() {
             return Err(DropReason::Length);
         }
         // RFC 3768 §7.1: v2 drops an interval mismatch (v3 learns it).
-        if p.version == Version::V2 && adv.interval_cs != p.v2_interval_cs {
+        if p.version == Version::V2 && adv.interval_cs() != p.v2_interval_cs {
             return Err(DropReason::IntervalMismatch);
         }
         // RFC 3768 §7.1 "MAY verify" the v2 address list. keepalived accepts
@@ -438,10 +507,10 @@ impl RxValidator {
         // expects): the advert counts, the shell counts and logs the
         // mismatch. An owner's list is never compared.
         let address_list_mismatch = p.version == Version::V2
-            && adv.priority != 255
+            && adv.priority() != 255
             && p.expected_addresses
                 .as_ref()
-                .is_some_and(|expected| !adv.addresses.same_set(expected));
+                .is_some_and(|expected| !adv.addresses().same_set(expected));
         // Every check passed: only now move replay marks.
         if let Some(ah) = ah {
             self.ah_seq.accept(ah.seq);
@@ -451,10 +520,10 @@ impl RxValidator {
         }
         Ok(ValidAdvert {
             src: pkt.src,
-            priority: adv.priority,
-            interval_cs: adv.interval_cs,
-            addresses: adv.addresses.into(),
-            checksum: parsed.checksum,
+            priority: adv.priority(),
+            interval_cs: adv.interval_cs(),
+            addresses: adv.addresses().into(),
+            checksum,
             auth_warning,
             address_list_mismatch,
         })

@@ -23,7 +23,7 @@ use super::announce::{AnnounceConfig, AnnounceSchedule};
 use super::instance::{
     Action, Input, Instance, InstanceConfig, InstanceConfigError, Reason, RxAdvert, State,
 };
-use super::packet::EncodeError;
+use super::wire::vrrp::VrrpEncodeError;
 use super::receive::{DropReason, RxPacket, RxPolicy, RxValidator, ValidAdvert};
 use super::transmit::{TxConfig, TxEncoder};
 use super::{Family, Time};
@@ -43,7 +43,7 @@ pub enum RouterConfigError {
     #[error("state machine: {0}")]
     Instance(#[from] InstanceConfigError),
     #[error("advert encoder: {0}")]
-    Encoder(#[from] EncodeError),
+    Encoder(#[from] VrrpEncodeError),
     #[error(
         "source address {source_addr} differs between the state machine and the encoder ({encoder})"
     )]
@@ -112,7 +112,7 @@ pub struct Accepted {
     /// v2: the advert's address list differs from ours (accepted, as
     /// keepalived does).
     pub address_list_mismatch: bool,
-    pub checksum: super::packet::ChecksumForm,
+    pub checksum: super::wire::vrrp::ChecksumForm,
 }
 
 /// Copies still to encode of the advert of the [`Event::Transmit`] last
@@ -187,7 +187,7 @@ impl Router {
 
     /// Follow a new primary address of the interface: adverts go out from
     /// it and the tie-break (RFC 5798 §6.4.3) uses it. Sequence state is kept.
-    pub fn set_source(&mut self, source: IpAddr) -> Result<(), EncodeError> {
+    pub fn set_source(&mut self, source: IpAddr) -> Result<(), VrrpEncodeError> {
         self.tx.set_source(source)?;
         self.inst.set_primary_address(source);
         Ok(())
@@ -265,7 +265,7 @@ impl Router {
         &mut self,
         wall_clock_unix: Duration,
         buf: &mut Vec<u8>,
-    ) -> Option<Result<Transmit, EncodeError>> {
+    ) -> Option<Result<Transmit, VrrpEncodeError>> {
         let p = self.current.as_mut()?;
         let Some(dst) = self.tx.destination(p.next_destination) else {
             self.current = None;

@@ -8,13 +8,14 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::auth::{
-    AH_LEN, AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, AhHeader, AhSequence, AuthConfig,
-    HMAC_TRAILER_LEN, HmacMode, HmacSender, ah_icv,
+    AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, AhSequence, AuthConfig, HmacMode, HmacSender,
+    ah_icv,
 };
-use super::packet::{
-    Advert, ChecksumForm, EncodeError, IPPROTO_AH, IPPROTO_VRRP, IPV4_HEADER_LEN, VRRP_MCAST_V4,
-    VRRP_MCAST_V6, build_ipv4_header, effective_form, fill_checksum,
-};
+use super::wire::ah::{AH_LEN, AhHeader};
+use super::wire::hmac_trailer::HMAC_TRAILER_LEN;
+use super::wire::ipv4::{self, Ipv4Repr};
+use super::wire::vrrp::{ChecksumForm, VrrpEncodeError, VrrpRepr, fill_checksum};
+use super::wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
 use super::{Family, Version};
 
 /// Per-group transmit settings.
@@ -44,16 +45,16 @@ pub const AH_TAKEOVER_SKIP: u32 = 5;
 #[derive(Clone, Debug)]
 pub struct TxEncoder {
     cfg: TxConfig,
-    template: Advert,
+    template: VrrpRepr,
     ah_seq: AhSequence,
     hmac: HmacSender,
 }
 
 impl TxEncoder {
     /// Check the settings by encoding one advert.
-    pub fn new(cfg: TxConfig) -> Result<Self, EncodeError> {
+    pub fn new(cfg: TxConfig) -> Result<Self, VrrpEncodeError> {
         if Family::of(&cfg.source) != cfg.family {
-            return Err(EncodeError::AddressFamily {
+            return Err(VrrpEncodeError::AddressFamily {
                 addr: cfg.source,
                 family: cfg.family,
             });
@@ -63,7 +64,7 @@ impl TxEncoder {
             .iter()
             .find(|p| Family::of(p) != cfg.family)
         {
-            return Err(EncodeError::AddressFamily {
+            return Err(VrrpEncodeError::AddressFamily {
                 addr: *p,
                 family: cfg.family,
             });
@@ -74,7 +75,7 @@ impl TxEncoder {
             (Version::V2, AuthConfig::Ah { .. }) => (AUTH_TYPE_AH, [0; 8]),
             (Version::V2, _) => (AUTH_TYPE_NONE, [0; 8]),
         };
-        let template = Advert {
+        let template = VrrpRepr {
             version: cfg.version,
             vrid: cfg.vrid,
             priority: 0,
@@ -84,7 +85,7 @@ impl TxEncoder {
             auth_data,
         };
         let mut scratch = Vec::new();
-        template.emit_zero_checksum(cfg.family, &mut scratch)?;
+        template.append_to(cfg.family, &mut scratch)?;
         Ok(TxEncoder {
             cfg,
             template,
@@ -99,9 +100,9 @@ impl TxEncoder {
 
     /// Send from another source address of the same family (the
     /// interface's primary address changed); sequence state is kept.
-    pub fn set_source(&mut self, source: IpAddr) -> Result<(), EncodeError> {
+    pub fn set_source(&mut self, source: IpAddr) -> Result<(), VrrpEncodeError> {
         if Family::of(&source) != self.cfg.family {
-            return Err(EncodeError::AddressFamily {
+            return Err(VrrpEncodeError::AddressFamily {
                 addr: source,
                 family: self.cfg.family,
             });
@@ -165,17 +166,17 @@ impl TxEncoder {
 
     /// The checksum form on the wire for this group.
     pub fn checksum_form(&self) -> ChecksumForm {
-        effective_form(self.cfg.version, self.cfg.family, self.cfg.checksum)
+        ChecksumForm::on_wire(self.cfg.version, self.cfg.family, self.cfg.checksum)
     }
 
     /// Length of what [`encode`](Self::encode) writes.
     pub fn wire_len(&self) -> usize {
-        let mut n = self.template.wire_len();
+        let mut n = self.template.buffer_len(self.cfg.family);
         if self.sends_trailer() {
             n += HMAC_TRAILER_LEN;
         }
         if self.cfg.family == Family::V4 {
-            n += IPV4_HEADER_LEN;
+            n += ipv4::HEADER_LEN;
             if matches!(self.cfg.auth, AuthConfig::Ah { .. }) {
                 n += AH_LEN;
             }
@@ -198,10 +199,10 @@ impl TxEncoder {
         ip_id: u16,
         wall_clock_unix: Duration,
         out: &mut Vec<u8>,
-    ) -> Result<(), EncodeError> {
+    ) -> Result<(), VrrpEncodeError> {
         let src = self.cfg.source;
         if Family::of(&dst) != self.cfg.family {
-            return Err(EncodeError::FamilyMismatch { src, dst });
+            return Err(VrrpEncodeError::FamilyMismatch { src, dst });
         }
         self.template.priority = priority;
         out.clear();
@@ -210,7 +211,7 @@ impl TxEncoder {
             AuthConfig::Ah { key } => Some(*key),
             _ => None,
         };
-        let pdu_len = self.template.wire_len();
+        let pdu_len = self.template.buffer_len(self.cfg.family);
         let body_len = pdu_len
             + if self.sends_trailer() {
                 HMAC_TRAILER_LEN
@@ -224,7 +225,7 @@ impl TxEncoder {
                 IPPROTO_VRRP
             };
             let ip_payload = body_len + if ah_key.is_some() { AH_LEN } else { 0 };
-            build_ipv4_header(out, s4, d4, ip_id, proto, ip_payload);
+            Ipv4Repr::advert(s4, d4, ip_id, proto, ip_payload).append_to(out);
             if let Some(key) = ah_key {
                 let mut ah = AhHeader::new(s4, self.ah_seq.next_tx());
                 let ah_at = out.len();
@@ -248,9 +249,9 @@ impl TxEncoder {
         form: ChecksumForm,
         out: &mut Vec<u8>,
         wall_clock_unix: Duration,
-    ) -> Result<(), EncodeError> {
+    ) -> Result<(), VrrpEncodeError> {
         let start = out.len();
-        let pdu_len = self.template.emit_zero_checksum(self.cfg.family, out)?;
+        let pdu_len = self.template.append_to(self.cfg.family, out)?;
         if self.sends_trailer()
             && let AuthConfig::Hmac(h) = &self.cfg.auth
         {

@@ -307,7 +307,7 @@ pub enum StartState {
 }
 
 /// `checksum`: the protocol's own type (no mirror to map).
-pub use crate::proto::packet::ChecksumForm as ChecksumMode;
+pub use crate::proto::wire::vrrp::ChecksumForm as ChecksumMode;
 
 /// `[auth]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -1006,8 +1006,8 @@ impl Daemon {
                     }
                 }
                 let form = match v.checksum {
-                    crate::proto::packet::ChecksumForm::Message => "message",
-                    crate::proto::packet::ChecksumForm::PseudoHeader => "pseudo_header",
+                    crate::proto::wire::vrrp::ChecksumForm::Message => "message",
+                    crate::proto::wire::vrrp::ChecksumForm::PseudoHeader => "pseudo_header",
                 };
                 *g.counters.checksum_forms.entry(form).or_default() += 1;
                 self.drain(gi).await;

@@ -37,14 +37,8 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockFilter, Socket, Typ
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use crate::proto::packet::Ipv4Datagram;
-pub use crate::proto::packet::{IPPROTO_AH, IPPROTO_VRRP};
-/// VRRP IPv4 multicast group (RFC 5798 §5.1.1.2).
-pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-/// VRRP IPv6 multicast group (RFC 5798 §5.1.2.2).
-pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-/// DSCP CS6 / traffic class used for adverts (what keepalived sends).
-pub const VRRP_TCLASS: u8 = 0xc0;
+use crate::proto::wire::ipv4::Ipv4Packet;
+use crate::proto::wire::{IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6, VRRP_TOS};
 /// A receive buffer large enough for any IP datagram.
 pub const RECV_BUF_LEN: usize = 65_536;
 
@@ -307,7 +301,7 @@ impl VrrpSocketV4 {
     pub fn join(&self, ifindex: u32) -> io::Result<()> {
         self.fd
             .get_ref()
-            .join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
+            .join_multicast_v4_n(&VRRP_MCAST_V4, &InterfaceIndexOrAddress::Index(ifindex))
             .map_err(with_context("IP_ADD_MEMBERSHIP"))
     }
 
@@ -315,7 +309,7 @@ impl VrrpSocketV4 {
     pub fn leave(&self, ifindex: u32) -> io::Result<()> {
         self.fd
             .get_ref()
-            .leave_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
+            .leave_multicast_v4_n(&VRRP_MCAST_V4, &InterfaceIndexOrAddress::Index(ifindex))
             .map_err(with_context("IP_DROP_MEMBERSHIP"))
     }
 
@@ -389,16 +383,16 @@ impl VrrpSocketV4 {
 /// well-formed IPv4 datagram (the kernel rarely hands such a thing to a raw
 /// socket; it is skipped like any other non-VRRP bytes).
 fn v4_received<'b>(buf: &'b [u8], meta: &RecvMeta) -> Option<Received<'b>> {
-    let d = Ipv4Datagram::parse(&buf[..meta.len]).ok()?;
+    let d = Ipv4Packet::new_checked(&buf[..meta.len]).ok()?;
     Some(Received {
         ifindex: meta.ifindex.unwrap_or(0),
-        src: IpAddr::V4(d.header.src),
-        dst: IpAddr::V4(meta.v4_dst.unwrap_or(d.header.dst)),
-        ttl_or_hop_limit: d.header.ttl,
-        tos_or_tclass: d.header.tos,
-        protocol: d.header.protocol,
-        ipv4_header: Some(d.header_bytes),
-        payload: d.payload,
+        src: IpAddr::V4(d.src_addr()),
+        dst: IpAddr::V4(meta.v4_dst.unwrap_or(d.dst_addr())),
+        ttl_or_hop_limit: d.ttl(),
+        tos_or_tclass: d.tos(),
+        protocol: d.protocol(),
+        ipv4_header: Some(d.header()),
+        payload: d.payload(),
     })
 }
 
@@ -450,7 +444,7 @@ impl VrrpSocketV6 {
             .map_err(with_context("IPV6_MULTICAST_HOPS"))?;
         tx.set_unicast_hops_v6(255)
             .map_err(with_context("IPV6_UNICAST_HOPS"))?;
-        tx.set_tclass_v6(u32::from(VRRP_TCLASS))
+        tx.set_tclass_v6(u32::from(VRRP_TOS))
             .map_err(with_context("IPV6_TCLASS"))?;
         tx.set_multicast_loop_v6(false)
             .map_err(with_context("IPV6_MULTICAST_LOOP"))?;
@@ -474,7 +468,7 @@ impl VrrpSocketV6 {
     pub fn join(&self, ifindex: u32) -> io::Result<()> {
         self.rx
             .get_ref()
-            .join_multicast_v6(&VRRP_GROUP_V6, ifindex)
+            .join_multicast_v6(&VRRP_MCAST_V6, ifindex)
             .map_err(with_context("IPV6_JOIN_GROUP"))
     }
 
@@ -482,7 +476,7 @@ impl VrrpSocketV6 {
     pub fn leave(&self, ifindex: u32) -> io::Result<()> {
         self.rx
             .get_ref()
-            .leave_multicast_v6(&VRRP_GROUP_V6, ifindex)
+            .leave_multicast_v6(&VRRP_MCAST_V6, ifindex)
             .map_err(with_context("IPV6_LEAVE_GROUP"))
     }
 
