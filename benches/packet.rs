@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use vrrpd::proto::auth::{AntiReplay, AuthConfig, HmacConfig, HmacMode};
-use vrrpd::proto::wire::vrrp::ChecksumForm;
 use vrrpd::proto::receive::{RxPacket, RxPolicy, RxValidator};
 use vrrpd::proto::transmit::{TxConfig, TxEncoder};
+use vrrpd::proto::wire::vrrp::ChecksumForm;
 use vrrpd::proto::{Family, Version};
 
 const SRC: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use vrrpd::proto::auth::{
-    AntiReplay, AuthConfig, HMAC_OFFSET, HmacConfig, HmacError, HmacMode, HmacReplayTable,
-    HmacSender, HmacTrailer, clock_seq, hmac_compute, hmac_verify,
+    AntiReplay, AuthConfig, HmacConfig, HmacError, HmacMode, HmacReplayTable, HmacSender,
+    HmacTrailer, clock_seq, hmac_compute, hmac_verify,
 };
-use vrrpd::proto::packet::{Advert, ChecksumForm, IPPROTO_VRRP, VRRP_MCAST_V4, fill_checksum};
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy, RxValidator};
 use vrrpd::proto::transmit::{TxConfig, TxEncoder};
+use vrrpd::proto::wire::hmac_trailer::{HMAC_OFFSET, HMAC_TRAILER_LEN};
+use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpPacket, VrrpRepr, fill_checksum};
+use vrrpd::proto::wire::{IPPROTO_VRRP, VRRP_MCAST_V4};
 use vrrpd::proto::{Family, Version};
 
 fn vectors() -> Value {
@@ -149,16 +151,16 @@ fn auth_layer(v: &Vector, image: &[u8], src: IpAddr) -> Result<HmacTrailer, Hmac
 fn auth_hmac_vectors_verify_and_decode() {
     for name in ["ipv4", "ipv6"] {
         let v = vector(name);
-        let parsed = Advert::parse(&v.image, v.src, v.dst).unwrap();
-        assert_eq!(parsed.pdu_len, v.pdu_len);
-        assert_eq!(parsed.trailer.len(), 28);
-        assert_eq!(parsed.advert.priority, v.priority);
-        assert_eq!(parsed.advert.addresses, vec![v.vip]);
+        let (parsed, _) = VrrpPacket::new_verified(&v.image[..], v.src, v.dst).unwrap();
+        assert_eq!(parsed.message_len(), v.pdu_len);
+        assert_eq!(parsed.trailer().len(), HMAC_TRAILER_LEN);
+        assert_eq!(parsed.priority(), v.priority);
+        assert_eq!(parsed.addresses().collect::<Vec<_>>(), vec![v.vip]);
         let t = auth_layer(&v, &v.image, v.src).unwrap();
         assert_eq!(t.key_id, 1);
         assert_eq!(clock_seq(vector_clock()), t.seq());
         let mut head = [0u8; HMAC_OFFSET];
-        head.copy_from_slice(&parsed.trailer[..HMAC_OFFSET]);
+        head.copy_from_slice(&parsed.trailer()[..HMAC_OFFSET]);
         assert_eq!(
             hmac_compute(
                 &hex(vectors()["key_hex"].as_str().unwrap()),
@@ -185,7 +187,9 @@ fn auth_hmac_checksum_covers_trailer_on_ipv6_only() {
     // IPv4 vector: RFC 9568 message-only checksum over the PDU, not the trailer.
     let v4 = vector("ipv4");
     assert_eq!(
-        Advert::parse(&v4.image, v4.src, v4.dst).unwrap().checksum,
+        VrrpPacket::new_verified(&v4.image[..], v4.src, v4.dst)
+            .unwrap()
+            .1,
         ChecksumForm::Message
     );
     let mut c = v4.image.clone();
@@ -303,9 +307,10 @@ fn auth_hmac_replay_of_the_same_advert_is_dropped() {
 /// Sign a fresh IPv4 advert with the vector key at `seq`.
 fn signed_v4(seq_clock: Duration, sender: &mut HmacSender) -> (Vector, Vec<u8>) {
     let v = vector("ipv4");
-    let adv = Advert::parse(&v.image, v.src, v.dst).unwrap().advert;
+    let (view, _) = VrrpPacket::new_verified(&v.image[..], v.src, v.dst).unwrap();
+    let adv = VrrpRepr::parse(&view).unwrap();
     let mut buf = Vec::new();
-    let n = adv.emit_zero_checksum(Family::V4, &mut buf).unwrap();
+    let n = adv.append_to(Family::V4, &mut buf).unwrap();
     sender.sign(
         &config(AntiReplay::Time, HmacMode::Enforce),
         Version::V3,

@@ -90,7 +90,7 @@ fn config_dir_without_any_group_is_an_error() {
 
 #[test]
 fn address_less_adverts_encode_and_validate() {
-    use vrrpd::proto::packet::{Advert, ChecksumForm};
+    use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpPacket, VrrpRepr};
     let d = TempDir::config("proto");
     d.group("eip", HOOK_ONLY);
     let g = load(&d.0, &env(), &UnknownHost)
@@ -99,7 +99,7 @@ fn address_less_adverts_encode_and_validate() {
         .groups
         .remove(0);
     // The advert the group sends: 8 bytes header, no address (count 0).
-    let adv = Advert {
+    let adv = VrrpRepr {
         version: g.version,
         vrid: g.vrid,
         priority: g.priority,
@@ -111,11 +111,12 @@ fn address_less_adverts_encode_and_validate() {
     let src: IpAddr = "198.51.100.2".parse().unwrap();
     let dst: IpAddr = "198.51.100.1".parse().unwrap();
     let mut buf = Vec::new();
-    adv.emit(src, dst, ChecksumForm::PseudoHeader, &mut buf)
+    adv.append_checksummed(src, dst, ChecksumForm::PseudoHeader, &mut buf)
         .expect("emit");
     assert_eq!(buf.len(), 8);
     assert_eq!(buf[3], 0, "count");
-    let parsed = Advert::parse(&buf, src, dst).expect("parse");
-    assert!(parsed.advert.addresses.is_empty());
-    assert_eq!(parsed.advert.priority, 150);
+    let (view, _) = VrrpPacket::new_verified(&buf[..], src, dst).expect("parse");
+    let parsed = VrrpRepr::parse(&view).expect("parse");
+    assert!(parsed.addresses.is_empty());
+    assert_eq!(parsed.priority, 150);
 }

@@ -16,8 +16,10 @@ use fuzz_harness::seeds::{self, manifest};
 use fuzz_harness::{bfd, roundtrip};
 use vrrpd::proto::auth::{AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, HmacTrailer};
 use vrrpd::proto::bfd::ControlPacket;
-use vrrpd::proto::packet::{Advert, IPPROTO_AH, IPPROTO_VRRP};
 use vrrpd::proto::receive::{DropReason, RxValidator};
+use vrrpd::proto::wire::ah::AH_LEN;
+use vrrpd::proto::wire::vrrp::VrrpPacket;
+use vrrpd::proto::wire::{IPPROTO_AH, IPPROTO_VRRP};
 use vrrpd::proto::{Family, Version};
 
 fn seed_dir(target: &str) -> PathBuf {
@@ -200,21 +202,21 @@ fn fuzz_endpoint_seeds_are_the_datagrams_their_names_claim() {
             };
             assert_eq!(pkt.protocol, expect_proto, "{what}: IP protocol");
             let vrrp = if auth == AuthKind::Ah {
-                &pkt.payload[24..]
+                &pkt.payload[AH_LEN..]
             } else {
                 pkt.payload
             };
-            let adv = Advert::parse(vrrp, pkt.src, pkt.dst)
+            let (adv, _) = VrrpPacket::new_verified(vrrp, pkt.src, pkt.dst)
                 .unwrap_or_else(|e| panic!("{what}: not a VRRP advert: {e}"));
-            assert_eq!(adv.advert.version, version, "{what}: version");
+            assert_eq!(adv.version(), version, "{what}: version");
             let auth_type = match auth {
                 AuthKind::Pass => AUTH_TYPE_PASS,
                 AuthKind::Ah => AUTH_TYPE_AH,
                 _ => AUTH_TYPE_NONE,
             };
-            assert_eq!(adv.advert.auth_type, auth_type, "{what}: auth type");
+            assert_eq!(adv.auth_type(), auth_type, "{what}: auth type");
             assert_eq!(
-                HmacTrailer::parse(adv.trailer).is_ok(),
+                HmacTrailer::parse(adv.trailer()).is_ok(),
                 auth == AuthKind::Hmac && !unsigned,
                 "{what}: hmac trailer"
             );

@@ -5,16 +5,18 @@
 //! header and AH; IPv6: the VRRP payload).
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vrrpd::proto::auth::{AhHeader, AhSequence, AuthConfig, ah_icv, password_bytes};
-use vrrpd::proto::packet::{
-    Advert, ChecksumForm, IPPROTO_AH, IPPROTO_VRRP, Ipv4Datagram, VRRP_MCAST_V4, VRRP_MCAST_V6,
-};
+use vrrpd::proto::auth::{AhSequence, AuthConfig, ah_icv, password_bytes};
 use vrrpd::proto::receive::{RxPacket, RxPolicy, RxValidator, peek_vrid};
 use vrrpd::proto::transmit::{TxConfig, TxEncoder};
+use vrrpd::proto::wire::ah::{AH_LEN, AhHeader, AhPacket};
+use vrrpd::proto::wire::ipv4::Ipv4Packet;
+use vrrpd::proto::wire::ipv6::Ipv6Packet;
+use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpPacket, VrrpRepr};
+use vrrpd::proto::wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
 use vrrpd::proto::{Family, Version};
 
 const SECRET: &[u8] = b"secret12";
@@ -226,43 +228,35 @@ fn check_capture(cap: &Capture) -> Tally {
             &[u8],
         ) = match ethertype {
             0x0800 => {
-                let d = Ipv4Datagram::parse(&frame[14..]).expect("IPv4 header");
-                if d.header.protocol != IPPROTO_VRRP && d.header.protocol != IPPROTO_AH {
+                let d = Ipv4Packet::new_checked(&frame[14..]).expect("IPv4 header");
+                if d.protocol() != IPPROTO_VRRP && d.protocol() != IPPROTO_AH {
                     continue;
                 }
-                assert_eq!(d.header.tos, 0xc0, "keepalived sends TOS 0xc0");
-                assert_eq!(d.header.ttl, 255, "keepalived sends IPv4 TTL 255");
-                assert_eq!(d.header.flags_frag, 0, "DF off");
+                assert_eq!(d.tos(), 0xc0, "keepalived sends TOS 0xc0");
+                assert_eq!(d.ttl(), 255, "keepalived sends IPv4 TTL 255");
+                assert_eq!(d.flags_frag(), 0, "DF off");
                 (
-                    d.header.src.into(),
-                    d.header.dst.into(),
-                    d.header.ttl,
-                    d.header.protocol,
-                    Some(d.header_bytes),
-                    d.payload,
+                    d.src_addr().into(),
+                    d.dst_addr().into(),
+                    d.ttl(),
+                    d.protocol(),
+                    Some(d.header()),
+                    d.payload(),
                 )
             }
             0x86dd => {
-                let ip6 = &frame[14..];
-                if ip6[6] != IPPROTO_VRRP {
+                let ip6 = Ipv6Packet::new_checked(&frame[14..]).expect("IPv6 header");
+                if ip6.next_header() != IPPROTO_VRRP {
                     continue;
                 }
-                let plen = usize::from(u16::from_be_bytes([ip6[4], ip6[5]]));
-                let s: [u8; 16] = ip6[8..24].try_into().unwrap();
-                let d: [u8; 16] = ip6[24..40].try_into().unwrap();
-                assert_eq!(ip6[0] >> 4, 6);
-                assert_eq!(
-                    ((ip6[0] & 0x0f) << 4) | (ip6[1] >> 4),
-                    0xc0,
-                    "traffic class 0xc0"
-                );
+                assert_eq!(ip6.traffic_class(), 0xc0, "traffic class 0xc0");
                 (
-                    Ipv6Addr::from(s).into(),
-                    Ipv6Addr::from(d).into(),
-                    ip6[7],
+                    ip6.src_addr().into(),
+                    ip6.dst_addr().into(),
+                    ip6.hop_limit(),
                     IPPROTO_VRRP,
                     None,
-                    &ip6[40..40 + plen],
+                    ip6.payload(),
                 )
             }
             _ => continue,
@@ -286,6 +280,9 @@ fn check_capture(cap: &Capture) -> Tally {
         let (ah, vrrp) = if protocol == IPPROTO_AH {
             tally.ah += 1;
             let ah = AhHeader::parse(payload).expect("AH header");
+            let view = AhPacket::new_checked(payload).expect("AH view");
+            assert_eq!((view.spi(), view.seq()), (ah.spi, ah.seq));
+            assert_eq!(ah.to_bytes()[..], payload[..AH_LEN], "AH re-encodes");
             let IpAddr::V4(s4) = src else {
                 panic!("AH over IPv6")
             };
@@ -295,7 +292,7 @@ fn check_capture(cap: &Capture) -> Tally {
                 &password_bytes(SECRET),
                 ipv4_header.unwrap(),
                 &ah,
-                &payload[24..],
+                &payload[AH_LEN..],
                 cap.unicast,
             );
             assert_eq!(icv, ah.icv, "{}: AH ICV seq {}", cap.name, ah.seq);
@@ -304,24 +301,23 @@ fn check_capture(cap: &Capture) -> Tally {
                 &password_bytes(SECRET),
                 ipv4_header.unwrap(),
                 &ah,
-                &payload[24..],
+                &payload[AH_LEN..],
                 !cap.unicast,
             );
             assert_ne!(wrong, ah.icv, "TTL zeroing is exactly 'unicast only'");
-            (Some(ah), &payload[24..])
+            (Some(ah), &payload[AH_LEN..])
         } else {
             assert_ne!(cap.auth, "ah", "AH group sent plain VRRP");
             (None, payload)
         };
         assert_eq!(peek_vrid(protocol, payload), Some(conf.vrid));
 
-        let parsed = Advert::parse(vrrp, src, dst).unwrap_or_else(|e| panic!("{}: {e}", cap.name));
-        assert!(parsed.trailer.is_empty());
-        let adv = &parsed.advert;
-        *tally
-            .forms
-            .entry(format!("{:?}", parsed.checksum))
-            .or_default() += 1;
+        let (view, checksum) = VrrpPacket::new_verified(vrrp, src, dst)
+            .unwrap_or_else(|e| panic!("{}: {e}", cap.name));
+        assert!(view.trailer().is_empty());
+        let adv = &VrrpRepr::parse(&view).unwrap_or_else(|e| panic!("{}: {e}", cap.name));
+        assert_eq!(view.addresses().collect::<Vec<_>>(), adv.addresses);
+        *tally.forms.entry(format!("{checksum:?}")).or_default() += 1;
         assert_eq!(adv.version, cap.version);
         assert_eq!(adv.vrid, conf.vrid);
         assert!(
@@ -346,7 +342,7 @@ fn check_capture(cap: &Capture) -> Tally {
 
         // Byte-identical re-encoding with the VRRP codec alone.
         let mut re = Vec::new();
-        adv.emit(src, dst, parsed.checksum, &mut re).unwrap();
+        adv.append_checksummed(src, dst, checksum, &mut re).unwrap();
         assert_eq!(re, vrrp, "{}: VRRP re-encode", cap.name);
 
         // And with the transmit encoder: the whole datagram (IPv4) / payload (IPv6).
@@ -358,7 +354,7 @@ fn check_capture(cap: &Capture) -> Tally {
             interval_cs: cap.interval_cs,
             addresses: conf.vips.clone(),
             auth: auth_cfg.clone(),
-            checksum: parsed.checksum,
+            checksum,
             source: src,
             unicast_peers: peers.clone(),
         })
@@ -414,7 +410,7 @@ fn check_capture(cap: &Capture) -> Tally {
         }
         .unwrap_or_else(|r| panic!("{}: receive pipeline dropped: {r:?}", cap.name));
         assert_eq!(ok.priority, adv.priority);
-        assert_eq!(ok.checksum, parsed.checksum);
+        assert_eq!(ok.checksum, checksum);
     }
     // Cross-check the count with tcpdump's own decode.
     let txt = std::fs::read_to_string(dir.join("adverts.txt")).unwrap();
@@ -465,9 +461,9 @@ fn golden_ah_new_master_continues_sequence_from_last_received() {
     let (_, frames) = read_pcap(&std::fs::read(dir.join("adverts.pcap")).unwrap());
     let mut seqs = Vec::new();
     for f in frames.iter().filter(|f| f[12..14] == [8, 0]) {
-        let d = Ipv4Datagram::parse(&f[14..]).unwrap();
-        if d.header.protocol == IPPROTO_AH {
-            seqs.push((d.header.src, AhHeader::parse(d.payload).unwrap().seq));
+        let d = Ipv4Packet::new_checked(&f[14..]).unwrap();
+        if d.protocol() == IPPROTO_AH {
+            seqs.push((d.src_addr(), AhHeader::parse(d.payload()).unwrap().seq));
         }
     }
     let a = Ipv4Addr::new(192, 0, 2, 1);

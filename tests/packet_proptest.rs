@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use vrrpd::proto::auth::{AntiReplay, AuthConfig, HmacConfig, HmacMode, password_bytes};
-use vrrpd::proto::packet::{Advert, ChecksumForm, Ipv4Datagram, effective_form};
 use vrrpd::proto::receive::{RxPacket, RxPolicy, RxValidator, peek_vrid};
 use vrrpd::proto::transmit::{TxConfig, TxEncoder};
+use vrrpd::proto::wire::ipv4::Ipv4Packet;
+use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpPacket, VrrpRepr};
 use vrrpd::proto::{Family, Version};
 
 fn auth_modes() -> Vec<AuthConfig> {
@@ -66,9 +67,9 @@ prop_compose! {
         src in arb_addr(family),
         dst in arb_addr(family),
         pseudo in any::<bool>(),
-    ) -> (Advert, IpAddr, IpAddr, ChecksumForm) {
+    ) -> (VrrpRepr, IpAddr, IpAddr, ChecksumForm) {
         let v2 = version == Version::V2;
-        (Advert {
+        (VrrpRepr {
             version,
             vrid,
             priority,
@@ -90,8 +91,14 @@ proptest! {
         } else {
             (IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::UNSPECIFIED))
         };
-        let _ = Advert::parse(&bytes, src, dst);
-        let _ = Ipv4Datagram::parse(&bytes);
+        if let Ok((p, _)) = VrrpPacket::new_verified(&bytes[..], src, dst) {
+            let _ = VrrpRepr::parse(&p);
+            let _ = (p.addresses().count(), p.auth_data(), p.trailer());
+        }
+        let _ = VrrpPacket::new_checked(&bytes[..], Family::of(&src));
+        if let Ok(p) = Ipv4Packet::new_checked(&bytes[..]) {
+            let _ = (p.header(), p.payload());
+        }
         let _ = peek_vrid(112, &bytes);
         let _ = peek_vrid(51, &bytes);
     }
@@ -125,24 +132,25 @@ proptest! {
     #[test]
     fn emit_then_parse_is_identity((adv, src, dst, form) in arb_case()) {
         let mut buf = Vec::new();
-        let n = adv.emit(src, dst, form, &mut buf).unwrap();
-        prop_assert_eq!(n, adv.wire_len());
-        prop_assert_eq!(buf.len(), n);
-        let parsed = Advert::parse(&buf, src, dst).unwrap();
-        prop_assert_eq!(&parsed.advert, &adv);
-        prop_assert!(parsed.trailer.is_empty());
         let family = Family::of(&src);
+        let n = adv.append_checksummed(src, dst, form, &mut buf).unwrap();
+        prop_assert_eq!(n, adv.buffer_len(family));
+        prop_assert_eq!(buf.len(), n);
+        let (view, checksum) = VrrpPacket::new_verified(&buf[..], src, dst).unwrap();
+        let parsed = VrrpRepr::parse(&view).unwrap();
+        prop_assert_eq!(&parsed, &adv);
+        prop_assert!(view.trailer().is_empty());
         // The form that verified is the one on the wire (when the two forms'
         // sums differ, which they do unless the pseudo-header sums to zero).
-        let wire = effective_form(adv.version, family, form);
-        if parsed.checksum != wire {
+        let wire = ChecksumForm::on_wire(adv.version, family, form);
+        if checksum != wire {
             let mut other = Vec::new();
-            adv.emit(src, dst, parsed.checksum, &mut other).unwrap();
+            adv.append_checksummed(src, dst, checksum, &mut other).unwrap();
             prop_assert_eq!(&other, &buf);
         }
         // And re-emitting the parsed advert gives the same bytes.
         let mut again = Vec::new();
-        parsed.advert.emit(src, dst, parsed.checksum, &mut again).unwrap();
+        parsed.append_checksummed(src, dst, checksum, &mut again).unwrap();
         prop_assert_eq!(&again, &buf);
     }
 

@@ -1,17 +1,19 @@
 //! One test per receive check (RFC 5798 §7.1, RFC 3768 §7.1, SPEC §1): a
 //! packet that breaks exactly that rule, and the exact DropReason /
-//! DecodeError it gets.
+//! VrrpDecodeError it gets.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use vrrpd::proto::auth::{AhSequence, AuthConfig, password_bytes};
-use vrrpd::proto::packet::{
-    Advert, ChecksumForm, DecodeError, IPPROTO_AH, IPPROTO_VRRP, Ipv4Datagram, VRRP_MCAST_V4,
-    VRRP_MCAST_V6, build_ipv4_header, fill_checksum,
-};
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy, RxValidator, peek_vrid};
 use vrrpd::proto::transmit::{AH_TAKEOVER_SKIP, TxConfig, TxEncoder};
+use vrrpd::proto::wire::checksum::checksum;
+use vrrpd::proto::wire::ipv4::{Ipv4DecodeError, Ipv4Packet, Ipv4Repr};
+use vrrpd::proto::wire::vrrp::{
+    ChecksumForm, VrrpDecodeError, VrrpPacket, VrrpRepr, fill_checksum,
+};
+use vrrpd::proto::wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
 use vrrpd::proto::{Family, Version};
 
 const A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -25,8 +27,8 @@ fn vips() -> Vec<IpAddr> {
     ]
 }
 
-fn v3_advert() -> Advert {
-    Advert {
+fn v3_advert() -> VrrpRepr {
+    VrrpRepr {
         version: Version::V3,
         vrid: 51,
         priority: 100,
@@ -37,8 +39,8 @@ fn v3_advert() -> Advert {
     }
 }
 
-fn v2_advert() -> Advert {
-    Advert {
+fn v2_advert() -> VrrpRepr {
+    VrrpRepr {
         version: Version::V2,
         vrid: 51,
         priority: 100,
@@ -71,24 +73,29 @@ fn policy(version: Version) -> RxPolicy {
 fn datagram(src: Ipv4Addr, dst: IpAddr, ttl: u8, protocol: u8, payload: &[u8]) -> Vec<u8> {
     let IpAddr::V4(d) = dst else { panic!() };
     let mut out = Vec::new();
-    build_ipv4_header(&mut out, src, d, 1, protocol, payload.len());
+    Ipv4Repr::advert(src, d, 1, protocol, payload.len()).append_to(&mut out);
     if ttl != 255 {
         out[8] = ttl;
         out[10..12].fill(0);
-        let c = vrrpd::proto::packet::Checksum::new()
-            .feed(&out[..20])
-            .finish();
+        let c = checksum(&out[..20]);
         out[10..12].copy_from_slice(&c.to_be_bytes());
     }
     out.extend_from_slice(payload);
     out
 }
 
-fn emit(adv: &Advert, dst: IpAddr) -> Vec<u8> {
+fn emit(adv: &VrrpRepr, dst: IpAddr) -> Vec<u8> {
     let mut v = Vec::new();
-    adv.emit(IpAddr::V4(A), dst, ChecksumForm::PseudoHeader, &mut v)
+    adv.append_checksummed(IpAddr::V4(A), dst, ChecksumForm::PseudoHeader, &mut v)
         .unwrap();
     v
+}
+
+/// Every decode check of a VRRP message, then its values and the checksum
+/// form that verified.
+fn decode(m: &[u8], src: IpAddr, dst: IpAddr) -> Result<(VrrpRepr, ChecksumForm), VrrpDecodeError> {
+    let (p, form) = VrrpPacket::new_verified(m, src, dst)?;
+    Ok((VrrpRepr::parse(&p)?, form))
 }
 
 fn check(policy: RxPolicy, dgram: &[u8]) -> Result<vrrpd::proto::receive::ValidAdvert, DropReason> {
@@ -97,7 +104,7 @@ fn check(policy: RxPolicy, dgram: &[u8]) -> Result<vrrpd::proto::receive::ValidA
 }
 
 /// Set a byte of a VRRP message and fix its checksum so only that rule breaks.
-fn patched(adv: &Advert, at: usize, val: u8) -> Vec<u8> {
+fn patched(adv: &VrrpRepr, at: usize, val: u8) -> Vec<u8> {
     let mut m = emit(adv, MC);
     m[at] = val;
     let len = m.len();
@@ -119,7 +126,7 @@ fn baseline_valid_adverts_are_accepted() {
     assert_eq!(ok.addresses, vips());
     let mut m = Vec::new();
     v2_advert()
-        .emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+        .append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     assert!(check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).is_ok());
 }
@@ -163,8 +170,8 @@ fn unicast_source_outside_peers_is_dropped() {
 fn version_other_than_2_or_3_is_dropped() {
     let m = patched(&v3_advert(), 0, 0x41);
     assert_eq!(
-        Advert::parse(&m, IpAddr::V4(A), MC),
-        Err(DecodeError::Version(4))
+        decode(&m, IpAddr::V4(A), MC),
+        Err(VrrpDecodeError::Version(4))
     );
     assert_eq!(
         check(policy(Version::V3), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
@@ -176,7 +183,7 @@ fn version_other_than_2_or_3_is_dropped() {
 fn version_differing_from_the_group_is_dropped() {
     let mut m = Vec::new();
     v2_advert()
-        .emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+        .append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     assert_eq!(
         check(policy(Version::V3), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
@@ -187,10 +194,7 @@ fn version_differing_from_the_group_is_dropped() {
 #[test]
 fn type_other_than_advertisement_is_dropped() {
     let m = patched(&v3_advert(), 0, 0x32);
-    assert_eq!(
-        Advert::parse(&m, IpAddr::V4(A), MC),
-        Err(DecodeError::Type(2))
-    );
+    assert_eq!(decode(&m, IpAddr::V4(A), MC), Err(VrrpDecodeError::Type(2)));
     assert_eq!(
         check(policy(Version::V3), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
         Err(DropReason::Type)
@@ -201,8 +205,8 @@ fn type_other_than_advertisement_is_dropped() {
 fn truncated_header_is_dropped() {
     let m = emit(&v3_advert(), MC);
     assert_eq!(
-        Advert::parse(&m[..7], IpAddr::V4(A), MC),
-        Err(DecodeError::Truncated { len: 7, need: 8 })
+        decode(&m[..7], IpAddr::V4(A), MC),
+        Err(VrrpDecodeError::Truncated { len: 7, need: 8 })
     );
     assert_eq!(
         check(
@@ -217,8 +221,8 @@ fn truncated_header_is_dropped() {
 fn address_count_larger_than_packet_is_dropped() {
     let m = patched(&v3_advert(), 3, 3);
     assert_eq!(
-        Advert::parse(&m, IpAddr::V4(A), MC),
-        Err(DecodeError::AddressCount {
+        decode(&m, IpAddr::V4(A), MC),
+        Err(VrrpDecodeError::AddressCount {
             count: 3,
             need: 20,
             len: 16
@@ -237,12 +241,9 @@ fn carp_advertisement_is_rejected_cleanly_and_named() {
     let mut carp = vec![0x21, 51, 0, 7, 0, 1, 0, 0];
     carp.extend_from_slice(&[0x11; 8]);
     carp.extend_from_slice(&[0x22; 20]);
-    let c = vrrpd::proto::packet::Checksum::new().feed(&carp).finish();
+    let c = checksum(&carp);
     carp[6..8].copy_from_slice(&c.to_be_bytes());
-    assert_eq!(
-        Advert::parse(&carp, IpAddr::V4(A), MC),
-        Err(DecodeError::Carp)
-    );
+    assert_eq!(decode(&carp, IpAddr::V4(A), MC), Err(VrrpDecodeError::Carp));
     assert_eq!(
         check(
             policy(Version::V2),
@@ -268,8 +269,8 @@ fn bad_checksum_is_dropped() {
     m[7] ^= 1;
     let got = u16::from_be_bytes([m[6], m[7]]);
     assert_eq!(
-        Advert::parse(&m, IpAddr::V4(A), MC),
-        Err(DecodeError::Checksum { got })
+        decode(&m, IpAddr::V4(A), MC),
+        Err(VrrpDecodeError::Checksum { got })
     );
     assert_eq!(
         check(policy(Version::V3), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
@@ -281,7 +282,9 @@ fn bad_checksum_is_dropped() {
 fn v3_ipv4_accepts_both_checksum_forms_and_reports_which() {
     for form in [ChecksumForm::Message, ChecksumForm::PseudoHeader] {
         let mut m = Vec::new();
-        v3_advert().emit(IpAddr::V4(A), MC, form, &mut m).unwrap();
+        v3_advert()
+            .append_checksummed(IpAddr::V4(A), MC, form, &mut m)
+            .unwrap();
         let ok = check(policy(Version::V3), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).unwrap();
         assert_eq!(ok.checksum, form);
     }
@@ -305,10 +308,10 @@ fn v3_ipv4_pseudo_header_uses_the_actual_destination() {
 fn v2_checksum_is_message_only() {
     let mut m = Vec::new();
     v2_advert()
-        .emit(IpAddr::V4(A), MC, ChecksumForm::PseudoHeader, &mut m)
+        .append_checksummed(IpAddr::V4(A), MC, ChecksumForm::PseudoHeader, &mut m)
         .unwrap();
     assert_eq!(
-        Advert::parse(&m, IpAddr::V4(A), MC).unwrap().checksum,
+        decode(&m, IpAddr::V4(A), MC).unwrap().1,
         ChecksumForm::Message
     );
 }
@@ -317,8 +320,8 @@ fn v2_checksum_is_message_only() {
 fn interval_zero_is_dropped() {
     let m = patched(&v3_advert(), 5, 0);
     assert_eq!(
-        Advert::parse(&m, IpAddr::V4(A), MC),
-        Err(DecodeError::IntervalZero)
+        decode(&m, IpAddr::V4(A), MC),
+        Err(VrrpDecodeError::IntervalZero)
     );
     assert_eq!(
         check(policy(Version::V3), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
@@ -348,7 +351,7 @@ fn rfc3768_v2_interval_mismatch_is_dropped_v3_learns() {
     let mut a = v2_advert();
     a.interval_cs = 200;
     let mut m = Vec::new();
-    a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+    a.append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     assert_eq!(
         check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
@@ -371,13 +374,13 @@ fn v2_address_list_mismatch_is_accepted_and_reported_as_keepalived_unless_owner(
     let mut a = v2_advert();
     a.addresses.pop();
     let mut m = Vec::new();
-    a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+    a.append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     let v = check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).unwrap();
     assert!(v.address_list_mismatch);
     a.priority = 255;
     let mut m = Vec::new();
-    a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+    a.append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     let v = check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).unwrap();
     assert!(
@@ -386,7 +389,7 @@ fn v2_address_list_mismatch_is_accepted_and_reported_as_keepalived_unless_owner(
     );
     let a = v2_advert();
     let mut m = Vec::new();
-    a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+    a.append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     let v = check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)).unwrap();
     assert!(!v.address_list_mismatch, "the same list is no mismatch");
@@ -397,7 +400,7 @@ fn pass_wrong_password_is_dropped() {
     let mut a = v2_advert();
     a.auth_data = *b"secret13";
     let mut m = Vec::new();
-    a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+    a.append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     assert_eq!(
         check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
@@ -416,7 +419,7 @@ fn pass_password_is_zero_padded_and_truncated_to_8() {
     };
     let mut m = Vec::new();
     v2_advert()
-        .emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+        .append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     assert!(check(p, &datagram(A, MC, 255, IPPROTO_VRRP, &m)).is_ok());
 }
@@ -427,7 +430,7 @@ fn auth_type_mismatch_is_dropped() {
     a.auth_type = 0;
     a.auth_data = [0; 8];
     let mut m = Vec::new();
-    a.emit(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
+    a.append_checksummed(IpAddr::V4(A), MC, ChecksumForm::Message, &mut m)
         .unwrap();
     assert_eq!(
         check(policy(Version::V2), &datagram(A, MC, 255, IPPROTO_VRRP, &m)),
@@ -457,12 +460,12 @@ fn other_ip_protocol_is_dropped() {
 fn family_mismatch_is_dropped() {
     let src = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1));
     let dst = IpAddr::V6(VRRP_MCAST_V6);
-    let a = Advert {
+    let a = VrrpRepr {
         addresses: vec![IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100))],
         ..v3_advert()
     };
     let mut m = Vec::new();
-    a.emit(src, dst, ChecksumForm::PseudoHeader, &mut m)
+    a.append_checksummed(src, dst, ChecksumForm::PseudoHeader, &mut m)
         .unwrap();
     let pkt = RxPacket {
         src,
@@ -479,13 +482,10 @@ fn family_mismatch_is_dropped() {
     // v2 over IPv6 is refused by the codec.
     let mut v2 = m.clone();
     v2[0] = 0x21;
+    assert_eq!(decode(&v2, src, dst), Err(VrrpDecodeError::V2OverIpv6));
     assert_eq!(
-        Advert::parse(&v2, src, dst),
-        Err(DecodeError::V2OverIpv6 { src })
-    );
-    assert_eq!(
-        Advert::parse(&m, src, MC),
-        Err(DecodeError::FamilyMismatch { src, dst: MC })
+        decode(&m, src, MC),
+        Err(VrrpDecodeError::FamilyMismatch { src, dst: MC })
     );
 }
 
@@ -493,12 +493,13 @@ fn family_mismatch_is_dropped() {
 fn ipv6_advert_is_accepted_with_pseudo_header_checksum() {
     let src = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1));
     let dst = IpAddr::V6(VRRP_MCAST_V6);
-    let a = Advert {
+    let a = VrrpRepr {
         addresses: vec![IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100))],
         ..v3_advert()
     };
     let mut m = Vec::new();
-    a.emit(src, dst, ChecksumForm::Message, &mut m).unwrap();
+    a.append_checksummed(src, dst, ChecksumForm::Message, &mut m)
+        .unwrap();
     let mut p = policy(Version::V3);
     p.family = Family::V6;
     p.expected_addresses = None;
@@ -585,18 +586,14 @@ fn ah_icv_covers_ip_header_id_but_not_tos() {
     let mut tos = d.clone();
     tos[1] = 0;
     tos[10..12].fill(0);
-    let c = vrrpd::proto::packet::Checksum::new()
-        .feed(&tos[..20])
-        .finish();
+    let c = checksum(&tos[..20]);
     tos[10..12].copy_from_slice(&c.to_be_bytes());
     assert!(check(ah_policy(false), &tos).is_ok());
     // The IP id is covered.
     let mut id = d.clone();
     id[5] ^= 1;
     id[10..12].fill(0);
-    let c = vrrpd::proto::packet::Checksum::new()
-        .feed(&id[..20])
-        .finish();
+    let c = checksum(&id[..20]);
     id[10..12].copy_from_slice(&c.to_be_bytes());
     assert_eq!(check(ah_policy(false), &id), Err(DropReason::AhIcv));
 }
@@ -707,35 +704,41 @@ fn ipv4_header_view_checks_and_honours_ihl() {
     let m = emit(&v3_advert(), MC);
     let d = datagram(A, MC, 255, IPPROTO_VRRP, &m);
     assert_eq!(
-        Ipv4Datagram::parse(&d[..19]),
-        Err(DecodeError::Ipv4Truncated { len: 19, need: 20 })
+        Ipv4Packet::new_checked(&d[..19]),
+        Err(Ipv4DecodeError::Truncated { len: 19, need: 20 })
     );
     let mut v6 = d.clone();
     v6[0] = 0x65;
-    assert_eq!(Ipv4Datagram::parse(&v6), Err(DecodeError::Ipv4Version(6)));
+    assert_eq!(
+        Ipv4Packet::new_checked(&v6[..]),
+        Err(Ipv4DecodeError::Version(6))
+    );
     let mut ihl = d.clone();
     ihl[0] = 0x44;
     assert_eq!(
-        Ipv4Datagram::parse(&ihl),
-        Err(DecodeError::Ipv4HeaderLength(4))
+        Ipv4Packet::new_checked(&ihl[..]),
+        Err(Ipv4DecodeError::HeaderLength(4))
     );
     let mut total = d.clone();
     total[3] += 1;
     assert!(matches!(
-        Ipv4Datagram::parse(&total),
-        Err(DecodeError::Ipv4TotalLength { .. })
+        Ipv4Packet::new_checked(&total[..]),
+        Err(Ipv4DecodeError::TotalLength { .. })
     ));
     let mut ck = d.clone();
     ck[11] ^= 1;
     assert!(matches!(
-        Ipv4Datagram::parse(&ck),
-        Err(DecodeError::Ipv4Checksum { .. })
+        Ipv4Packet::new_checked(&ck[..]),
+        Err(Ipv4DecodeError::Checksum { .. })
     ));
     assert_eq!(check(policy(Version::V3), &ck), Err(DropReason::IpHeader));
     // Ethernet padding after the datagram is trimmed.
     let mut padded = d.clone();
     padded.extend_from_slice(&[0; 10]);
-    assert_eq!(Ipv4Datagram::parse(&padded).unwrap().payload, &m[..]);
+    assert_eq!(
+        Ipv4Packet::new_checked(&padded[..]).unwrap().payload(),
+        &m[..]
+    );
     assert!(check(policy(Version::V3), &padded).is_ok());
     // A header with 4 bytes of options (IHL 6): the payload starts after them.
     let mut opt = d[..20].to_vec();
@@ -745,29 +748,33 @@ fn ipv4_header_view_checks_and_honours_ihl() {
     let total = opt.len() as u16;
     opt[2..4].copy_from_slice(&total.to_be_bytes());
     opt[10..12].fill(0);
-    let c = vrrpd::proto::packet::Checksum::new()
-        .feed(&opt[..24])
-        .finish();
+    let c = checksum(&opt[..24]);
     opt[10..12].copy_from_slice(&c.to_be_bytes());
-    let view = Ipv4Datagram::parse(&opt).unwrap();
-    assert_eq!(view.header.header_len, 24);
-    assert_eq!(view.header.ttl, 255);
-    assert_eq!(view.payload, &m[..]);
+    let view = Ipv4Packet::new_checked(&opt[..]).unwrap();
+    assert_eq!(view.header_len(), 24);
+    assert_eq!(view.ttl(), 255);
+    assert_eq!(view.payload(), &m[..]);
     assert!(check(policy(Version::V3), &opt).is_ok());
 }
 
 #[test]
-fn build_ipv4_header_sends_tos_c0_ttl_255_df_off() {
+fn ipv4_advert_header_sends_tos_c0_ttl_255_df_off() {
     let mut h = Vec::new();
-    build_ipv4_header(&mut h, A, VRRP_MCAST_V4, 0x1234, IPPROTO_AH, 48);
-    let v = Ipv4Datagram::parse(&[h.clone(), vec![0; 48]].concat())
-        .unwrap()
-        .header;
+    Ipv4Repr::advert(A, VRRP_MCAST_V4, 0x1234, IPPROTO_AH, 48).append_to(&mut h);
+    let d = [h.clone(), vec![0; 48]].concat();
+    let v = Ipv4Packet::new_checked(&d[..]).unwrap();
     assert_eq!(
-        (v.tos, v.ttl, v.flags_frag, v.ident, v.protocol, v.total_len),
+        (
+            v.tos(),
+            v.ttl(),
+            v.flags_frag(),
+            v.ident(),
+            v.protocol(),
+            v.total_len()
+        ),
         (0xc0, 255, 0, 0x1234, 51, 68)
     );
-    assert_eq!((v.src, v.dst), (A, VRRP_MCAST_V4));
+    assert_eq!((v.src_addr(), v.dst_addr()), (A, VRRP_MCAST_V4));
 }
 
 #[test]

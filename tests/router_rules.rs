@@ -11,9 +11,9 @@ use sim::{WALL_EPOCH, cfg, router_config, v3};
 use vrrpd::proto::Version;
 use vrrpd::proto::auth::AuthConfig;
 use vrrpd::proto::instance::{Input, Reason, ReleaseReason, State};
-use vrrpd::proto::packet::IPPROTO_AH;
 use vrrpd::proto::receive::RxPacket;
 use vrrpd::proto::router::{Event, Router, RouterConfig};
+use vrrpd::proto::wire::IPPROTO_AH;
 
 const A: &str = "192.0.2.1";
 const B: &str = "192.0.2.2";

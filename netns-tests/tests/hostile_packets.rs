@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 
 use netns_tests::*;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use vrrpd::proto::auth::{
-    AH_LEN, AhHeader, AntiReplay, HmacConfig, HmacMode, HmacSender, ah_icv, password_bytes,
-};
-use vrrpd::proto::packet::{
-    Advert, ChecksumForm, IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, build_ipv4_header, fill_checksum,
-};
+use vrrpd::proto::auth::{AntiReplay, HmacConfig, HmacMode, HmacSender, ah_icv, password_bytes};
+use vrrpd::proto::wire::ah::{AH_LEN, AhHeader};
+use vrrpd::proto::wire::checksum::checksum;
+use vrrpd::proto::wire::ipv4::{Ipv4Packet, Ipv4Repr};
+use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpRepr, fill_checksum};
+use vrrpd::proto::wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4};
 use vrrpd::proto::{Family, Version};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -72,17 +72,17 @@ fn ip(a: Ipv4Addr) -> IpAddr {
 /// A VRRP (or AH) payload wrapped in an IPv4 header from `src` to `dst`.
 fn datagram(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, protocol: u8, payload: &[u8]) -> Vec<u8> {
     let mut d = Vec::new();
-    build_ipv4_header(&mut d, src, dst, 0x4242, protocol, payload.len());
-    d[8] = ttl;
+    let mut h = Ipv4Repr::advert(src, dst, 0x4242, protocol, payload.len());
+    h.ttl = ttl;
+    h.append_to(&mut d);
     // The kernel fills in the header checksum for IP_HDRINCL.
-    d[10] = 0;
-    d[11] = 0;
+    Ipv4Packet::new_unchecked(&mut d[..]).set_checksum(0);
     d.extend_from_slice(payload);
     d
 }
 
-fn v3_advert(vrid: u8, prio: u8, vips: &[Ipv4Addr], interval_cs: u16) -> Advert {
-    Advert {
+fn v3_advert(vrid: u8, prio: u8, vips: &[Ipv4Addr], interval_cs: u16) -> VrrpRepr {
+    VrrpRepr {
         version: Version::V3,
         vrid,
         priority: prio,
@@ -93,8 +93,8 @@ fn v3_advert(vrid: u8, prio: u8, vips: &[Ipv4Addr], interval_cs: u16) -> Advert 
     }
 }
 
-fn v2_advert(vrid: u8, prio: u8, vip: Ipv4Addr, auth_type: u8, auth_data: [u8; 8]) -> Advert {
-    Advert {
+fn v2_advert(vrid: u8, prio: u8, vip: Ipv4Addr, auth_type: u8, auth_data: [u8; 8]) -> VrrpRepr {
+    VrrpRepr {
         version: Version::V2,
         vrid,
         priority: prio,
@@ -105,16 +105,16 @@ fn v2_advert(vrid: u8, prio: u8, vip: Ipv4Addr, auth_type: u8, auth_data: [u8; 8
     }
 }
 
-fn emit(a: &Advert, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+fn emit(a: &VrrpRepr, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     let mut out = Vec::new();
-    a.emit(ip(src), ip(dst), ChecksumForm::PseudoHeader, &mut out)
+    a.append_checksummed(ip(src), ip(dst), ChecksumForm::PseudoHeader, &mut out)
         .expect("emit advert");
     out
 }
 
 /// A v3 advert with an hmac trailer signed with `key` (the wrong one for a
 /// forgery).
-fn hmac_signed(a: &Advert, src: Ipv4Addr, dst: Ipv4Addr, key: Vec<u8>) -> Vec<u8> {
+fn hmac_signed(a: &VrrpRepr, src: Ipv4Addr, dst: Ipv4Addr, key: Vec<u8>) -> Vec<u8> {
     let cfg = HmacConfig {
         keys: vec![(1, key)],
         active_key: 1,
@@ -123,7 +123,7 @@ fn hmac_signed(a: &Advert, src: Ipv4Addr, dst: Ipv4Addr, key: Vec<u8>) -> Vec<u8
         mode: HmacMode::Enforce,
     };
     let mut buf = Vec::new();
-    let len = a.emit_zero_checksum(Family::V4, &mut buf).unwrap();
+    let len = a.append_to(Family::V4, &mut buf).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
@@ -138,7 +138,7 @@ fn carp(vhid: u8) -> Vec<u8> {
     let mut p = vec![0x21, vhid, 0, 7, 0, 1, 0, 0];
     p.extend_from_slice(&[0x5a; 8]);
     p.extend_from_slice(&[0xa5; 20]);
-    let c = vrrpd::proto::packet::Checksum::new().feed(&p).finish();
+    let c = checksum(&p);
     p[6..8].copy_from_slice(&c.to_be_bytes());
     p
 }
@@ -776,7 +776,7 @@ fn hostile_v2_pass_and_ah_flood_changes_nothing() {
         let vrrp = emit(&v2_advert(62, prio, vs, 2, [0; 8]), src, m);
         let mut ah = AhHeader::new(src, 0x7fff_0000);
         let mut hdr = Vec::new();
-        build_ipv4_header(&mut hdr, src, m, 0x4242, IPPROTO_AH, AH_LEN + vrrp.len());
+        Ipv4Repr::advert(src, m, 0x4242, IPPROTO_AH, AH_LEN + vrrp.len()).append_to(&mut hdr);
         ah.icv = ah_icv(&password_bytes(b"wrongkey"), &hdr, &ah, &vrrp, false);
         let mut payload = ah.to_bytes().to_vec();
         payload.extend_from_slice(&vrrp);

@@ -10,9 +10,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use netns_tests::{Lan, Netns, require_netns};
-use vrrpd::net::vrrp_socket::{
-    IPPROTO_AH, IPPROTO_VRRP, RECV_BUF_LEN, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpSocketV4,
-    VrrpSocketV6,
+use vrrpd::net::vrrp_socket::{RECV_BUF_LEN, VrrpSocketV4, VrrpSocketV6};
+use vrrpd::proto::wire::{
+    IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4 as VRRP_GROUP_V4, VRRP_MCAST_V6 as VRRP_GROUP_V6,
 };
 
 fn rt() -> tokio::runtime::Runtime {

@@ -23,9 +23,9 @@ use super::announce::{AnnounceConfig, AnnounceSchedule};
 use super::instance::{
     Action, Input, Instance, InstanceConfig, InstanceConfigError, Reason, RxAdvert, State,
 };
-use super::wire::vrrp::VrrpEncodeError;
 use super::receive::{DropReason, RxPacket, RxPolicy, RxValidator, ValidAdvert};
 use super::transmit::{TxConfig, TxEncoder};
+use super::wire::vrrp::VrrpEncodeError;
 use super::{Family, Time};
 
 /// Everything one group needs to run.

@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use crate::config::GroupConfig;
-use crate::proto::wire::{IPPROTO_AH, IPPROTO_VRRP};
 use crate::net::{Netlink, PacketSender, Received, VrrpSocketV4, VrrpSocketV6};
 use crate::proto::Family;
 use crate::proto::frames;
+use crate::proto::wire::{IPPROTO_AH, IPPROTO_VRRP};
 
 use super::Group;
 

@@ -39,17 +39,17 @@ use std::time::Duration;
 
 use vrrpd::proto::announce::AnnounceConfig;
 use vrrpd::proto::auth::{
-    AH_LEN, AhHeader, AntiReplay, AuthConfig, HMAC_OFFSET, HMAC_TRAILER_LEN, HmacConfig, HmacMode,
-    ah_icv, hmac_compute, password_bytes,
+    AntiReplay, AuthConfig, HmacConfig, HmacMode, ah_icv, hmac_compute, password_bytes,
 };
 use vrrpd::proto::instance::{Input, InstanceConfig, ReleaseReason, State};
-use vrrpd::proto::packet::{
-    ChecksumForm, IPPROTO_AH, IPPROTO_VRRP, IPV4_HEADER_LEN, VRRP_MCAST_V4, VRRP_MCAST_V6,
-    compute_checksum, fill_checksum, message_len,
-};
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy, RxValidator, demux_vrid};
 use vrrpd::proto::router::{Event, Router, RouterConfig};
 use vrrpd::proto::transmit::TxConfig;
+use vrrpd::proto::wire::ah::{AH_LEN, AhHeader};
+use vrrpd::proto::wire::hmac_trailer::{HMAC_OFFSET, HMAC_TRAILER_LEN};
+use vrrpd::proto::wire::ipv4::{self, Ipv4Packet};
+use vrrpd::proto::wire::vrrp::{ChecksumForm, compute_checksum, fill_checksum, message_len};
+use vrrpd::proto::wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
 use vrrpd::proto::{Family, Time, Version};
 
 pub const OP_V6: u8 = 0x08;
@@ -707,21 +707,24 @@ pub fn fixup_payload(vrrp: &mut [u8], op: u8, src: IpAddr, dst: IpAddr) {
 /// The kernel / peer side of an IPv4 datagram: VRRP checksum, AH ICV, then
 /// total length and header checksum.
 pub fn fixup_v4(d: &mut [u8], op: u8, unicast: bool) {
-    if d.len() < IPV4_HEADER_LEN || d[0] >> 4 != 4 {
+    let len = d.len();
+    // The view's accessors need the fixed header; the rest is checked here
+    // (not `new_checked`: the point is to repair what it would refuse).
+    if len < ipv4::HEADER_LEN {
         return;
     }
-    let hl = usize::from(d[0] & 0x0f) * 4;
-    if hl < IPV4_HEADER_LEN || hl > d.len() {
+    let mut ip = Ipv4Packet::new_unchecked(&mut *d);
+    let hl = ip.header_len();
+    if ip.version() != 4 || hl < ipv4::HEADER_LEN || hl > len {
         return;
     }
     if op & OP_FIX_IP != 0 {
-        let total = u16::try_from(d.len()).unwrap_or(u16::MAX);
-        d[2..4].copy_from_slice(&total.to_be_bytes());
+        ip.set_total_len(u16::try_from(len).unwrap_or(u16::MAX));
     }
-    let total = usize::from(u16::from_be_bytes([d[2], d[3]])).clamp(hl, d.len());
-    let src = IpAddr::V4(Ipv4Addr::new(d[12], d[13], d[14], d[15]));
-    let dst = IpAddr::V4(Ipv4Addr::new(d[16], d[17], d[18], d[19]));
-    let protocol = d[9];
+    let total = usize::from(ip.total_len()).clamp(hl, len);
+    let src = IpAddr::V4(ip.src_addr());
+    let dst = IpAddr::V4(ip.dst_addr());
+    let protocol = ip.protocol();
     let (header, rest) = d.split_at_mut(hl);
     let payload = &mut rest[..total - hl];
     if protocol == IPPROTO_AH && payload.len() >= AH_LEN {
@@ -737,9 +740,7 @@ pub fn fixup_v4(d: &mut [u8], op: u8, unicast: bool) {
         fixup_payload(payload, op, src, dst);
     }
     if op & OP_FIX_IP != 0 {
-        header[10..12].fill(0);
-        let c = vrrpd::proto::packet::Checksum::new().feed(header).finish();
-        header[10..12].copy_from_slice(&c.to_be_bytes());
+        Ipv4Packet::new_unchecked(header).fill_checksum();
     }
 }
 

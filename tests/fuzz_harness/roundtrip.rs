@@ -7,7 +7,7 @@
 //!   (keepalived's old unicast form names 224.0.0.18).
 //! * A value built from the input: emit, then parse gives it back.
 //! * AH header, hmac trailer: parse then `to_bytes` gives the same bytes.
-//! * IPv4 header: the fields `build_ipv4_header` fixes (TOS 0xc0, TTL 255,
+//! * IPv4 header: the fields `Ipv4Repr::advert` fixes (TOS 0xc0, TTL 255,
 //!   no flags or options) give the same bytes back.
 //!
 //! Input: `sel`, then the body. `sel & 1`: the body is a whole IPv4
@@ -18,11 +18,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use vrrpd::proto::auth::{AH_LEN, AhHeader, HmacTrailer};
-use vrrpd::proto::packet::{
-    Advert, ChecksumForm, IPPROTO_AH, IPV4_HEADER_LEN, IPV4_TOS_VRRP, Ipv4Datagram, VRRP_MCAST_V4,
-    build_ipv4_header, fill_checksum, message_len,
-};
+use vrrpd::proto::auth::HmacTrailer;
+use vrrpd::proto::wire::ah::{AH_LEN, AhHeader};
+use vrrpd::proto::wire::ipv4::{self, Ipv4Packet, Ipv4Repr};
+use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpPacket, VrrpRepr, fill_checksum, message_len};
+use vrrpd::proto::wire::{IPPROTO_AH, VRRP_MCAST_V4, VRRP_MCAST_V6, VRRP_TOS};
 use vrrpd::proto::{Family, Version};
 
 pub fn run(data: &[u8]) {
@@ -35,37 +35,38 @@ pub fn run(data: &[u8]) {
     if sel & 1 != 0 {
         let mut d = body.to_vec();
         if sel & 2 != 0
-            && let Ok(dg) = Ipv4Datagram::parse(body)
+            && let Ok(dg) = Ipv4Packet::new_checked(body)
         {
-            let hl = dg.header.header_len;
+            let hl = dg.header_len();
             let at = hl
-                + if dg.header.protocol == IPPROTO_AH {
+                + if dg.protocol() == IPPROTO_AH {
                     AH_LEN
                 } else {
                     0
                 };
-            let end = usize::from(dg.header.total_len);
+            let end = usize::from(dg.total_len());
             if at <= end {
                 fix_checksum(
                     &mut d[at..end],
-                    IpAddr::V4(dg.header.src),
-                    IpAddr::V4(dg.header.dst),
+                    IpAddr::V4(dg.src_addr()),
+                    IpAddr::V4(dg.dst_addr()),
                 );
             }
         }
-        let Ok(dg) = Ipv4Datagram::parse(&d) else {
+        let Ok(dg) = Ipv4Packet::new_checked(&d[..]) else {
             return;
         };
         ipv4_header_round_trip(&dg, &d);
-        let (src, dst) = (IpAddr::V4(dg.header.src), IpAddr::V4(dg.header.dst));
-        let vrrp = if dg.header.protocol == IPPROTO_AH {
-            let Ok(ah) = AhHeader::parse(dg.payload) else {
+        let (src, dst) = (IpAddr::V4(dg.src_addr()), IpAddr::V4(dg.dst_addr()));
+        let payload = dg.payload();
+        let vrrp = if dg.protocol() == IPPROTO_AH {
+            let Ok(ah) = AhHeader::parse(payload) else {
                 return;
             };
-            assert_eq!(&ah.to_bytes()[..], &dg.payload[..AH_LEN], "AH header bytes");
-            &dg.payload[AH_LEN..]
+            assert_eq!(&ah.to_bytes()[..], &payload[..AH_LEN], "AH header bytes");
+            &payload[AH_LEN..]
         } else {
-            dg.payload
+            payload
         };
         vrrp_round_trip(vrrp, src, dst);
     } else {
@@ -103,62 +104,67 @@ fn fix_checksum(p: &mut [u8], src: IpAddr, dst: IpAddr) {
     fill_checksum(p, pdu, src, dst, form);
 }
 
-fn ipv4_header_round_trip(dg: &Ipv4Datagram<'_>, bytes: &[u8]) {
-    let h = &dg.header;
-    if h.header_len == IPV4_HEADER_LEN
-        && h.tos == IPV4_TOS_VRRP
-        && h.ttl == 255
-        && h.flags_frag == 0
+fn ipv4_header_round_trip(dg: &Ipv4Packet<&[u8]>, bytes: &[u8]) {
+    let h = Ipv4Repr::parse(dg);
+    assert_eq!(h.payload_len, dg.payload().len(), "IPv4 payload length");
+    if dg.header_len() == ipv4::HEADER_LEN && h.tos == VRRP_TOS && h.ttl == 255 && h.flags_frag == 0
     {
         let mut out = Vec::new();
-        build_ipv4_header(
-            &mut out,
-            h.src,
-            h.dst,
-            h.ident,
-            h.protocol,
-            dg.payload.len(),
-        );
-        assert_eq!(&out[..], &bytes[..IPV4_HEADER_LEN], "IPv4 header bytes");
+        Ipv4Repr::advert(h.src, h.dst, h.ident, h.protocol, h.payload_len).append_to(&mut out);
+        assert_eq!(&out[..], &bytes[..ipv4::HEADER_LEN], "IPv4 header bytes");
+    }
+    // Any header without options re-emits as it came.
+    if dg.header_len() == ipv4::HEADER_LEN {
+        let mut out = Vec::new();
+        h.append_to(&mut out);
+        assert_eq!(&out[..], &bytes[..ipv4::HEADER_LEN], "IPv4 repr bytes");
     }
 }
 
 /// Parse, emit, parse.
 pub fn vrrp_round_trip(payload: &[u8], src: IpAddr, dst: IpAddr) {
-    let Ok(p) = Advert::parse(payload, src, dst) else {
+    let Ok((view, checksum)) = VrrpPacket::new_verified(payload, src, dst) else {
         return;
     };
-    let view = Advert::parse_view(payload, src, dst).expect("parse_view agrees with parse");
-    assert_eq!(view.addresses, p.advert.addresses, "view addresses");
-    assert_eq!(view.pdu_len, p.pdu_len);
+    let p = VrrpRepr::parse(&view).expect("a verified advert parses");
+    assert_eq!(
+        view.addresses().len(),
+        usize::from(view.count()),
+        "view count"
+    );
+    assert_eq!(
+        view.addresses().collect::<Vec<_>>(),
+        p.addresses,
+        "view addresses"
+    );
     let family = Family::of(&src);
     let mut out = Vec::new();
     let len = p
-        .advert
-        .emit_zero_checksum(family, &mut out)
+        .append_to(family, &mut out)
         .expect("a parsed advert emits");
-    assert_eq!(len, p.pdu_len, "emitted length");
-    if p.advert.version == Version::V3 {
+    assert_eq!(len, view.message_len(), "emitted length");
+    if p.version == Version::V3 {
         out[4] |= payload[4] & 0xf0;
     }
-    out.extend_from_slice(p.trailer);
+    out.extend_from_slice(view.trailer());
     let mut dsts = vec![dst];
-    if p.advert.version == Version::V3 && family == Family::V4 {
+    if p.version == Version::V3 && family == Family::V4 {
         dsts.push(IpAddr::V4(VRRP_MCAST_V4));
     }
     let same = dsts.iter().any(|d| {
         let mut o = out.clone();
-        fill_checksum(&mut o, len, src, *d, p.checksum);
+        fill_checksum(&mut o, len, src, *d, checksum);
         o == payload
     });
     assert!(
         same,
         "re-emitted bytes differ: {out:02x?} vs {payload:02x?}"
     );
-    let again = Advert::parse(payload, src, dst).expect("reparse");
-    assert_eq!(again, p, "parse after emit");
-    if let Ok(t) = HmacTrailer::parse(p.trailer) {
-        assert_eq!(&t.to_bytes()[..], p.trailer, "hmac trailer bytes");
+    let (again, again_form) = VrrpPacket::new_verified(payload, src, dst).expect("reparse");
+    assert_eq!(VrrpRepr::parse(&again).as_ref(), Ok(&p), "parse after emit");
+    assert_eq!(again_form, checksum);
+    if let Ok(t) = HmacTrailer::parse(view.trailer()) {
+        assert_eq!(&t.to_bytes()[..], view.trailer(), "hmac trailer bytes");
         let mut u = HmacTrailer::from_seq(t.key_id, t.seq());
         u.hmac = t.hmac;
         assert_eq!(u, t, "trailer sequence packing");
@@ -208,7 +214,7 @@ fn value_round_trip(b: &[u8]) {
         }),
         Version::V3 => (0, [0; 8]),
     };
-    let adv = Advert {
+    let adv = VrrpRepr {
         version,
         vrid: get(2),
         priority: get(3),
@@ -224,7 +230,7 @@ fn value_round_trip(b: &[u8]) {
         ),
         Family::V6 => (
             IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
-            IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
+            IpAddr::V6(VRRP_MCAST_V6),
         ),
     };
     let form = if get(7) & 1 == 0 {
@@ -233,10 +239,10 @@ fn value_round_trip(b: &[u8]) {
         ChecksumForm::Message
     };
     let mut out = Vec::new();
-    if adv.emit(src, dst, form, &mut out).is_err() {
+    if adv.append_checksummed(src, dst, form, &mut out).is_err() {
         return;
     }
-    let p = Advert::parse(&out, src, dst).expect("an emitted advert parses");
-    assert_eq!(p.advert, adv, "value round trip");
-    assert!(p.trailer.is_empty());
+    let (p, _) = VrrpPacket::new_verified(&out[..], src, dst).expect("an emitted advert parses");
+    assert_eq!(VrrpRepr::parse(&p), Ok(adv), "value round trip");
+    assert!(p.trailer().is_empty());
 }

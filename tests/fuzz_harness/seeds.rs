@@ -6,10 +6,13 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use vrrpd::proto::auth::{HMAC_OFFSET, HmacTrailer, hmac_compute};
-use vrrpd::proto::packet::{
-    IPPROTO_AH, IPPROTO_VRRP, IPV4_HEADER_LEN, Ipv4Datagram, build_ipv4_header, fill_checksum,
-};
+use vrrpd::proto::auth::{HmacTrailer, hmac_compute};
+use vrrpd::proto::wire::checksum::checksum;
+use vrrpd::proto::wire::hmac_trailer::HMAC_OFFSET;
+use vrrpd::proto::wire::ipv4::{self, Ipv4Packet, Ipv4Repr};
+use vrrpd::proto::wire::ipv6::Ipv6Packet;
+use vrrpd::proto::wire::vrrp::{ChecksumForm, fill_checksum};
+use vrrpd::proto::wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4};
 use vrrpd::proto::{Family, Version};
 
 use super::endpoint::{self, HMAC_KEY_1, HMAC_KEY_2, OP_FIX_CSUM, OP_FIX_IP, OP_RESIGN};
@@ -78,25 +81,26 @@ pub fn vrrp_datagrams(pcap: &Path) -> Vec<Captured> {
         let ip = &f[14..];
         match ethertype {
             0x0800 => {
-                let dg = Ipv4Datagram::parse(ip).expect("capture's IPv4 parses");
-                if matches!(dg.header.protocol, IPPROTO_VRRP | IPPROTO_AH) {
-                    let total = usize::from(dg.header.total_len);
+                let dg = Ipv4Packet::new_checked(ip).expect("capture's IPv4 parses");
+                if matches!(dg.protocol(), IPPROTO_VRRP | IPPROTO_AH) {
+                    let total = usize::from(dg.total_len());
                     out.push(Captured::V4 {
                         ts_us,
                         datagram: ip[..total].to_vec(),
                     });
                 }
             }
-            0x86dd if ip[6] == IPPROTO_VRRP => {
-                let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
-                let a = |o: usize| Ipv6Addr::from(<[u8; 16]>::try_from(&ip[o..o + 16]).unwrap());
-                out.push(Captured::V6 {
-                    ts_us,
-                    hop: ip[7],
-                    src: a(8),
-                    dst: a(24),
-                    payload: ip[40..40 + plen].to_vec(),
-                });
+            0x86dd => {
+                let p = Ipv6Packet::new_checked(ip).expect("capture's IPv6 parses");
+                if p.next_header() == IPPROTO_VRRP {
+                    out.push(Captured::V6 {
+                        ts_us,
+                        hop: p.hop_limit(),
+                        src: p.src_addr(),
+                        dst: p.dst_addr(),
+                        payload: p.payload().to_vec(),
+                    });
+                }
             }
             _ => {}
         }
@@ -183,7 +187,7 @@ pub fn resign(v: &Vector, key_id: u8, seq: u64) -> Vec<u8> {
     let key: &[u8] = if key_id == 2 { HMAC_KEY_2 } else { &HMAC_KEY_1 };
     t.hmac = hmac_compute(key, Version::V3, img[1], v.source, &img, &head);
     img.extend_from_slice(&t.to_bytes());
-    let form = vrrpd::proto::packet::ChecksumForm::PseudoHeader;
+    let form = ChecksumForm::PseudoHeader;
     let pdu = v.pdu_len;
     fill_checksum(&mut img, pdu, v.source, v.dst, form);
     img
@@ -193,9 +197,9 @@ fn vector_record(v: &Vector, image: &[u8], delta_ms: u16) -> Vec<u8> {
     match (v.source, v.dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let mut dg = Vec::new();
-            build_ipv4_header(&mut dg, s, d, 1, IPPROTO_VRRP, image.len());
+            Ipv4Repr::advert(s, d, 1, IPPROTO_VRRP, image.len()).append_to(&mut dg);
             dg.extend_from_slice(image);
-            assert_eq!(dg.len(), IPV4_HEADER_LEN + image.len());
+            assert_eq!(dg.len(), ipv4::HEADER_LEN + image.len());
             endpoint::record_v4(OP_FIX_IP, 8, delta_ms, &dg)
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => endpoint::record_v6(0, 9, delta_ms, 255, s, d, image),
@@ -262,7 +266,7 @@ pub fn build() -> Vec<(String, Vec<u8>)> {
             v.pdu_len,
             v.source,
             v.dst,
-            vrrpd::proto::packet::ChecksumForm::PseudoHeader,
+            ChecksumForm::PseudoHeader,
         );
         let mut s = vec![SEED_CONFIG];
         s.extend(vector_record(&v, &plain, 0));
@@ -295,17 +299,17 @@ pub fn carp_seed() -> Vec<u8> {
     let mut carp = vec![0x21, 51, 0, 7, 0, 1, 0, 0];
     carp.extend([0u8; 8]);
     carp.extend([0xa5u8; 20]);
-    let c = vrrpd::proto::packet::Checksum::new().feed(&carp).finish();
+    let c = checksum(&carp);
     carp[6..8].copy_from_slice(&c.to_be_bytes());
     let mut dg = Vec::new();
-    build_ipv4_header(
-        &mut dg,
+    Ipv4Repr::advert(
         std::net::Ipv4Addr::new(192, 0, 2, 1),
-        vrrpd::proto::packet::VRRP_MCAST_V4,
+        VRRP_MCAST_V4,
         7,
         IPPROTO_VRRP,
         carp.len(),
-    );
+    )
+    .append_to(&mut dg);
     dg.extend_from_slice(&carp);
     let mut s = vec![SEED_CONFIG];
     s.extend(endpoint::record_v4(0, 1, 0, &dg));

@@ -33,11 +33,12 @@ use vrrpd::proto::auth::AuthConfig;
 use vrrpd::proto::instance::{
     Action, Input, Instance, InstanceConfig, Reason, ReleaseReason, State,
 };
-use vrrpd::proto::packet::{Advert, ChecksumForm};
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy};
 use vrrpd::proto::router::{Event as RouterEvent, Router as Core, RouterConfig};
 use vrrpd::proto::sync_group::SyncGroup;
 use vrrpd::proto::transmit::TxConfig;
+use vrrpd::proto::wire::ah::AH_LEN;
+use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpPacket};
 use vrrpd::proto::{Family, Time, Version};
 
 /// Rewrites a datagram from router `from` to router `to` on the wire.
@@ -413,7 +414,7 @@ impl Lan {
                 src: p.src,
                 dst: p.dst,
                 ttl: 255,
-                protocol: vrrpd::proto::packet::IPPROTO_VRRP,
+                protocol: vrrpd::proto::wire::IPPROTO_VRRP,
                 ipv4_header: None,
                 payload: &p.bytes,
             }
@@ -525,13 +526,14 @@ impl Lan {
             let bytes = &buf[..t.len];
             let vrrp = if t.dst.is_ipv4() {
                 let d = RxPacket::from_ipv4_datagram(bytes).expect("own datagram parses");
-                let ah = usize::from(d.protocol == vrrpd::proto::packet::IPPROTO_AH) * 24;
+                let ah = usize::from(d.protocol == vrrpd::proto::wire::IPPROTO_AH) * AH_LEN;
                 &d.payload[ah..]
             } else {
                 bytes
             };
-            let parsed = Advert::parse(vrrp, t.source, t.dst).expect("own advert parses");
-            priority = Some(parsed.advert.priority);
+            let (advert, _) =
+                VrrpPacket::new_verified(vrrp, t.source, t.dst).expect("own advert parses");
+            priority = Some(advert.priority());
             self.transmit(i, &buf[..t.len], t.source, t.dst);
         }
         self.txbuf = buf;

@@ -94,7 +94,9 @@ mod tests {
 
     #[test]
     fn a_correct_checksum_sums_to_zero() {
-        let mut b = [0x45, 0, 0, 20, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18];
+        let mut b = [
+            0x45, 0, 0, 20, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18,
+        ];
         let c = checksum(&b);
         b[10..12].copy_from_slice(&c.to_be_bytes());
         assert_eq!(checksum(&b), 0);
@@ -105,10 +107,7 @@ mod tests {
         let s4 = Ipv4Addr::new(192, 0, 2, 1);
         let d4 = Ipv4Addr::new(224, 0, 0, 18);
         let flat4 = [192, 0, 2, 1, 224, 0, 0, 18, 0, 112, 0, 12];
-        assert_eq!(
-            pseudo_header_v4(s4, d4, 112, 12).finish(),
-            checksum(&flat4)
-        );
+        assert_eq!(pseudo_header_v4(s4, d4, 112, 12).finish(), checksum(&flat4));
         let s6: Ipv6Addr = "fe80::1".parse().unwrap();
         let d6: Ipv6Addr = "ff02::12".parse().unwrap();
         let mut flat6 = Vec::new();

@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(t.sec(), 0x6b49_d200);
         assert_eq!(t.subsec(), 0x8000);
         assert_eq!(t.ctr(), 3);
-        assert_eq!(t.hmac(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+        assert_eq!(
+            t.hmac(),
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        );
         assert_eq!(t.head(), TRAILER[..12]);
     }
 

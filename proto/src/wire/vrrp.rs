@@ -513,9 +513,7 @@ pub struct VrrpRepr {
 impl VrrpRepr {
     /// Read a checked packet (see [`VrrpPacket::new_checked`] /
     /// [`VrrpPacket::new_verified`]); a zero interval is refused.
-    pub fn parse<T: AsRef<[u8]> + ?Sized>(
-        p: &VrrpPacket<&T>,
-    ) -> Result<VrrpRepr, VrrpDecodeError> {
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(p: &VrrpPacket<&T>) -> Result<VrrpRepr, VrrpDecodeError> {
         if p.interval_cs() == 0 {
             return Err(VrrpDecodeError::IntervalZero);
         }
@@ -773,10 +771,7 @@ mod tests {
         // keepalived's unicast compat form names the group in unicast.
         let peer = IpAddr::V4(v4([192, 0, 2, 2]));
         let p = VrrpPacket::new_checked(&m[..], Family::V4).unwrap();
-        assert_eq!(
-            p.verify_checksum(A, peer),
-            Ok(ChecksumForm::PseudoHeader)
-        );
+        assert_eq!(p.verify_checksum(A, peer), Ok(ChecksumForm::PseudoHeader));
     }
 
     #[test]
