@@ -451,7 +451,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> VrrpPacket<T> {
 }
 
 /// The address list of a VRRP message, borrowed from the packet.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AddressIter<'a> {
     family: Family,
     bytes: &'a [u8],
