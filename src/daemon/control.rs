@@ -100,7 +100,7 @@ impl Daemon {
             groups: (0..self.groups.len())
                 .map(|gi| super::status::group_status(&self.groups[gi], self.tracker_status(gi)))
                 .collect(),
-            bfd: self.bfd.status(&self.links),
+            bfd: self.bfd.status(&self.host.links),
             last_reload: Some(crate::control::protocol::ReloadStatus {
                 success: self.last_reload.0,
                 at: crate::control::protocol::rfc3339(self.last_reload.1),

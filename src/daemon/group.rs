@@ -34,9 +34,9 @@ pub struct Group {
     /// Last trackers verdict fed to the instance.
     pub trackers: (bool, i32),
     /// Track scripts and notify hooks (started by the daemon).
-    pub hooks: Option<super::hooks::GroupHooks>,
+    pub hooks: Option<crate::track::hooks::GroupHooks>,
     /// Virtual routes and rules on the host by our doing (SPEC §2.2).
-    pub installed: super::routes::InstalledRoutes,
+    pub installed: crate::host::routes::InstalledRoutes,
     /// The virtual MAC interface's index while it exists (`use_vmac`).
     pub vmac_ifindex: Option<u32>,
     /// Adverts that cannot be sent, gratuitous ARP / NA that cannot be.
@@ -79,6 +79,10 @@ impl Group {
             advert_failures: FailureLatch::default(),
             announce_failures: FailureLatch::default(),
         }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.name
     }
 
     /// Is `src` (an advert source or unicast peer) one of our IPv4 VIPs on

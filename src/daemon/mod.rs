@@ -5,19 +5,14 @@
 //! to the state machines and carries out the actions they return. Nothing
 //! polls.
 
-mod bfd;
 mod control;
-mod drained;
 mod group;
 mod hooks;
-mod io;
-mod routes;
 mod status;
-mod vmac;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -26,7 +21,7 @@ use tracing::{debug, error, info, warn};
 
 use tokio::sync::mpsc;
 
-use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
+use crate::config::{self, Config, ConfigErrors};
 use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
@@ -40,9 +35,11 @@ use crate::proto::router::Event;
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
+pub use crate::host::view::load_config;
+use crate::host::view::{load_config_with, recheck_with_kernel};
+use crate::host::{Host, bfd, drained, vmac::advert_ifindex};
 pub use crate::proto::endpoint::Counters;
 pub use group::{Group, GroupSlot, Groups};
-use io::Io;
 
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -71,86 +68,6 @@ pub struct RunOptions {
     /// The configuration as the caller already loaded it without a view of
     /// the kernel (saves running the seed program once more).
     pub preloaded: Option<config::Loaded>,
-}
-
-/// Interface addresses as the kernel has them, minus those vrrpd added (a VIP
-/// left behind by a crashed run carries our IFA_PROTO mark and must not look
-/// like the host's own address). Everything else is the host's (SPEC §2.3:
-/// the own-address rule uses the kernel's view).
-struct KernelHost {
-    addrs: HashMap<String, Vec<IpAddr>>,
-}
-
-impl HostView for KernelHost {
-    fn interface_addresses(&self, name: &str) -> Option<Vec<IpAddr>> {
-        self.addrs.get(name).cloned()
-    }
-    fn address_interface(&self, addr: IpAddr) -> Option<String> {
-        let mut names: Vec<&String> = self
-            .addrs
-            .iter()
-            .filter(|(_, a)| a.contains(&addr))
-            .map(|(n, _)| n)
-            .collect();
-        names.sort();
-        names.first().map(|n| n.to_string())
-    }
-    fn knows_addresses(&self) -> bool {
-        true
-    }
-}
-
-/// Added by vrrpd: it carries our IFA_PROTO mark, or (on a kernel that
-/// reports no IFA_PROTO) this run added it.
-fn added_by_us(a: &crate::net::IfAddr, this_run: &HashSet<(u32, IpAddr)>) -> bool {
-    a.added_by_vrrpd() || (a.protocol.is_none() && this_run.contains(&(a.ifindex, a.addr)))
-}
-
-/// `ours`: (ifindex, address) pairs this run added (stands in for the
-/// IFA_PROTO mark on kernels that do not report it).
-async fn kernel_host(nl: &Netlink, ours: &HashSet<(u32, IpAddr)>) -> KernelHost {
-    let mut addrs: HashMap<String, Vec<IpAddr>> = HashMap::new();
-    let links = nl.dump_links().await.unwrap_or_default();
-    let all = nl.dump_addresses().await.unwrap_or_default();
-    for l in &links {
-        let list = all
-            .iter()
-            .filter(|a| a.ifindex == l.index && !added_by_us(a, ours))
-            .map(|a| a.addr)
-            .collect();
-        addrs.insert(l.name.clone(), list);
-    }
-    KernelHost { addrs }
-}
-
-/// Load the configuration the way `run`, `check` and reload see it: the
-/// own-address rules are checked against the kernel's interfaces.
-pub async fn load_config(
-    path: &Path,
-    nl: Option<&Netlink>,
-) -> Result<config::Loaded, ConfigErrors> {
-    load_config_with(path, nl, &HashSet::new()).await
-}
-
-async fn load_config_with(
-    path: &Path,
-    nl: Option<&Netlink>,
-    ours: &HashSet<(u32, IpAddr)>,
-) -> Result<config::Loaded, ConfigErrors> {
-    let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
-    recheck_with_kernel(path, first, nl, ours).await
-}
-
-/// Load again with the kernel's interfaces in view (the own-address rules).
-async fn recheck_with_kernel(
-    path: &Path,
-    first: config::Loaded,
-    nl: Option<&Netlink>,
-    ours: &HashSet<(u32, IpAddr)>,
-) -> Result<config::Loaded, ConfigErrors> {
-    let Some(nl) = nl else { return Ok(first) };
-    let host = kernel_host(nl, ours).await;
-    config::load(path, &ProcessEnv, &host)
 }
 
 /// Run the daemon until SIGTERM/SIGINT has released every group.
@@ -194,18 +111,16 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
         .map_err(DaemonError::Io)?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
-        io: Io::new(nl),
+        host: Host::new(nl),
         groups: Groups::new(),
         epoch: Instant::now(),
         config_path: opts.config.clone(),
         config: loaded.config.clone(),
-        links: HashMap::new(),
         shutdown_deadline: None,
         receive_failures: group::FailureLatch::default(),
         handovers: Vec::new(),
         track_tx,
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
-        vmac_saved: HashMap::new(),
         drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
         last_reload: (true, SystemTime::now()),
     };
@@ -217,10 +132,10 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
             .iter()
             .map(|s| s.members.clone()),
     );
-    d.remove_stale_vmacs().await;
-    d.refresh_links().await;
-    d.remove_stale_vips(&loaded.config).await;
-    d.remove_stale_routes().await;
+    d.host.remove_stale_vmacs().await;
+    d.host.refresh_links().await;
+    d.host.remove_stale_vips(&loaded.config).await;
+    d.host.remove_stale_routes().await;
     for g in loaded.config.groups.iter().cloned() {
         d.add_group(g);
     }
@@ -237,13 +152,11 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
 }
 
 struct Daemon {
-    io: Io,
+    host: Host,
     groups: Groups,
     epoch: Instant,
     config_path: PathBuf,
     config: Config,
-    /// name -> (ifindex, up), from netlink.
-    links: HashMap<String, (u32, bool)>,
     shutdown_deadline: Option<Time>,
     /// Receive errors on the VRRP sockets (logged once per run of them).
     receive_failures: group::FailureLatch,
@@ -253,8 +166,6 @@ struct Daemon {
     track_tx: mpsc::UnboundedSender<TrackEvent>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
-    /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
-    vmac_saved: HashMap<String, Vec<(String, String)>>,
     /// `vrrpd drain` marks, persisted in `state_dir`.
     drained: drained::DrainMarks,
     /// Outcome and time of the last configuration load (SPEC §5).
@@ -285,7 +196,10 @@ impl Daemon {
     fn add_group(&mut self, cfg: config::GroupConfig) -> usize {
         let (name, family, vrid) = (cfg.name.clone(), cfg.family, cfg.vrid);
         let mut g = Group::new(cfg);
-        g.hooks = Some(hooks::GroupHooks::start(&g.cfg, &self.track_tx));
+        g.hooks = Some(crate::track::hooks::GroupHooks::start(
+            &g.cfg,
+            &self.track_tx,
+        ));
         self.groups.insert(&name, family, vrid, g)
     }
 
@@ -318,21 +232,21 @@ impl Daemon {
             let sleep_to = deadline
                 .map(|t| self.epoch + t)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            let v4 = self.io.v4.clone();
-            let v4ah = self.io.v4ah.clone();
-            let v6 = self.io.v6.clone();
+            let v4 = self.host.io.v4.clone();
+            let v4ah = self.host.io.v4ah.clone();
+            let v6 = self.host.io.v6.clone();
             let bfd_rx = self.bfd.rx_sockets();
             tokio::select! {
                 _ = tokio::time::sleep_until(sleep_to) => self.on_timers().await,
-                r = io::recv_v4(v4.as_deref(), &mut buf4) => {
+                r = crate::host::io::recv_v4(v4.as_deref(), &mut buf4) => {
                     self.on_received(r).await;
                     self.drain_burst(|b| v4.as_deref().map(|s| s.try_recv(b)), &mut buf4).await;
                 }
-                r = io::recv_v4(v4ah.as_deref(), &mut buf4ah) => {
+                r = crate::host::io::recv_v4(v4ah.as_deref(), &mut buf4ah) => {
                     self.on_received(r).await;
                     self.drain_burst(|b| v4ah.as_deref().map(|s| s.try_recv(b)), &mut buf4ah).await;
                 }
-                r = io::recv_v6(v6.as_deref(), &mut buf6) => {
+                r = crate::host::io::recv_v6(v6.as_deref(), &mut buf6) => {
                     self.on_received(r).await;
                     self.drain_burst(|b| v6.as_deref().map(|s| s.try_recv(b)), &mut buf6).await;
                 }
@@ -354,7 +268,7 @@ impl Daemon {
                     None => {
                         // Leave nothing behind on this exit path either.
                         self.final_cleanup().await;
-                        self.io.restore_sysctls();
+                        self.host.io.restore_sysctls();
                         return Err(DaemonError::Io("netlink event stream closed".into()));
                     }
                 },
@@ -370,7 +284,7 @@ impl Daemon {
             self.poll_handovers();
         }
         self.final_cleanup().await;
-        self.io.restore_sysctls();
+        self.host.io.restore_sysctls();
         self.run_stop_hooks().await;
         info!("vrrpd stopped");
         Ok(())
@@ -420,50 +334,6 @@ impl Daemon {
 
     // ---- start-up ---------------------------------------------------------
 
-    async fn refresh_links(&mut self) {
-        match self.io.nl.dump_links().await {
-            Ok(links) => {
-                self.links = links
-                    .into_iter()
-                    .map(|l| (l.name, (l.index, l.up)))
-                    .collect();
-            }
-            Err(e) => warn!("cannot list interfaces: {e}"),
-        }
-    }
-
-    fn ifindex_of(&self, name: &str) -> Option<u32> {
-        self.links.get(name).map(|(i, _)| *i)
-    }
-
-    /// SPEC §4: VIPs a crashed run left behind are removed before any group
-    /// starts. Only addresses carrying vrrpd's IFA_PROTO mark go: an
-    /// unmarked one was on the interface before vrrpd added anything and
-    /// belongs to the host (SPEC §1).
-    async fn remove_stale_vips(&mut self, cfg: &Config) {
-        for g in &cfg.groups {
-            if g.priority == 255 {
-                // The owner goes master at once and re-adds them: removing
-                // first would only make clients miss a beat.
-                continue;
-            }
-            for vip in g.virtual_ips.iter().chain(g.excluded_ips.iter()) {
-                let Some(ifindex) = self.ifindex_of(&vip.interface) else {
-                    continue;
-                };
-                match self.io.nl.del_vip(ifindex, vip.address, false).await {
-                    Ok(true) => {
-                        warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
-                    }
-                }
-            }
-        }
-    }
-
     /// Start the protocol for a group whose interface is (now) usable.
     async fn bring_up(&mut self, gi: usize) {
         if self.groups[gi].router.is_some() {
@@ -474,20 +344,20 @@ impl Daemon {
             return;
         }
         let name = self.groups[gi].cfg.interface.clone();
-        let Some(&(ifindex, up)) = self.links.get(&name) else {
+        let Some(&(ifindex, up)) = self.host.links.get(&name) else {
             if self.groups[gi].ifindex.is_none() {
                 warn!(group = %self.groups[gi].name(), interface = %name, "interface missing; group waits in fault");
             }
             return;
         };
-        let source = match self.source_address(gi, ifindex).await {
+        let source = match self.host.source_address(&self.groups[gi], ifindex).await {
             Some(s) => s,
             None => {
                 warn!(group = %self.groups[gi].name(), interface = %name, "interface has no usable source address yet; group waits in fault");
                 return;
             }
         };
-        if !self.vmac_setup(gi, ifindex).await {
+        if !self.host.vmac_setup(&mut self.groups[gi], ifindex).await {
             return;
         }
         let rc = group::router_config(&self.groups[gi].cfg, source);
@@ -506,11 +376,11 @@ impl Daemon {
                 .find(|p| g.names_vip_of_peer(*p))
         {
             // The owner's adverts come from our VIP: see ensure_accept_local.
-            if let Err(e) = self.io.ensure_accept_local(&name) {
+            if let Err(e) = self.host.io.ensure_accept_local(&name) {
                 warn!(group = %self.groups[gi].name(), %peer, interface = %name, "cannot set accept_local: {e}");
             }
         }
-        if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
+        if let Err(e) = self.host.io.ensure_sockets(&self.groups[gi]) {
             error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
             self.groups.stop(gi);
             return;
@@ -585,39 +455,6 @@ impl Daemon {
         self.bfd_settle().await;
     }
 
-    /// The group's advert source: `unicast_source`, else the interface's
-    /// IPv4 primary / IPv6 link-local address, never an address vrrpd added
-    /// (a VIP becomes the subnet's primary when the real primary is deleted;
-    /// a secondary real address is then the better source). The host's own
-    /// addresses stay candidates even when a group names them as VIPs: the
-    /// address owner's VIP is its primary address (RFC 5798 §1).
-    async fn source_address(&self, gi: usize, ifindex: u32) -> Option<IpAddr> {
-        let g = &self.groups[gi];
-        if let Some(s) = g.cfg.unicast_source {
-            return Some(s);
-        }
-        let addrs: Vec<_> = self
-            .io
-            .nl
-            .addresses(ifindex)
-            .await
-            .ok()?
-            .into_iter()
-            .filter(|a| !added_by_us(a, &self.io.added))
-            .collect();
-        match g.cfg.family {
-            Family::V4 => crate::net::ifaces::primary_v4(&addrs)
-                .or_else(|| {
-                    addrs.iter().find_map(|a| match a.addr {
-                        IpAddr::V4(v4) => Some(v4),
-                        IpAddr::V6(_) => None,
-                    })
-                })
-                .map(IpAddr::V4),
-            Family::V6 => crate::net::ifaces::link_local_v6(&addrs).map(IpAddr::V6),
-        }
-    }
-
     // ---- the state machines' actions ------------------------------------
 
     /// Carry out every pending event of every group, including those of
@@ -635,13 +472,15 @@ impl Daemon {
     async fn act(&mut self, gi: usize, event: Event) {
         match event {
             Event::Transmit => self.send_adverts(gi).await,
-            Event::AddVips => self.add_vips(gi).await,
-            Event::RemoveVips => self.remove_vips(gi).await,
-            Event::AddRoutes | Event::UpdateRoutes => self.sync_routes(gi).await,
-            Event::RemoveRoutes => self.remove_routes(gi).await,
+            Event::AddVips => self.host.add_vips(&mut self.groups[gi]).await,
+            Event::RemoveVips => self.host.remove_vips(&mut self.groups[gi]).await,
+            Event::AddRoutes | Event::UpdateRoutes => {
+                self.host.sync_routes(&mut self.groups[gi]).await
+            }
+            Event::RemoveRoutes => self.host.remove_routes(&mut self.groups[gi]).await,
             Event::Announce => {
                 if self.groups[gi].vips_held {
-                    self.announce_once(gi).await;
+                    self.host.announce_once(&mut self.groups[gi]).await;
                 }
             }
             Event::LowerPriorityMasterHeard => {
@@ -687,10 +526,10 @@ impl Daemon {
     /// Send every copy of the advert the router has ready.
     async fn send_adverts(&mut self, gi: usize) {
         let wall = wall_clock();
-        let Some(ifindex) = vmac::advert_ifindex(&self.groups[gi]) else {
+        let Some(ifindex) = advert_ifindex(&self.groups[gi]) else {
             return;
         };
-        while let Some(t) = self.groups.poll_transmit(gi, wall, &mut self.io.txbuf) {
+        while let Some(t) = self.groups.poll_transmit(gi, wall, &mut self.host.io.txbuf) {
             let t = match t {
                 Ok(t) => t,
                 Err(e) => {
@@ -699,7 +538,12 @@ impl Daemon {
                 }
             };
             let g = &mut self.groups[gi];
-            match self.io.send(ifindex, t.source, t.dst, &g.shell.cfg).await {
+            match self
+                .host
+                .io
+                .send(ifindex, t.source, t.dst, &g.shell.cfg)
+                .await
+            {
                 Ok(()) => {
                     g.counters.adverts_sent += 1;
                     g.counters.priority_zero_sent += u64::from(t.priority == 0);
@@ -713,130 +557,6 @@ impl Daemon {
                      logged once until a send succeeds"
                 ),
                 Err(e) => debug!(group = %g.cfg.name, dst = %t.dst, "advert not sent: {e}"),
-            }
-        }
-    }
-
-    async fn add_vips(&mut self, gi: usize) {
-        self.vmac_link(gi, true).await;
-        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
-        for vip in vips {
-            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
-                error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
-                continue;
-            };
-            match self
-                .io
-                .nl
-                .add_vip(ifindex, vip.address, vip.prefix_len)
-                .await
-            {
-                Ok(crate::net::VipAdd::Added) => {
-                    self.io.added.insert((ifindex, vip.address));
-                }
-                Ok(crate::net::VipAdd::HostOwned) => {
-                    // SPEC §1: the address owner's VIP is its own address.
-                    debug!(group = %self.groups[gi].name(), vip = %vip, "VIP is the host's own address; left as it is");
-                }
-                Err(e) => {
-                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
-                }
-            }
-        }
-        self.groups[gi].vips_held = true;
-        self.await_ipv6_vips_local(gi).await;
-    }
-
-    /// Wait (bounded) until the kernel delivers every IPv6 VIP of the group
-    /// locally, so that the announcement that follows never points clients
-    /// at an address whose packets would still be dropped (SPEC §4:
-    /// lossless planned moves on hosts that do not forward).
-    async fn await_ipv6_vips_local(&mut self, gi: usize) {
-        const LIMIT: Duration = Duration::from_millis(100);
-        let v6: Vec<_> = self.groups[gi]
-            .all_vips()
-            .filter_map(|v| match v.address {
-                IpAddr::V6(a) => Some(a),
-                IpAddr::V4(_) => None,
-            })
-            .collect();
-        let start = tokio::time::Instant::now();
-        for addr in v6 {
-            loop {
-                match self.io.nl.delivers_locally(addr).await {
-                    Ok(true) => break,
-                    Ok(false) if start.elapsed() < LIMIT => {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                    Ok(false) => {
-                        warn!(group = %self.groups[gi].name(), vip = %addr, "IPv6 VIP not yet delivered locally after {LIMIT:?}; announcing anyway");
-                        return;
-                    }
-                    Err(e) => {
-                        debug!(group = %self.groups[gi].name(), vip = %addr, "route lookup failed: {e}");
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Remove the group's VIPs: only what vrrpd added (SPEC §1), so the
-    /// address owner keeps its own address on backup, fault, reload and stop.
-    async fn remove_vips(&mut self, gi: usize) {
-        self.groups[gi].vips_held = false;
-        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
-        for vip in vips {
-            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
-                continue;
-            };
-            let key = (ifindex, vip.address);
-            let this_run = self.io.added.contains(&key);
-            match self.io.nl.del_vip(ifindex, vip.address, this_run).await {
-                Ok(_) => {
-                    self.io.added.remove(&key);
-                }
-                Err(e) => {
-                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
-                }
-            }
-        }
-        self.vmac_link(gi, false).await;
-    }
-
-    /// Send the round the announce schedule has due at `now`, if any.
-    /// One gratuitous ARP / unsolicited NA per VIP.
-    async fn announce_once(&mut self, gi: usize) {
-        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
-        for vip in vips {
-            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
-                continue;
-            };
-            // SPEC §1 ndisc_router: "auto" follows the interface's IPv6
-            // forwarding, read at each announce (it may change at run time).
-            let router = vip.address.is_ipv6()
-                && match self.groups[gi].cfg.ndisc_router {
-                    config::NdiscRouter::Auto => {
-                        crate::net::sysctl::ipv6_forwarding(&vip.interface)
-                    }
-                    config::NdiscRouter::On => true,
-                    config::NdiscRouter::Off => false,
-                };
-            let res = self.io.announce(ifindex, vip.address, router).await;
-            let g = &mut self.groups[gi];
-            match res {
-                Ok(()) => {
-                    g.counters.garp_sent += 1;
-                    if g.announce_failures.succeed() {
-                        info!(group = %g.name(), vip = %vip, "gratuitous ARP / NA sent again");
-                    }
-                }
-                Err(e) if g.announce_failures.fail() => warn!(
-                    group = %g.name(), vip = %vip,
-                    "cannot send gratuitous ARP / unsolicited NA (AF_PACKET socket): {e}; \
-                     logged once until a send succeeds"
-                ),
-                Err(e) => debug!(group = %g.name(), vip = %vip, "announce failed: {e}"),
             }
         }
     }
@@ -914,7 +634,7 @@ impl Daemon {
             let g = &self.groups[gi];
             if g.cfg.priority < 255 && g.names_vip_of_peer(advert.src) {
                 let ifname = g.cfg.interface.clone();
-                match self.io.ensure_accept_local(&ifname) {
+                match self.host.io.ensure_accept_local(&ifname) {
                     Ok(true) => {
                         info!(group = %self.groups[gi].name(), peer = %advert.src, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
                     }
@@ -949,16 +669,16 @@ impl Daemon {
         match ev {
             NetEvent::LinkChanged { ifindex, name, up } => {
                 // Any link change may be a new MAC: GARPs must carry it.
-                self.io.forget_mac(ifindex);
-                let before = self.links.insert(name.clone(), (ifindex, up));
+                self.host.io.forget_mac(ifindex);
+                let before = self.host.links.insert(name.clone(), (ifindex, up));
                 if before == Some((ifindex, up)) {
                     return;
                 }
                 self.link_changed(&name, ifindex, up).await;
             }
             NetEvent::LinkRemoved { ifindex, name } => {
-                self.links.remove(&name);
-                self.io.forget_interface(ifindex);
+                self.host.links.remove(&name);
+                self.host.io.forget_interface(ifindex);
                 self.vmac_removed(ifindex).await;
                 self.link_changed(&name, ifindex, false).await;
                 // The interface is gone: the group starts afresh when it
@@ -966,7 +686,7 @@ impl Daemon {
                 for gi in 0..self.groups.len() {
                     if self.groups[gi].ifindex == Some(ifindex) {
                         // Rules outlive the interface: take ours back.
-                        self.remove_routes(gi).await;
+                        self.host.remove_routes(&mut self.groups[gi]).await;
                         self.groups[gi].vips_held = false;
                         self.groups.stop(gi);
                         self.groups[gi].ifindex = None;
@@ -977,7 +697,7 @@ impl Daemon {
                 for gi in 0..self.groups.len() {
                     let g = &self.groups[gi];
                     if g.router.is_none()
-                        && self.links.get(&g.cfg.interface).map(|l| l.0) == Some(ifindex)
+                        && self.host.links.get(&g.cfg.interface).map(|l| l.0) == Some(ifindex)
                     {
                         self.bring_up(gi).await;
                     }
@@ -990,10 +710,14 @@ impl Daemon {
             }
             NetEvent::Overrun => {
                 warn!("netlink event overrun; re-reading interfaces");
-                let before = self.links.clone();
-                self.refresh_links().await;
-                let now: Vec<(String, (u32, bool))> =
-                    self.links.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                let before = self.host.links.clone();
+                self.host.refresh_links().await;
+                let now: Vec<(String, (u32, bool))> = self
+                    .host
+                    .links
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect();
                 for (name, (ifindex, up)) in now {
                     if before.get(&name) != Some(&(ifindex, up)) {
                         self.link_changed(&name, ifindex, up).await;
@@ -1044,9 +768,9 @@ impl Daemon {
             if !self.groups[gi].vips_held {
                 continue;
             }
-            let hit = self.groups[gi]
-                .all_vips()
-                .any(|v| v.address == addr && self.vip_ifindex(gi, v) == Some(ifindex));
+            let hit = self.groups[gi].all_vips().any(|v| {
+                v.address == addr && self.host.vip_ifindex(&self.groups[gi], v) == Some(ifindex)
+            });
             if hit {
                 warn!(group = %self.groups[gi].name(), vip = %addr, "VIP removed behind our back while master; re-adding");
                 self.readd_missing_vips(gi).await;
@@ -1067,7 +791,7 @@ impl Daemon {
             {
                 continue;
             }
-            let Some(source) = self.source_address(gi, ifindex).await else {
+            let Some(source) = self.host.source_address(&self.groups[gi], ifindex).await else {
                 continue;
             };
             let g = &mut self.groups[gi];
@@ -1082,7 +806,7 @@ impl Daemon {
     }
 
     async fn readd_missing_vips(&mut self, gi: usize) {
-        self.add_vips(gi).await;
+        self.host.add_vips(&mut self.groups[gi]).await;
         let now = self.now();
         self.groups.reannounce(now, gi);
         self.drain().await;
@@ -1123,10 +847,10 @@ impl Daemon {
         self.bfd.flush(now);
         for gi in 0..self.groups.len() {
             if !self.groups[gi].installed.is_empty() {
-                self.remove_routes(gi).await;
+                self.host.remove_routes(&mut self.groups[gi]).await;
             }
             if self.groups[gi].vips_held {
-                self.remove_vips(gi).await;
+                self.host.remove_vips(&mut self.groups[gi]).await;
             }
         }
         self.vmac_teardown_all().await;
@@ -1151,16 +875,21 @@ impl Daemon {
     }
 
     async fn reload_config(&mut self) -> Result<(), String> {
-        let loaded =
-            match load_config_with(&self.config_path, Some(&self.io.nl), &self.io.added).await {
-                Ok(l) => l,
-                Err(errs) => {
-                    for e in &errs.errors {
-                        error!("reload rejected, keeping the running configuration: {e}");
-                    }
-                    return Err(errs.to_string());
+        let loaded = match load_config_with(
+            &self.config_path,
+            Some(&self.host.io.nl),
+            &self.host.io.added,
+        )
+        .await
+        {
+            Ok(l) => l,
+            Err(errs) => {
+                for e in &errs.errors {
+                    error!("reload rejected, keeping the running configuration: {e}");
                 }
-            };
+                return Err(errs.to_string());
+            }
+        };
         for w in &loaded.warnings {
             warn!("{w}");
         }
@@ -1224,16 +953,60 @@ impl Daemon {
             }
         }
         if !self.groups[gi].installed.is_empty() {
-            self.remove_routes(gi).await;
+            self.host.remove_routes(&mut self.groups[gi]).await;
         }
         if self.groups[gi].vips_held {
-            self.remove_vips(gi).await;
+            self.host.remove_vips(&mut self.groups[gi]).await;
         }
         self.vmac_teardown(gi).await;
         let g = self.groups.remove(gi);
         let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
         if let Some(h) = g.shell.hooks {
-            hooks::retire(h, prio, g.shell.cfg.vrid);
+            crate::track::hooks::retire(h, prio, g.shell.cfg.vrid);
+        }
+    }
+
+    // ---- virtual MAC interfaces (SPEC §2.4) ---------------------------------
+
+    /// The base interface of `ifindex` when it is one of our macvlans.
+    /// Adverts are heard on the base interface (as keepalived does).
+    fn vmac_base(&self, ifindex: u32) -> Option<u32> {
+        self.groups
+            .iter()
+            .find(|g| g.vmac_ifindex == Some(ifindex))
+            .and_then(|g| g.ifindex)
+    }
+
+    async fn vmac_teardown(&mut self, gi: usize) {
+        let base = &self.groups[gi].cfg.interface;
+        let shared = self
+            .groups
+            .iter()
+            .enumerate()
+            .any(|(j, g)| j != gi && g.vmac_ifindex.is_some() && &g.cfg.interface == base);
+        self.host.vmac_teardown(&mut self.groups[gi], shared).await;
+    }
+
+    async fn vmac_teardown_all(&mut self) {
+        for gi in 0..self.groups.len() {
+            self.vmac_teardown(gi).await;
+        }
+    }
+
+    /// A macvlan of ours vanished (deleted by hand, or with its base): the
+    /// group starts afresh, which creates it again if the base is there.
+    async fn vmac_removed(&mut self, ifindex: u32) {
+        for gi in 0..self.groups.len() {
+            if self.groups[gi].vmac_ifindex != Some(ifindex) {
+                continue;
+            }
+            warn!(group = %self.groups[gi].name(), "virtual MAC interface removed behind our back; restarting the group");
+            let g = &mut self.groups[gi];
+            g.vmac_ifindex = None;
+            g.vips_held = false;
+            g.router = None;
+            g.ifindex = None;
+            self.bring_up(gi).await;
         }
     }
 }

@@ -9,8 +9,8 @@ use std::rc::Rc;
 
 use tracing::{info, warn};
 
-use super::group::Groups;
 use crate::control::protocol::BfdSessionStatus;
+use crate::daemon::Groups;
 use crate::net::bfd_socket::{BfdReceived, BfdRx, BfdTx};
 use crate::proto::Time;
 use crate::proto::bfd::{SessionConfig, SessionEvent, SessionKey, Sessions};
