@@ -55,7 +55,10 @@ pub struct GroupFile {
     pub advert_interval: Duration,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preempt: Option<bool>,
-    #[serde(serialize_with = "opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub preempt_delay: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_state: Option<StartState>,
@@ -65,13 +68,22 @@ pub struct GroupFile {
     pub unicast_peers: Vec<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub garp_repeat: Option<u8>,
-    #[serde(serialize_with = "opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub garp_interval: Option<Duration>,
     /// `0s` is "off".
-    #[serde(serialize_with = "opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub garp_refresh: Option<Duration>,
     /// `0s` is "off".
-    #[serde(serialize_with = "opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub garp_master_delay: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_vmac: Option<bool>,
@@ -201,7 +213,10 @@ pub struct HmacFile {
     pub active_key: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anti_replay: Option<AntiReplay>,
-    #[serde(serialize_with = "opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time_window: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<HmacMode>,
@@ -354,6 +369,9 @@ mod tests {
             auth: AuthFile,
         }
         let text = toml::to_string(&W { auth }).unwrap();
-        assert_eq!(text, "[auth]\ntype = \"hmac\"\n\n[auth.keys]\n2 = \"a\"\n10 = \"b\"\n");
+        assert_eq!(
+            text,
+            "[auth]\ntype = \"hmac\"\n\n[auth.keys]\n2 = \"a\"\n10 = \"b\"\n"
+        );
     }
 }
