@@ -47,7 +47,10 @@
 //! - `virtual_routes` / `virtual_rules` lines map one to one (see
 //!   [`routes`]); a line with anything vrrpd lacks is not mapped as a whole.
 //! - The files are [`output`] values serialized with `toml` (no hand-written
-//!   TOML).
+//!   TOML) after a comment block saying where they came from; the report
+//!   lines go to the caller (stderr), not into the files.
+//!   `tests/convert_roundtrip.rs` checks that the loaded files, turned back
+//!   into [`output`] values, serialize to the same text.
 
 pub mod output;
 mod routes;
