@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use tracing::{info, warn};
 
-use super::group::Group;
+use super::group::Groups;
 use crate::control::protocol::BfdSessionStatus;
 use crate::net::bfd_socket::{BfdReceived, BfdRx, BfdTx};
 use crate::proto::Time;
@@ -59,10 +59,10 @@ pub async fn recv(rx: RxSockets, buf4: &mut [u8], buf6: &mut [u8]) -> (BfdReceiv
 /// The sessions running groups ask for: one per (interface, unicast peer).
 /// Groups sharing a peer share the session; its parameters are the
 /// fastest any of them asks for (smallest intervals and multiplier).
-fn wanted(groups: &[Group]) -> BTreeMap<SessionKey, (SessionConfig, Endpoint)> {
+fn wanted(groups: &Groups) -> BTreeMap<SessionKey, (SessionConfig, Endpoint)> {
     let mut out: BTreeMap<SessionKey, (SessionConfig, Endpoint)> = BTreeMap::new();
     for g in groups {
-        let (Some(b), Some(ifindex), Some(source)) = (g.cfg.bfd, g.ifindex, g.source) else {
+        let (Some(b), Some(ifindex), Some(source)) = (g.cfg.bfd, g.ifindex, g.source()) else {
             continue;
         };
         if g.router.is_none() {
@@ -121,7 +121,7 @@ impl Bfd {
 
     /// Make sessions and sockets match the groups (start-up, a group
     /// starting, reload).
-    pub fn sync(&mut self, now: Time, groups: &[Group]) {
+    pub fn sync(&mut self, now: Time, groups: &Groups) {
         let want = wanted(groups);
         if want.keys().any(|k| k.peer.is_ipv4()) && self.rx4.is_none() {
             match BfdRx::bind(false) {
@@ -173,7 +173,7 @@ impl Bfd {
 
     /// Log state changes and turn peer failures into the groups' inputs:
     /// (group index, input) pairs to feed.
-    pub fn events(&mut self, groups: &[Group]) -> Vec<(usize, Input)> {
+    pub fn events(&mut self, groups: &Groups) -> Vec<(usize, Input)> {
         let mut out = Vec::new();
         while let Some((key, ev)) = self.sessions.poll_event() {
             match ev {

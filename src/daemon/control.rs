@@ -60,9 +60,7 @@ impl Daemon {
             if master {
                 pending.wait_for(&name);
             }
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Drain(true));
-            }
+            self.groups.handle(now, gi, Input::Drain(true));
             if master {
                 started.push(gi);
             } else {
@@ -71,8 +69,8 @@ impl Daemon {
             }
         }
         self.handovers.push(pending);
-        for gi in started {
-            self.drain(gi).await;
+        if !started.is_empty() {
+            self.drain().await;
         }
         self.poll_handovers();
     }
@@ -89,9 +87,7 @@ impl Daemon {
             if let Err(e) = self.drained.set(&name, false) {
                 warn!(group = %name, "{e}");
             }
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Drain(false));
-            }
+            self.groups.handle(now, gi, Input::Drain(false));
             info!(group = %name, "resumed");
             result.moved.push(name);
         }
@@ -147,14 +143,13 @@ impl Daemon {
             }
             info!(group = %name, "handover requested");
             pending.wait_for(name);
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Release(ReleaseReason::Handover));
-            }
+            self.groups
+                .handle(now, gi, Input::Release(ReleaseReason::Handover));
             started.push(gi);
         }
         self.handovers.push(pending);
-        for gi in started {
-            self.drain(gi).await;
+        if !started.is_empty() {
+            self.drain().await;
         }
         self.poll_handovers();
     }

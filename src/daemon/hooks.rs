@@ -158,16 +158,13 @@ impl Daemon {
             return;
         }
         g.trackers = verdict;
-        if let Some(i) = g.router.as_mut() {
-            i.handle(
-                now,
-                Input::Trackers {
-                    fault: verdict.0,
-                    priority_delta: verdict.1,
-                },
-            );
-        }
-        self.drain(gi).await;
+        let (fault, priority_delta) = verdict;
+        let input = Input::Trackers {
+            fault,
+            priority_delta,
+        };
+        self.groups.handle(now, gi, input);
+        self.drain().await;
     }
 
     pub(super) async fn on_track_event(&mut self, ev: TrackEvent) {
@@ -272,7 +269,7 @@ impl Daemon {
     /// Stop hooks for every group, waited for (bounded) before exit.
     pub(super) async fn run_stop_hooks(&mut self) {
         let mut notifiers = Vec::new();
-        for g in &mut self.groups {
+        for g in self.groups.iter_mut() {
             if let Some(h) = g.hooks.take() {
                 let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
                 h.notifier.notify_stop(prio, g.cfg.vrid);

@@ -13,7 +13,6 @@ mod hooks;
 mod io;
 mod routes;
 mod status;
-mod sync;
 mod vmac;
 
 use std::collections::{HashMap, HashSet};
@@ -31,13 +30,18 @@ use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
 use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
+use crate::proto::endpoint::{
+    LogWhat, Received as Fate,
+    reload::{self, GroupChange},
+};
 use crate::proto::instance::{Input, ReleaseReason, State};
-use crate::proto::receive::{DropReason, RxPacket, demux_vrid};
+use crate::proto::receive::RxPacket;
 use crate::proto::router::Event;
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
-pub use group::{Counters, DropLogLimiter, Group};
+pub use crate::proto::endpoint::Counters;
+pub use group::{Group, GroupSlot, Groups};
 use io::Io;
 
 /// Why the daemon could not start or run.
@@ -191,23 +195,28 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         io: Io::new(nl),
-        groups: Vec::new(),
+        groups: Groups::new(),
         epoch: Instant::now(),
         config_path: opts.config.clone(),
         config: loaded.config.clone(),
         links: HashMap::new(),
         shutdown_deadline: None,
-        unknown_vrid_drops: 0,
         receive_failures: group::FailureLatch::default(),
         handovers: Vec::new(),
         track_tx,
-        sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
-        rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
         vmac_saved: HashMap::new(),
         drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
         last_reload: (true, SystemTime::now()),
     };
+    d.groups.set_sync_groups(
+        loaded
+            .config
+            .daemon
+            .sync_groups
+            .iter()
+            .map(|s| s.members.clone()),
+    );
     d.remove_stale_vmacs().await;
     d.refresh_links().await;
     d.remove_stale_vips(&loaded.config).await;
@@ -229,27 +238,19 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
 
 struct Daemon {
     io: Io,
-    groups: Vec<Group>,
+    groups: Groups,
     epoch: Instant,
     config_path: PathBuf,
     config: Config,
     /// name -> (ifindex, up), from netlink.
     links: HashMap<String, (u32, bool)>,
     shutdown_deadline: Option<Time>,
-    unknown_vrid_drops: u64,
     /// Receive errors on the VRRP sockets (logged once per run of them).
     receive_failures: group::FailureLatch,
     /// `vrrpd handover` requests still waiting for their groups.
     handovers: Vec<PendingHandover>,
     /// Where track_script runners report.
     track_tx: mpsc::UnboundedSender<TrackEvent>,
-    /// `[[sync_group]]` coordinators.
-    sync: sync::SyncGroups,
-    /// Receive routing cache: [family][vrid] -> group index + 1 (0: none),
-    /// checked with `Group::listens` on every use and cleared when groups
-    /// are added, started or reordered, so a lookup is O(1) instead of a
-    /// scan of every group per packet.
-    rx_route: Box<[[u16; 256]; 2]>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
     /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
@@ -282,10 +283,10 @@ impl Daemon {
     }
 
     fn add_group(&mut self, cfg: config::GroupConfig) -> usize {
+        let (name, family, vrid) = (cfg.name.clone(), cfg.family, cfg.vrid);
         let mut g = Group::new(cfg);
         g.hooks = Some(hooks::GroupHooks::start(&g.cfg, &self.track_tx));
-        self.groups.push(g);
-        self.groups.len() - 1
+        self.groups.insert(&name, family, vrid, g)
     }
 
     async fn event_loop(
@@ -399,7 +400,7 @@ impl Daemon {
     }
 
     fn next_deadline(&self) -> Option<Time> {
-        let mut t = self.groups.iter().filter_map(|g| g.poll_timeout()).min();
+        let mut t = self.groups.poll_timeout();
         if let Some(b) = self.bfd.sessions.poll_timeout() {
             t = Some(t.map_or(b, |t| t.min(b)));
         }
@@ -414,9 +415,7 @@ impl Daemon {
     }
 
     fn all_released(&self) -> bool {
-        self.groups
-            .iter()
-            .all(|g| g.inst().is_none_or(|i| i.finished()))
+        self.groups.all_finished()
     }
 
     // ---- start-up ---------------------------------------------------------
@@ -470,8 +469,6 @@ impl Daemon {
         if self.groups[gi].router.is_some() {
             return;
         }
-        // A group starting to listen may come before a cached one.
-        self.rx_route.iter_mut().for_each(|r| r.fill(0));
         if self.scripts_pending(gi) {
             info!(group = %self.groups[gi].name(), "waiting for the first result of a weight-0 track_script");
             return;
@@ -493,11 +490,12 @@ impl Daemon {
         if !self.vmac_setup(gi, ifindex).await {
             return;
         }
-        let g = &mut self.groups[gi];
-        if let Err(e) = g.start_protocol(ifindex, source) {
-            error!(group = %g.name(), "cannot start: {e}");
+        let rc = group::router_config(&self.groups[gi].cfg, source);
+        if let Err(e) = self.groups.start(gi, ifindex, rc) {
+            error!(group = %self.groups[gi].name(), "cannot start: {e}");
             return;
         }
+        let g = &mut self.groups[gi];
         g.link_up = up;
         if g.cfg.priority < 255
             && let Some(peer) = g
@@ -514,33 +512,31 @@ impl Daemon {
         }
         if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
             error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
-            self.groups[gi].router = None;
+            self.groups.stop(gi);
             return;
         }
         let now = self.now();
         let trackers = self.tracker_verdict(gi);
-        let g = &mut self.groups[gi];
-        let inst = g.router.as_mut().expect("just started");
         if !up {
-            inst.handle(now, Input::LinkDown);
+            self.groups.handle(now, gi, Input::LinkDown);
         }
         if trackers != (false, 0) {
-            inst.handle(
-                now,
-                Input::Trackers {
-                    fault: trackers.0,
-                    priority_delta: trackers.1,
-                },
-            );
+            let (fault, priority_delta) = trackers;
+            let input = Input::Trackers {
+                fault,
+                priority_delta,
+            };
+            self.groups.handle(now, gi, input);
         }
-        g.trackers = trackers;
-        if self.drained.contains(&g.cfg.name) {
-            info!(group = %g.cfg.name, "drained (vrrpd resume ends it): staying backup");
-            inst.handle(now, Input::Drain(true));
+        self.groups[gi].trackers = trackers;
+        if self.drained.contains(self.groups[gi].name()) {
+            info!(group = %self.groups[gi].name(), "drained (vrrpd resume ends it): staying backup");
+            self.groups.handle(now, gi, Input::Drain(true));
         }
-        inst.handle(now, Input::Startup);
+        self.groups.handle(now, gi, Input::Startup);
+        let g = &self.groups[gi];
         info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
-        self.drain(gi).await;
+        self.drain().await;
         self.bfd_sync();
     }
 
@@ -558,11 +554,9 @@ impl Daemon {
         let now = self.now();
         self.bfd.flush(now);
         for (gi, input) in self.bfd.events(&self.groups) {
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, input);
-            }
-            self.drain(gi).await;
+            self.groups.handle(now, gi, input);
         }
+        self.drain().await;
     }
 
     async fn bfd_drain_queued(&mut self) {
@@ -626,32 +620,14 @@ impl Daemon {
 
     // ---- the state machines' actions ------------------------------------
 
-    /// Carry out every pending action of group `gi`, and of the sync group
-    /// members those actions move (SPEC §4: members go together).
-    async fn drain(&mut self, gi: usize) {
-        let mut queue = vec![gi];
-        // Each sync input moves a member at most once per report, so this
-        // settles; the bound only guards against a bug turning into a hang.
-        let mut budget = 64 * (self.groups.len() + 1);
-        while let Some(gi) = queue.pop() {
-            let mut inputs = Vec::new();
-            while let Some(event) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
-                inputs.extend(self.sync_on_event(gi, &event));
-                self.act(gi, event).await;
-            }
-            inputs.extend(self.sync_on_own_fault(gi));
-            let now = self.now();
-            for (member_gi, input) in inputs {
-                if budget == 0 {
-                    error!("sync group inputs did not settle; giving up on this round");
-                    return;
-                }
-                budget -= 1;
-                if let Some(i) = self.groups[member_gi].router.as_mut() {
-                    i.handle(now, input);
-                    queue.push(member_gi);
-                }
-            }
+    /// Carry out every pending event of every group, including those of
+    /// the sync group members they move (SPEC §4: members go together).
+    async fn drain(&mut self) {
+        while let Some((gi, event)) = self.groups.poll_event(self.now()) {
+            self.act(gi, event).await;
+        }
+        if std::mem::take(&mut self.groups.sync_unsettled) > 0 {
+            error!("sync group inputs did not settle; gave up on that round");
         }
     }
 
@@ -688,10 +664,6 @@ impl Daemon {
                     "state change {from} -> {to}"
                 );
                 g.since = SystemTime::now();
-                *g.counters.transitions.entry(to.to_string()).or_default() += 1;
-                if from == State::Master || to == State::Master {
-                    g.counters.master_changes += 1;
-                }
                 self.hooks_state_changed(gi, to, priority);
             }
             Event::PriorityChanged { from, to } => {
@@ -715,20 +687,19 @@ impl Daemon {
     /// Send every copy of the advert the router has ready.
     async fn send_adverts(&mut self, gi: usize) {
         let wall = wall_clock();
-        let g = &mut self.groups[gi];
-        let ifindex = g.advert_ifindex();
-        let (Some(ifindex), Some(router)) = (ifindex, g.router.as_mut()) else {
+        let Some(ifindex) = vmac::advert_ifindex(&self.groups[gi]) else {
             return;
         };
-        while let Some(t) = router.poll_transmit(wall, &mut self.io.txbuf) {
+        while let Some(t) = self.groups.poll_transmit(gi, wall, &mut self.io.txbuf) {
             let t = match t {
                 Ok(t) => t,
                 Err(e) => {
-                    error!(group = %g.cfg.name, "cannot encode advert: {e}");
+                    error!(group = %self.groups[gi].name(), "cannot encode advert: {e}");
                     return;
                 }
             };
-            match self.io.send(ifindex, t.source, t.dst, &g.cfg).await {
+            let g = &mut self.groups[gi];
+            match self.io.send(ifindex, t.source, t.dst, &g.shell.cfg).await {
                 Ok(()) => {
                     g.counters.adverts_sent += 1;
                     g.counters.priority_zero_sent += u64::from(t.priority == 0);
@@ -884,21 +855,13 @@ impl Daemon {
         }
         if self.shutdown_deadline.is_some_and(|d| now >= d) {
             warn!("shutdown release timed out; removing VIPs now");
-            for g in &mut self.groups {
-                g.router = None;
+            for gi in 0..self.groups.len() {
+                self.groups.stop(gi);
             }
             return;
         }
-        for gi in 0..self.groups.len() {
-            let due = self.groups[gi].poll_timeout().is_some_and(|t| t <= now);
-            if !due {
-                continue;
-            }
-            if let Some(router) = self.groups[gi].router.as_mut() {
-                router.handle_timeout(now);
-            }
-            self.drain(gi).await;
-        }
+        self.groups.handle_timeout(now);
+        self.drain().await;
     }
 
     async fn on_received(&mut self, r: std::io::Result<Received<'_>>) {
@@ -934,41 +897,7 @@ impl Daemon {
             Some(base) => r.ifindex = base,
             None => {}
         }
-        let family = Family::of(&r.src);
         let now = self.now();
-        let vrid = match demux_vrid(r.protocol, r.payload) {
-            Ok(vrid) => vrid,
-            Err(reason) => {
-                self.unknown_vrid_drops += 1;
-                self.count_unmatched(r.ifindex, family, r.src, reason, now);
-                return;
-            }
-        };
-        let fi = match family {
-            Family::V4 => 0,
-            Family::V6 => 1,
-        };
-        let cached = usize::from(self.rx_route[fi][usize::from(vrid)]).checked_sub(1);
-        let gi = match cached.filter(|&gi| {
-            self.groups
-                .get(gi)
-                .is_some_and(|g| g.listens(r.ifindex, family, vrid))
-        }) {
-            Some(gi) => gi,
-            None => {
-                let Some(gi) = self
-                    .groups
-                    .iter()
-                    .position(|g| g.listens(r.ifindex, family, vrid))
-                else {
-                    self.unknown_vrid_drops += 1;
-                    self.count_unmatched(r.ifindex, family, r.src, DropReason::VridUnknown, now);
-                    return;
-                };
-                self.rx_route[fi][usize::from(vrid)] = u16::try_from(gi + 1).unwrap_or(0);
-                gi
-            }
-        };
         let pkt = RxPacket {
             src: r.src,
             dst: r.dst,
@@ -977,72 +906,41 @@ impl Daemon {
             ipv4_header: r.ipv4_header,
             payload: r.payload,
         };
-        let g = &mut self.groups[gi];
-        let Some(router) = g.router.as_mut() else {
-            return;
-        };
-        match router.handle_datagram(now, wall_clock(), &pkt) {
-            Ok(v) => {
-                if g.cfg.priority < 255 && g.names_vip_of_peer(v.src) {
-                    let ifname = g.cfg.interface.clone();
-                    match self.io.ensure_accept_local(&ifname) {
-                        Ok(true) => {
-                            info!(group = %self.groups[gi].name(), peer = %v.src, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
-                        }
-                        Ok(false) => {}
-                        Err(e) => {
-                            warn!(group = %self.groups[gi].name(), interface = %ifname, "cannot set accept_local: {e}")
-                        }
+        let fate = self
+            .groups
+            .handle_datagram(now, wall_clock(), r.ifindex, &pkt);
+        self.log_received();
+        if let Fate::Accepted { group: gi, advert } = fate {
+            let g = &self.groups[gi];
+            if g.cfg.priority < 255 && g.names_vip_of_peer(advert.src) {
+                let ifname = g.cfg.interface.clone();
+                match self.io.ensure_accept_local(&ifname) {
+                    Ok(true) => {
+                        info!(group = %self.groups[gi].name(), peer = %advert.src, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(group = %self.groups[gi].name(), interface = %ifname, "cannot set accept_local: {e}")
                     }
                 }
-                let g = &mut self.groups[gi];
-                g.counters.adverts_received += 1;
-                g.counters.priority_zero_received += u64::from(v.priority == 0);
-                if v.address_list_mismatch {
-                    // keepalived accepts these too; say so, rate-limited.
-                    g.counters.address_list_mismatch += 1;
-                    if let Some(suppressed) = g.drop_log.admit(now, "address_list_mismatch") {
-                        warn!(group = %g.cfg.name, src = %r.src, suppressed, "accepted a VRRPv2 advert whose address list differs from ours (as keepalived does); check both nodes' virtual_ips");
-                    }
-                }
-                let form = match v.checksum {
-                    crate::proto::packet::ChecksumForm::Message => "message",
-                    crate::proto::packet::ChecksumForm::PseudoHeader => "pseudo_header",
-                };
-                *g.counters.checksum_forms.entry(form).or_default() += 1;
-                self.drain(gi).await;
             }
-            Err(reason) => {
-                let label = reason.label();
-                *g.counters.dropped.entry(label).or_default() += 1;
-                if let Some(suppressed) = g.drop_log.admit(now, label) {
-                    warn!(group = %g.cfg.name, src = %r.src, reason = label, suppressed, "dropped advert: {reason}");
-                }
-            }
+            self.drain().await;
         }
     }
 
-    /// A packet no group takes (too short to carry a VRID, or a VRID no
-    /// group has) is still a drop: count it, rate-limited log it, under every
-    /// group on the link and family it arrived on (SPEC §1: counted per
-    /// reason, logged rate-limited).
-    fn count_unmatched(
-        &mut self,
-        ifindex: u32,
-        family: Family,
-        src: IpAddr,
-        reason: DropReason,
-        now: Time,
-    ) {
-        let label = reason.label();
-        for g in self
-            .groups
-            .iter_mut()
-            .filter(|g| g.ifindex == Some(ifindex) && g.cfg.family == family)
-        {
-            *g.counters.dropped.entry(label).or_default() += 1;
-            if let Some(suppressed) = g.drop_log.admit(now, label) {
-                warn!(group = %g.cfg.name, src = %src, reason = label, suppressed, "dropped advert: {reason}");
+    /// The log lines the endpoint asked for about received packets (SPEC
+    /// §1: drops counted per reason, logged rate-limited).
+    fn log_received(&mut self) {
+        while let Some(l) = self.groups.poll_log() {
+            let (group, src, suppressed) = (self.groups[l.group].name(), l.src, l.suppressed);
+            match l.what {
+                LogWhat::Dropped(reason) => {
+                    warn!(group, %src, reason = reason.label(), suppressed, "dropped advert: {reason}")
+                }
+                // keepalived accepts these too; say so, rate-limited.
+                LogWhat::AddressListMismatch => {
+                    warn!(group, %src, suppressed, "accepted a VRRPv2 advert whose address list differs from ours (as keepalived does); check both nodes' virtual_ips")
+                }
             }
         }
     }
@@ -1070,7 +968,7 @@ impl Daemon {
                         // Rules outlive the interface: take ours back.
                         self.remove_routes(gi).await;
                         self.groups[gi].vips_held = false;
-                        self.groups[gi].router = None;
+                        self.groups.stop(gi);
                         self.groups[gi].ifindex = None;
                     }
                 }
@@ -1125,10 +1023,8 @@ impl Daemon {
                     g.link_up = up;
                     info!(group = %g.name(), interface = %name, up, "link state changed");
                     let input = if up { Input::LinkUp } else { Input::LinkDown };
-                    if let Some(i) = g.router.as_mut() {
-                        i.handle(now, input);
-                    }
-                    self.drain(gi).await;
+                    self.groups.handle(now, gi, input);
+                    self.drain().await;
                 }
             }
             if self.groups[gi]
@@ -1175,8 +1071,11 @@ impl Daemon {
                 continue;
             };
             let g = &mut self.groups[gi];
-            let old = g.source;
-            if g.change_source(source) {
+            let old = g.source();
+            if old == Some(source) {
+                continue;
+            }
+            if let Some(Ok(())) = g.router.as_mut().map(|r| r.set_source(source)) {
                 info!(group = %g.name(), old = ?old, new = %source, "interface primary address changed; advertising from the new one");
             }
         }
@@ -1185,10 +1084,8 @@ impl Daemon {
     async fn readd_missing_vips(&mut self, gi: usize) {
         self.add_vips(gi).await;
         let now = self.now();
-        if let Some(router) = self.groups[gi].router.as_mut() {
-            router.reannounce(now);
-        }
-        self.drain(gi).await;
+        self.groups.reannounce(now, gi);
+        self.drain().await;
     }
 
     // ---- signals ------------------------------------------------------------
@@ -1197,8 +1094,8 @@ impl Daemon {
         let now = self.now();
         if self.shutdown_deadline.is_some() {
             warn!("{which} again: stopping at once");
-            for g in &mut self.groups {
-                g.router = None;
+            for gi in 0..self.groups.len() {
+                self.groups.stop(gi);
             }
             return;
         }
@@ -1212,11 +1109,10 @@ impl Daemon {
             .unwrap_or_default();
         self.shutdown_deadline = Some(now + longest + Duration::from_secs(1));
         for gi in 0..self.groups.len() {
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Release(ReleaseReason::Shutdown));
-            }
-            self.drain(gi).await;
+            self.groups
+                .handle(now, gi, Input::Release(ReleaseReason::Shutdown));
         }
+        self.drain().await;
     }
 
     async fn final_cleanup(&mut self) {
@@ -1270,76 +1166,74 @@ impl Daemon {
         }
         let new = loaded.config;
         let now = self.now();
-        // Groups are removed and reordered below.
-        self.rx_route.iter_mut().for_each(|r| r.fill(0));
-        // Stop groups that vanished or changed.
-        let mut gi = 0;
-        while gi < self.groups.len() {
-            let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
-            if !keep
-                && let Some(n) = new.group(self.groups[gi].name())
-                && n.same_except_routes(&self.groups[gi].cfg)
-            {
-                // Only the routes or rules changed: mastership stays; the
-                // core says whether the new set goes on the host now.
-                info!(group = %self.groups[gi].name(), "reload changed only virtual routes or rules; the group keeps its state");
-                self.groups[gi].cfg = n.clone();
-                let present = n.has_routes();
-                if let Some(i) = self.groups[gi].router.as_mut() {
-                    i.handle(now, Input::RoutesChanged { present });
-                    i.handle(now, Input::ResumePreempt);
+        for (name, change) in reload::plan(&self.config.groups, &new.groups) {
+            let found = self.groups.find(&name);
+            match (change, found) {
+                (GroupChange::Keep, Some(gi)) => {
+                    self.groups.handle(now, gi, Input::ResumePreempt);
                 }
-                self.drain(gi).await;
-                gi += 1;
-                continue;
-            }
-            if keep {
-                if let Some(i) = self.groups[gi].router.as_mut() {
-                    i.handle(now, Input::ResumePreempt);
+                (GroupChange::RoutesOnly, Some(gi)) => {
+                    // Only the routes or rules changed: mastership stays; the
+                    // core says whether the new set goes on the host now.
+                    info!(group = %name, "reload changed only virtual routes or rules; the group keeps its state");
+                    let Some(n) = new.group(&name) else { continue };
+                    self.groups[gi].cfg = n.clone();
+                    let present = n.has_routes();
+                    self.groups
+                        .handle(now, gi, Input::RoutesChanged { present });
+                    self.groups.handle(now, gi, Input::ResumePreempt);
                 }
-                gi += 1;
-                continue;
-            }
-            info!(group = %self.groups[gi].name(), "group removed or changed by reload; stopping it");
-            if self.groups[gi].state() == State::Master
-                && let Some(router) = self.groups[gi].router.as_mut()
-            {
-                router.queue_priority_zero();
-                // Only the advert: the group and its state machine go.
-                while let Some(ev) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
-                    if ev == Event::Transmit {
-                        self.send_adverts(gi).await;
-                    }
+                (GroupChange::Stop, Some(gi)) => {
+                    info!(group = %name, "group removed or changed by reload; stopping it");
+                    self.stop_group(gi).await;
+                }
+                (GroupChange::Start, None) => {
+                    let Some(n) = new.group(&name) else { continue };
+                    let gi = self.add_group(n.clone());
+                    self.bring_up(gi).await;
+                }
+                (change, found) => {
+                    error!(group = %name, ?change, running = found.is_some(), "reload plan does not match the running groups; skipped");
                 }
             }
-            if !self.groups[gi].installed.is_empty() {
-                self.remove_routes(gi).await;
-            }
-            if self.groups[gi].vips_held {
-                self.remove_vips(gi).await;
-            }
-            self.vmac_teardown(gi).await;
-            let g = self.groups.remove(gi);
-            let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
-            if let Some(h) = g.hooks {
-                hooks::retire(h, prio, g.cfg.vrid);
-            }
+            self.drain().await;
         }
-        // Start new and changed ones.
-        for g in &new.groups {
-            if self.groups.iter().any(|x| x.name() == g.name) {
-                continue;
-            }
-            let idx = self.add_group(g.clone());
-            self.bring_up(idx).await;
-        }
-        self.groups.sort_by(|a, b| a.cfg.name.cmp(&b.cfg.name));
         if new.daemon.sync_groups != self.config.daemon.sync_groups {
-            self.sync = sync::SyncGroups::new(&new.daemon.sync_groups);
+            self.groups
+                .set_sync_groups(new.daemon.sync_groups.iter().map(|s| s.members.clone()));
         }
         self.config = new;
         self.bfd_sync();
         info!("configuration reloaded");
         Ok(())
+    }
+
+    /// A group a reload removed or changed leaves at once: one priority-0
+    /// advert if master (RFC 5798 §6.4.3), then its VIPs, routes and virtual
+    /// MAC go and its hooks are retired.
+    async fn stop_group(&mut self, gi: usize) {
+        if self.groups[gi].state() == State::Master
+            && let Some(router) = self.groups[gi].router.as_mut()
+        {
+            router.queue_priority_zero();
+            // Only the advert: the group and its state machine go.
+            while let Some(ev) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
+                if ev == Event::Transmit {
+                    self.send_adverts(gi).await;
+                }
+            }
+        }
+        if !self.groups[gi].installed.is_empty() {
+            self.remove_routes(gi).await;
+        }
+        if self.groups[gi].vips_held {
+            self.remove_vips(gi).await;
+        }
+        self.vmac_teardown(gi).await;
+        let g = self.groups.remove(gi);
+        let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
+        if let Some(h) = g.shell.hooks {
+            hooks::retire(h, prio, g.shell.cfg.vrid);
+        }
     }
 }

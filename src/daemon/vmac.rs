@@ -7,35 +7,30 @@
 
 use tracing::{error, info, warn};
 
-use super::{Daemon, Group};
+use super::{Daemon, GroupSlot};
 use crate::config::VirtualIp;
 use crate::net::sysctl;
 use crate::net::vmac::{BASE_SYSCTLS, VmacError};
 use crate::proto::Family;
 
-impl Group {
-    /// The interface adverts leave from: the macvlan in virtual MAC mode
-    /// (RFC 5798 §7.3: the source MAC is the virtual one) while it is up
-    /// (the group holds its VIPs), for IPv4 multicast, unless
-    /// `vmac_xmit_base`. The base interface otherwise:
-    /// - IPv6: the advert source is the base's link-local address (the
-    ///   macvlan has none: every router would derive the same one from the
-    ///   shared MAC);
-    /// - unicast: resolving the peer from the macvlan would name the VIP as
-    ///   the ARP sender, which a peer that holds the VIP too (a split, two
-    ///   masters) drops, so neither would ever hear the other again.
-    pub fn advert_ifindex(&self) -> Option<u32> {
-        match (&self.cfg.vmac, self.vmac_ifindex) {
-            (Some(v), Some(i))
-                if !v.xmit_base
-                    && self.vips_held
-                    && self.cfg.family == Family::V4
-                    && !self.cfg.is_unicast() =>
-            {
-                Some(i)
-            }
-            _ => self.ifindex,
+/// The interface adverts leave from: the macvlan in virtual MAC mode
+/// (RFC 5798 §7.3: the source MAC is the virtual one) while it is up
+/// (the group holds its VIPs), for IPv4 multicast, unless
+/// `vmac_xmit_base`. The base interface otherwise:
+/// - IPv6: the advert source is the base's link-local address (the
+///   macvlan has none: every router would derive the same one from the
+///   shared MAC);
+/// - unicast: resolving the peer from the macvlan would name the VIP as
+///   the ARP sender, which a peer that holds the VIP too (a split, two
+///   masters) drops, so neither would ever hear the other again.
+pub fn advert_ifindex(g: &GroupSlot) -> Option<u32> {
+    match (&g.cfg.vmac, g.vmac_ifindex) {
+        (Some(v), Some(i))
+            if !v.xmit_base && g.vips_held && g.cfg.family == Family::V4 && !g.cfg.is_unicast() =>
+        {
+            Some(i)
         }
+        _ => g.ifindex,
     }
 }
 
