@@ -16,7 +16,7 @@ impl Daemon {
                 let _ = reply.send(Response::Status(self.status_report()));
             }
             Request::Reload => {
-                let r = self.reload().await;
+                let r = self.reload().await.map_err(|e| e.to_string());
                 let _ = reply.send(Response::Reload(r));
             }
             Request::Handover { groups, timeout } => {

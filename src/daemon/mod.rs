@@ -48,8 +48,35 @@ pub enum DaemonError {
     Config(ConfigErrors),
     #[error("{0}")]
     MissingCapability(#[from] privileges::MissingCapability),
+    #[error("cannot drop capabilities: {0}")]
+    DropCapabilities(#[from] privileges::CapError),
+    #[error("tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("netlink: {0}")]
+    Netlink(crate::net::NetError),
+    #[error("netlink event stream closed")]
+    NetlinkClosed,
+    #[error("control socket {}: {source}", path.display())]
+    ControlSocket {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("metrics_listen {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("signal handler: {0}")]
+    Signal(std::io::Error),
+}
+
+/// Why a reload was refused; the running configuration stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("vrrpd is stopping")]
+    Stopping,
     #[error("{0}")]
-    Io(String),
+    Rejected(ConfigErrors),
 }
 
 impl DaemonError {
@@ -75,7 +102,7 @@ pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| DaemonError::Io(format!("tokio runtime: {e}")))?;
+        .map_err(DaemonError::Runtime)?;
     rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
         local.run_until(run_async(opts)).await
@@ -84,7 +111,7 @@ pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
 
 async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     privileges::require_capabilities(privileges::DAEMON_CAPS)?;
-    let nl = Netlink::new().map_err(|e| DaemonError::Io(format!("netlink: {e}")))?;
+    let nl = Netlink::new().map_err(DaemonError::Netlink)?;
     let loaded = match opts.preloaded {
         Some(first) => recheck_with_kernel(&opts.config, first, Some(&nl), &HashSet::new()).await,
         None => load_config(&opts.config, Some(&nl)).await,
@@ -93,22 +120,23 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     for w in &loaded.warnings {
         warn!("{w}");
     }
-    let events = NetEvents::new().map_err(|e| DaemonError::Io(format!("netlink events: {e}")))?;
+    let events = NetEvents::new().map_err(DaemonError::Netlink)?;
     let socket = loaded.config.daemon.control_socket.clone();
-    let ctl = ControlServer::bind(&socket)
-        .map_err(|e| DaemonError::Io(format!("control socket {}: {e}", socket.display())))?;
+    let ctl = ControlServer::bind(&socket).map_err(|source| DaemonError::ControlSocket {
+        path: socket.clone(),
+        source,
+    })?;
     let _metrics = match loaded.config.daemon.metrics_listen {
         Some(addr) => Some(
             MetricsServer::bind(addr, ctl.sender())
-                .map_err(|e| DaemonError::Io(format!("metrics_listen {addr}: {e}")))?,
+                .map_err(|source| DaemonError::Metrics { addr, source })?,
         ),
         None => None,
     };
     // Everything that needs more than NET_ADMIN + NET_RAW is open now;
     // sockets opened later (late interfaces, reloads) need only those two.
     // Hooks and scripts start after this, so they never see more.
-    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))
-        .map_err(DaemonError::Io)?;
+    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
         host: Host::new(nl),
@@ -209,7 +237,7 @@ impl Daemon {
         mut ctl: ControlServer,
         mut track_rx: mpsc::UnboundedReceiver<TrackEvent>,
     ) -> Result<(), DaemonError> {
-        let sig = |k| signal(k).map_err(|e| DaemonError::Io(format!("signal handler: {e}")));
+        let sig = |k| signal(k).map_err(DaemonError::Signal);
         let mut sigterm = sig(SignalKind::terminate())?;
         let mut sigint = sig(SignalKind::interrupt())?;
         let mut sighup = sig(SignalKind::hangup())?;
@@ -269,7 +297,7 @@ impl Daemon {
                         // Leave nothing behind on this exit path either.
                         self.final_cleanup().await;
                         self.host.io.restore_sysctls();
-                        return Err(DaemonError::Io("netlink event stream closed".into()));
+                        return Err(DaemonError::NetlinkClosed);
                     }
                 },
                 _ = sigterm.recv() => self.on_stop_signal("SIGTERM").await,
@@ -859,9 +887,9 @@ impl Daemon {
     /// SIGHUP / `vrrpd reload`: re-read the configuration. Unchanged groups
     /// keep running untouched (a handover's "do not preempt back" hold is
     /// lifted, SPEC §4); a bad configuration is logged and the old one kept.
-    async fn reload(&mut self) -> Result<(), String> {
+    async fn reload(&mut self) -> Result<(), ReloadError> {
         if self.shutdown_deadline.is_some() {
-            return Err("vrrpd is stopping".into());
+            return Err(ReloadError::Stopping);
         }
         info!(config = %self.config_path.display(), "reloading configuration");
         crate::systemd::reloading();
@@ -874,7 +902,7 @@ impl Daemon {
         result
     }
 
-    async fn reload_config(&mut self) -> Result<(), String> {
+    async fn reload_config(&mut self) -> Result<(), ReloadError> {
         let loaded = match load_config_with(
             &self.config_path,
             Some(&self.host.io.nl),
@@ -887,7 +915,7 @@ impl Daemon {
                 for e in &errs.errors {
                     error!("reload rejected, keeping the running configuration: {e}");
                 }
-                return Err(errs.to_string());
+                return Err(ReloadError::Rejected(errs));
             }
         };
         for w in &loaded.warnings {
