@@ -5,43 +5,32 @@ use tracing::info;
 
 use crate::control::{TrackerKind, TrackerStatus};
 use crate::proto::instance::{Input, State};
-use crate::track::hooks::tracker_inputs;
+use crate::track::hooks::{self, GroupHooks};
 use crate::track::{self, TrackEvent};
 
 use super::Daemon;
 
 impl Daemon {
-    /// Combined verdict of the group's tracked interfaces and scripts:
-    /// (fault, priority delta).
-    pub(super) fn tracker_verdict(&self, gi: usize) -> (bool, i32) {
-        let g = &self.groups[gi];
-        let interfaces: Vec<(i16, bool)> = g
-            .cfg
-            .track_interfaces
-            .iter()
-            .map(|t| {
-                (
-                    t.weight,
-                    self.host.links.get(&t.name).is_some_and(|(_, up)| *up),
-                )
-            })
-            .collect();
-        let (scripts, files) = g.hooks.as_ref().map(tracker_inputs).unwrap_or_default();
-        let (fault, delta) = track::verdict(&scripts, &interfaces);
-        let (file_fault, file_delta) = track::file_verdict(&files);
-        (fault || file_fault, delta + file_delta)
+    fn link_up(&self, name: &str) -> bool {
+        self.host.links.get(name).is_some_and(|(_, up)| *up)
     }
 
-    /// Whether a weight-0 script has no result yet (the group is held out of
-    /// the election until it has, as keepalived holds it in INIT).
+    /// Combined verdict of the group's tracked interfaces and trackers.
+    pub(super) fn tracker_verdict(&self, gi: usize) -> (bool, i32) {
+        let g = &self.groups[gi];
+        hooks::verdict(&g.cfg, g.hooks.as_ref(), |n| self.link_up(n))
+    }
+
     pub(super) fn scripts_pending(&self, gi: usize) -> bool {
-        self.groups[gi].hooks.as_ref().is_some_and(|h| {
-            let (s, _) = tracker_inputs(h);
-            track::pending(&s)
-                || h.builtin
-                    .iter()
-                    .any(|b| b.kind == TrackerKind::File && b.weight == 0 && b.value.is_none())
-        })
+        self.groups[gi]
+            .hooks
+            .as_ref()
+            .is_some_and(GroupHooks::pending)
+    }
+
+    pub(super) fn tracker_status(&self, gi: usize) -> Vec<TrackerStatus> {
+        let g = &self.groups[gi];
+        hooks::status(&g.cfg, g.hooks.as_ref(), |n| self.link_up(n))
     }
 
     /// Feed the trackers' verdict to the instance when it changed.
@@ -122,43 +111,6 @@ impl Daemon {
         if let Some(h) = &self.groups[gi].hooks {
             h.env.send_modify(|e| e.priority = priority);
         }
-    }
-
-    /// Trackers for `vrrpd status`.
-    pub(super) fn tracker_status(&self, gi: usize) -> Vec<TrackerStatus> {
-        let g = &self.groups[gi];
-        let mut out: Vec<TrackerStatus> = g
-            .cfg
-            .track_interfaces
-            .iter()
-            .map(|t| TrackerStatus {
-                kind: TrackerKind::Interface,
-                name: t.name.clone(),
-                up: self.host.links.get(&t.name).is_some_and(|(_, up)| *up),
-                weight: t.weight,
-                value: None,
-            })
-            .collect();
-        if let Some(h) = &g.hooks {
-            out.extend(h.scripts.iter().map(|s| TrackerStatus {
-                kind: TrackerKind::Script,
-                name: s.cfg.name.clone(),
-                up: s.up.unwrap_or(false),
-                weight: s.cfg.weight,
-                value: None,
-            }));
-            out.extend(h.builtin.iter().map(|b| TrackerStatus {
-                kind: b.kind,
-                name: b.name.clone(),
-                up: match b.kind {
-                    TrackerKind::File => b.value.is_some_and(|v| v == 0),
-                    _ => b.up.unwrap_or(false),
-                },
-                weight: b.weight,
-                value: b.value,
-            }));
-        }
-        out
     }
 
     /// Stop hooks for every group, waited for (bounded) before exit.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::config::TrackScript;
-use crate::control::TrackerKind;
+use crate::config::{GroupConfig, TrackScript};
+use crate::control::{TrackerKind, TrackerStatus};
 use crate::proto::instance::State;
 use crate::track::{self, GroupEnv, Notifier, ScriptTracker, TrackEvent, TrackerHandle};
 
@@ -151,4 +151,74 @@ pub fn tracker_inputs(h: &GroupHooks) -> (RiseFallInputs, Vec<(i16, i64)>) {
         }
     }
     (rf, files)
+}
+
+/// Combined verdict of the group's tracked interfaces and trackers:
+/// (fault, priority delta). `link_up` reads an interface's state.
+pub fn verdict(
+    cfg: &GroupConfig,
+    hooks: Option<&GroupHooks>,
+    link_up: impl Fn(&str) -> bool,
+) -> (bool, i32) {
+    let interfaces: Vec<(i16, bool)> = cfg
+        .track_interfaces
+        .iter()
+        .map(|t| (t.weight, link_up(&t.name)))
+        .collect();
+    let (scripts, files) = hooks.map(tracker_inputs).unwrap_or_default();
+    let (fault, delta) = track::verdict(&scripts, &interfaces);
+    let (file_fault, file_delta) = track::file_verdict(&files);
+    (fault || file_fault, delta + file_delta)
+}
+
+impl GroupHooks {
+    /// Whether a weight-0 tracker has no result yet (the group is held out
+    /// of the election until it has, as keepalived holds it in INIT).
+    pub fn pending(&self) -> bool {
+        let (s, _) = tracker_inputs(self);
+        track::pending(&s)
+            || self
+                .builtin
+                .iter()
+                .any(|b| b.kind == TrackerKind::File && b.weight == 0 && b.value.is_none())
+    }
+}
+
+/// Every tracker of the group for `vrrpd status`.
+pub fn status(
+    cfg: &GroupConfig,
+    hooks: Option<&GroupHooks>,
+    link_up: impl Fn(&str) -> bool,
+) -> Vec<TrackerStatus> {
+    let mut out: Vec<TrackerStatus> = cfg
+        .track_interfaces
+        .iter()
+        .map(|t| TrackerStatus {
+            kind: TrackerKind::Interface,
+            name: t.name.clone(),
+            up: link_up(&t.name),
+            weight: t.weight,
+            value: None,
+        })
+        .collect();
+    if let Some(h) = hooks {
+        out.extend(h.scripts.iter().map(|s| TrackerStatus {
+            kind: TrackerKind::Script,
+            name: s.cfg.name.clone(),
+            up: s.up.unwrap_or(false),
+            weight: s.cfg.weight,
+            value: None,
+        }));
+        out.extend(h.builtin.iter().map(|b| TrackerStatus {
+            kind: b.kind,
+            name: b.name.clone(),
+            up: match b.kind {
+                TrackerKind::File => b.value.is_some_and(|v| v == 0),
+                _ => b.up.unwrap_or(false),
+            },
+            weight: b.weight,
+            value: b.value,
+        }));
+    }
+    out
 }
