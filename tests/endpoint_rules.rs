@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sim::{ms, router_config, v3, v3_vrid};
 use vrrpd::proto::auth::AuthConfig;
+use vrrpd::proto::bfd::{SessionConfig, SessionKey};
 use vrrpd::proto::endpoint::reload::{self, GroupChange, GroupSpec};
 use vrrpd::proto::endpoint::{Endpoint, LogWhat, Received};
 use vrrpd::proto::instance::{Input, Reason, State};
@@ -421,4 +422,129 @@ fn a_backup_hearing_priority_zero_through_the_endpoint_takes_over_after_skew_tim
     );
     assert_eq!(ep[b].counters.priority_zero_received, 1);
     let _: Option<IpAddr> = ep[b].source();
+}
+
+fn unicast(vrid: u8, priority: u8, addr: &str, peers: &[&str]) -> RouterConfig {
+    let mut rc = router_config(v3_vrid(vrid, priority, addr), AuthConfig::None);
+    let peers: Vec<IpAddr> = peers.iter().map(|p| p.parse().expect("peer")).collect();
+    rc.tx.unicast_peers = peers.clone();
+    rc.rx.unicast_peers = peers;
+    rc
+}
+
+fn bfd(tx_ms: u64, rx_ms: u64, mult: u8) -> SessionConfig {
+    SessionConfig {
+        desired_min_tx: ms(tx_ms),
+        required_min_rx: ms(rx_ms),
+        detect_mult: mult,
+    }
+}
+
+#[test]
+fn groups_naming_one_peer_share_one_bfd_session_at_the_fastest_parameters() {
+    let mut ep = Endpoint::new();
+    let a = group(
+        &mut ep,
+        "a",
+        1,
+        unicast(51, 100, "192.0.2.1", &["192.0.2.2"]),
+    );
+    let b = group(
+        &mut ep,
+        "b",
+        1,
+        unicast(52, 100, "192.0.2.1", &["192.0.2.2", "192.0.2.3"]),
+    );
+    let no_bfd = group(
+        &mut ep,
+        "c",
+        1,
+        unicast(53, 100, "192.0.2.1", &["192.0.2.4"]),
+    );
+    ep[a].bfd = Some(bfd(50, 300, 3));
+    ep[b].bfd = Some(bfd(100, 100, 5));
+    let w = ep.bfd_wanted();
+    let key = |p: &str| SessionKey {
+        ifindex: 1,
+        peer: p.parse().expect("peer"),
+    };
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert_eq!(w[&key("192.0.2.2")].0, bfd(50, 100, 3));
+    assert_eq!(w[&key("192.0.2.3")], (bfd(100, 100, 5), b));
+    assert!(
+        !w.contains_key(&key("192.0.2.4")),
+        "group {no_bfd} has no BFD"
+    );
+}
+
+#[test]
+fn a_bfd_peer_failure_reaches_only_the_groups_with_bfd_to_that_peer_on_that_link() {
+    let mut ep = Endpoint::new();
+    let peer = "192.0.2.9";
+    let a = group(&mut ep, "a", 1, unicast(51, 100, "192.0.2.1", &[peer]));
+    let other_link = group(&mut ep, "b", 2, unicast(52, 100, "192.0.2.1", &[peer]));
+    let no_bfd = group(&mut ep, "c", 1, unicast(53, 100, "192.0.2.1", &[peer]));
+    for i in [a, other_link] {
+        ep[i].bfd = Some(bfd(10, 10, 3));
+    }
+    for i in [a, other_link, no_bfd] {
+        ep.handle(Time::ZERO, i, Input::Startup);
+    }
+    drain(&mut ep, Time::ZERO);
+    // The peer is master of every VRID: its adverts arrive first.
+    let mut now = ms(10);
+    for (vrid, ifindex) in [(51, 1), (52, 2), (53, 1)] {
+        let mut cfg = unicast(vrid, 200, peer, &["192.0.2.1"]);
+        cfg.instance.priority = 200;
+        let d = advert_bytes(cfg);
+        assert!(matches!(
+            ep.handle_datagram(now, WALL, ifindex, &rx(&d)),
+            Received::Accepted { .. }
+        ));
+    }
+    drain(&mut ep, now);
+    now += ms(20);
+    ep.handle_peer_down(
+        now,
+        SessionKey {
+            ifindex: 1,
+            peer: peer.parse().expect("peer"),
+        },
+    );
+    drain(&mut ep, now);
+    assert_eq!(
+        ep[a].state(),
+        State::Master,
+        "RFC 5798 §6.4.2 via BFD: the backup takes over at once"
+    );
+    assert_eq!(
+        ep[other_link].state(),
+        State::Backup,
+        "another link's session is another session"
+    );
+    assert_eq!(
+        ep[no_bfd].state(),
+        State::Backup,
+        "a group without BFD waits for Master_Down"
+    );
+}
+
+/// The first advert of a node configured by `cfg` once it is master.
+fn advert_bytes(cfg: RouterConfig) -> Vec<u8> {
+    let mut r = Router::new(cfg).expect("valid config");
+    r.handle(Time::ZERO, Input::Startup);
+    let mut buf = Vec::new();
+    for _ in 0..3 {
+        while let Some(ev) = r.poll_event() {
+            if ev == Event::Transmit
+                && let Some(t) = r.poll_transmit(WALL, &mut buf)
+            {
+                buf.truncate(t.expect("encodes").len);
+                return buf;
+            }
+        }
+        let t = r.poll_timeout().expect("a timer runs");
+        r.handle_timeout(t);
+    }
+    panic!("no advert");
 }

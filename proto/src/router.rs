@@ -310,6 +310,11 @@ impl Router {
     }
 
     /// This router's address family.
+    /// The unicast peers adverts go to (empty: multicast).
+    pub fn unicast_peers(&self) -> &[IpAddr] {
+        &self.tx.config().unicast_peers
+    }
+
     pub fn family(&self) -> Family {
         self.tx.config().family
     }

@@ -17,9 +17,7 @@ impl Daemon {
     pub(super) async fn bfd_settle(&mut self) {
         let now = self.now();
         self.bfd.flush(now);
-        for (gi, input) in self.bfd.events(&self.groups) {
-            self.groups.handle(now, gi, input);
-        }
+        self.bfd.events(now, &mut self.groups);
         self.drain().await;
     }
 

@@ -39,6 +39,11 @@ impl Daemon {
             return;
         }
         let g = &mut self.groups[gi];
+        g.bfd = g.shell.cfg.bfd.map(|b| crate::proto::bfd::SessionConfig {
+            desired_min_tx: b.min_tx,
+            required_min_rx: b.min_rx,
+            detect_mult: b.multiplier,
+        });
         g.link_up = up;
         if g.cfg.priority < 255
             && let Some(peer) = g

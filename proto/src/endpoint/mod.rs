@@ -19,10 +19,11 @@
 pub mod counters;
 pub mod reload;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut, Index, IndexMut};
 
+use crate::bfd::{SessionConfig, SessionKey};
 use crate::instance::{Input, Instance, State};
 use crate::packet::ChecksumForm;
 use crate::receive::{DropReason, RxPacket, demux_vrid};
@@ -45,6 +46,8 @@ pub struct Slot<S> {
     pub ifindex: Option<u32>,
     pub counters: Counters,
     log_limit: LogLimiter,
+    /// BFD to the group's unicast peers (SPEC §1 `[bfd]`), if configured.
+    pub bfd: Option<SessionConfig>,
     pub shell: S,
 }
 
@@ -259,6 +262,7 @@ impl<S> Endpoint<S> {
                 ifindex: None,
                 counters: Counters::default(),
                 log_limit: LogLimiter::default(),
+                bfd: None,
                 shell,
             },
         );
@@ -558,6 +562,47 @@ impl<S> Endpoint<S> {
                 .and_then(|n| self.find(n))
             {
                 self.sync_inputs.push((i, s.input));
+            }
+        }
+    }
+
+    /// The BFD sessions the running groups ask for: one per (interface,
+    /// unicast peer), shared by every group naming that peer, with the
+    /// fastest parameters any of them asks for (smallest intervals and
+    /// multiplier); with the first such group, whose interface and advert
+    /// source the session's packets use.
+    pub fn bfd_wanted(&self) -> BTreeMap<SessionKey, (SessionConfig, usize)> {
+        let mut out: BTreeMap<SessionKey, (SessionConfig, usize)> = BTreeMap::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            let (Some(cfg), Some(ifindex), Some(router)) = (s.bfd, s.ifindex, s.router.as_ref())
+            else {
+                continue;
+            };
+            for &peer in router.unicast_peers() {
+                out.entry(SessionKey { ifindex, peer })
+                    .and_modify(|(c, _)| {
+                        c.desired_min_tx = c.desired_min_tx.min(cfg.desired_min_tx);
+                        c.required_min_rx = c.required_min_rx.min(cfg.required_min_rx);
+                        c.detect_mult = c.detect_mult.min(cfg.detect_mult);
+                    })
+                    .or_insert((cfg, i));
+            }
+        }
+        out
+    }
+
+    /// A BFD session detected its peer's failure (RFC 5880 §6.8.4): every
+    /// running group with BFD on that link and peer hears
+    /// [`Input::PeerDown`]; the instance decides whether to take over.
+    pub fn handle_peer_down(&mut self, now: Time, key: SessionKey) {
+        for i in 0..self.slots.len() {
+            let s = &self.slots[i];
+            let names_peer = s
+                .router
+                .as_ref()
+                .is_some_and(|r| r.unicast_peers().contains(&key.peer));
+            if s.bfd.is_some() && s.ifindex == Some(key.ifindex) && names_peer {
+                self.handle(now, i, Input::PeerDown { peer: key.peer });
             }
         }
     }
