@@ -12,6 +12,7 @@ pub mod control;
 pub mod convert;
 pub mod daemon;
 pub mod demo;
+pub mod host;
 pub mod net;
 pub mod privileges;
 pub mod systemd;

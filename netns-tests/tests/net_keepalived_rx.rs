@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use netns_tests::{Lan, Netns, Proc, require_netns};
 use vrrpd::net::vrrp_socket::{RECV_BUF_LEN, VrrpSocketV4, VrrpSocketV6};
-use vrrpd::proto::wire::{
-    IPPROTO_VRRP, VRRP_MCAST_V4 as VRRP_GROUP_V4, VRRP_MCAST_V6 as VRRP_GROUP_V6,
-};
+use vrrpd::proto::wire::{IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -90,7 +88,7 @@ fn net_receives_keepalived_v3_adverts_ipv4_and_ipv6() {
                 .unwrap();
             assert_eq!(r4.ifindex, idx);
             assert_eq!(r4.src, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
-            assert_eq!(r4.dst, IpAddr::V4(VRRP_GROUP_V4));
+            assert_eq!(r4.dst, IpAddr::V4(VRRP_MCAST_V4));
             assert_eq!(r4.ttl_or_hop_limit, 255);
             assert_eq!(r4.tos_or_tclass, 0xc0);
             assert_eq!(r4.protocol, 112);
@@ -98,14 +96,14 @@ fn net_receives_keepalived_v3_adverts_ipv4_and_ipv6() {
             let src6: Ipv6Addr = "fe80::1".parse().unwrap();
             assert_eq!(r6.ifindex, idx);
             assert_eq!(r6.src, IpAddr::V6(src6));
-            assert_eq!(r6.dst, IpAddr::V6(VRRP_GROUP_V6));
+            assert_eq!(r6.dst, IpAddr::V6(VRRP_MCAST_V6));
             assert_eq!(r6.ttl_or_hop_limit, 255);
             assert_eq!(r6.tos_or_tclass, 0xc0);
             assert_eq!(&r6.payload[..2], &[0x31, 52]);
             // IPv6 checksum over the pseudo-header, checked in user space.
             let mut ph = Vec::new();
             ph.extend_from_slice(&src6.octets());
-            ph.extend_from_slice(&VRRP_GROUP_V6.octets());
+            ph.extend_from_slice(&VRRP_MCAST_V6.octets());
             ph.extend_from_slice(&(r6.payload.len() as u32).to_be_bytes());
             ph.extend_from_slice(&[0, 0, 0, 112]);
             assert_eq!(fold(sum_words(&ph) + sum_words(r6.payload)), 0);

@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use netns_tests::{Lan, Netns, require_netns};
 use vrrpd::net::vrrp_socket::{RECV_BUF_LEN, VrrpSocketV4, VrrpSocketV6};
-use vrrpd::proto::wire::{
-    IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4 as VRRP_GROUP_V4, VRRP_MCAST_V6 as VRRP_GROUP_V6,
-};
+use vrrpd::proto::wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -222,7 +220,7 @@ fn net_ipv4_multicast_and_unicast_advert_arrive_intact() {
     let src = Ipv4Addr::new(192, 0, 2, 1);
     let peer = Ipv4Addr::new(192, 0, 2, 2);
     let vip = [192, 0, 2, 100];
-    let mc = advert_v3(51, 150, &vip, Some(&pseudo_v4(src, VRRP_GROUP_V4, 12)));
+    let mc = advert_v3(51, 150, &vip, Some(&pseudo_v4(src, VRRP_MCAST_V4, 12)));
     let uc = advert_v3(51, 150, &vip, Some(&pseudo_v4(src, peer, 12)));
     let (h, b_idx) = receiver(
         &b,
@@ -236,7 +234,7 @@ fn net_ipv4_multicast_and_unicast_advert_arrive_intact() {
         let i = ifindex("eth0");
         rt().block_on(async {
             let s = VrrpSocketV4::new(IPPROTO_VRRP).expect("socket");
-            s.send(i, &ipv4_datagram(src, VRRP_GROUP_V4, IPPROTO_VRRP, &mc2))
+            s.send(i, &ipv4_datagram(src, VRRP_MCAST_V4, IPPROTO_VRRP, &mc2))
                 .await
                 .expect("send multicast");
             s.send(i, &ipv4_datagram(src, peer, IPPROTO_VRRP, &uc2))
@@ -246,7 +244,7 @@ fn net_ipv4_multicast_and_unicast_advert_arrive_intact() {
     });
     let got = h.join().expect("receiver");
     assert_eq!(got.len(), 2, "received {got:?}");
-    check_v4(&got[0], b_idx[0], VRRP_GROUP_V4, IPPROTO_VRRP, &mc);
+    check_v4(&got[0], b_idx[0], VRRP_MCAST_V4, IPPROTO_VRRP, &mc);
     check_v4(&got[1], b_idx[0], peer, IPPROTO_VRRP, &uc);
 }
 
@@ -274,14 +272,14 @@ fn net_ipv4_ah_socket_carries_protocol_51() {
         rt().block_on(async {
             let s = VrrpSocketV4::new(IPPROTO_AH).expect("socket");
             // AH covers the ID: a non-zero one must survive IP_HDRINCL.
-            let mut d = ipv4_datagram(src, VRRP_GROUP_V4, IPPROTO_AH, &p2);
+            let mut d = ipv4_datagram(src, VRRP_MCAST_V4, IPPROTO_AH, &p2);
             d[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
             s.send(i, &d).await.expect("send");
         })
     });
     let got = h.join().expect("receiver");
     assert_eq!(got.len(), 1, "received {got:?}");
-    check_v4(&got[0], b_idx[0], VRRP_GROUP_V4, IPPROTO_AH, &payload);
+    check_v4(&got[0], b_idx[0], VRRP_MCAST_V4, IPPROTO_AH, &payload);
     let h = got[0].header.as_ref().unwrap();
     assert_eq!(&h[4..6], &[0x12, 0x34], "IP ID kept as sent");
     assert_eq!(
@@ -308,13 +306,13 @@ fn net_ipv6_multicast_and_unicast_advert_arrive_with_kernel_checksum() {
         let i = ifindex("eth0");
         rt().block_on(async {
             let s = VrrpSocketV6::new().expect("socket");
-            s.send(i, src, VRRP_GROUP_V6, &z2).await.expect("send mc");
+            s.send(i, src, VRRP_MCAST_V6, &z2).await.expect("send mc");
             s.send(i, src, peer, &z2).await.expect("send uc");
         })
     });
     let got = h.join().expect("receiver");
     assert_eq!(got.len(), 2, "received {got:?}");
-    for (g, dst) in got.iter().zip([VRRP_GROUP_V6, peer]) {
+    for (g, dst) in got.iter().zip([VRRP_MCAST_V6, peer]) {
         assert_eq!(g.ifindex, b_idx[0]);
         assert_eq!(g.src, IpAddr::V6(src));
         assert_eq!(g.dst, IpAddr::V6(dst));
@@ -359,7 +357,7 @@ fn send_v6_bad_checksum(ifindex: u32, payload: &[u8]) {
         }
         let mut sin6: libc::sockaddr_in6 = std::mem::zeroed();
         sin6.sin6_family = libc::AF_INET6 as u16;
-        sin6.sin6_addr.s6_addr = VRRP_GROUP_V6.octets();
+        sin6.sin6_addr.s6_addr = VRRP_MCAST_V6.octets();
         sin6.sin6_scope_id = ifindex;
         let n = libc::sendto(
             fd,
@@ -435,7 +433,7 @@ fn net_multicast_leaves_through_the_chosen_interface() {
                         &[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7],
                         None,
                     );
-                    s.send(i1, "fe80::a1".parse().unwrap(), VRRP_GROUP_V6, &m)
+                    s.send(i1, "fe80::a1".parse().unwrap(), VRRP_MCAST_V6, &m)
                         .await
                         .unwrap();
                 } else {
@@ -444,10 +442,10 @@ fn net_multicast_leaves_through_the_chosen_interface() {
                         7,
                         100,
                         &[198, 51, 100, 7],
-                        Some(&pseudo_v4(src, VRRP_GROUP_V4, 12)),
+                        Some(&pseudo_v4(src, VRRP_MCAST_V4, 12)),
                     );
                     let s = VrrpSocketV4::new(IPPROTO_VRRP).unwrap();
-                    s.send(i1, &ipv4_datagram(src, VRRP_GROUP_V4, IPPROTO_VRRP, &m))
+                    s.send(i1, &ipv4_datagram(src, VRRP_MCAST_V4, IPPROTO_VRRP, &m))
                         .await
                         .unwrap();
                 }

@@ -57,7 +57,7 @@ fn in_forked_child(f: fn() -> Result<(), String>) -> Result<(), String> {
 
 /// Drop, then check /proc/self/status says exactly what was kept.
 fn drop_and_check() -> Result<(), String> {
-    privileges::drop_capabilities(DAEMON_CAPS)?;
+    privileges::drop_capabilities(DAEMON_CAPS).map_err(|e| e.to_string())?;
     let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
     for (k, want) in [
         ("CapEff:", KEPT),
@@ -130,7 +130,7 @@ fn drop_capabilities_fails_naming_a_capability_it_does_not_have() {
         capset_raw((1 << 12) | (1 << 8))?;
         match privileges::drop_capabilities(DAEMON_CAPS) {
             Ok(()) => Err("drop_capabilities succeeded without CAP_NET_RAW".into()),
-            Err(e) if e.contains("missing capability CAP_NET_RAW") => Ok(()),
+            Err(e) if e.to_string().contains("missing capability CAP_NET_RAW") => Ok(()),
             Err(e) => Err(format!("message does not name CAP_NET_RAW: {e}")),
         }
     })

@@ -5,6 +5,7 @@
 pub mod announce;
 pub mod auth;
 pub mod bfd;
+pub mod endpoint;
 pub mod frames;
 pub mod instance;
 pub mod receive;

@@ -54,7 +54,8 @@ pub enum RouterConfigError {
 }
 
 /// What the shell must do, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     /// Adverts are ready: call [`Router::poll_transmit`] until `None` now.
     Transmit,
@@ -309,6 +310,11 @@ impl Router {
     }
 
     /// This router's address family.
+    /// The unicast peers adverts go to (empty: multicast).
+    pub fn unicast_peers(&self) -> &[IpAddr] {
+        &self.tx.config().unicast_peers
+    }
+
     pub fn family(&self) -> Family {
         self.tx.config().family
     }

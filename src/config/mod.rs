@@ -268,6 +268,15 @@ impl GroupConfig {
     }
 }
 
+impl crate::proto::endpoint::reload::GroupSpec for GroupConfig {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn same_except_routes(&self, other: &GroupConfig) -> bool {
+        GroupConfig::same_except_routes(self, other)
+    }
+}
+
 /// An address with prefix length on an interface.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct VirtualIp {

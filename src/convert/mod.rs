@@ -47,7 +47,10 @@
 //! - `virtual_routes` / `virtual_rules` lines map one to one (see
 //!   [`routes`]); a line with anything vrrpd lacks is not mapped as a whole.
 //! - The files are [`output`] values serialized with `toml` (no hand-written
-//!   TOML).
+//!   TOML) after a comment block saying where they came from; the report
+//!   lines go to the caller (stderr), not into the files.
+//!   `tests/convert_roundtrip.rs` checks that the loaded files, turned back
+//!   into [`output`] values, serialize to the same text.
 
 pub mod output;
 mod routes;
@@ -58,6 +61,9 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{AntiReplay, HmacMode, StartState};
 
 pub use syntax::{Loc, Stmt, SyntaxError, Word};
 
@@ -111,6 +117,10 @@ pub struct Conversion {
     pub daemon_toml: String,
     /// `(group name, contents of groups.d/<name>.toml)`, in source order.
     pub groups: Vec<(String, String)>,
+    /// The value `daemon_toml` was serialized from.
+    pub daemon_file: output::DaemonFile,
+    /// The values `groups` were serialized from, in the same order.
+    pub group_files: Vec<(String, output::GroupFile)>,
     /// Everything not mapped, or mapped with a caveat, in source order.
     pub reports: Vec<Report>,
 }
@@ -238,9 +248,9 @@ enum Auth {
     Hmac {
         keys: BTreeMap<u8, String>,
         active: Option<u8>,
-        anti_replay: Option<String>,
+        anti_replay: Option<AntiReplay>,
         time_window_ms: Option<u64>,
-        mode: Option<String>,
+        mode: Option<HmacMode>,
     },
 }
 
@@ -935,7 +945,8 @@ impl Mapper {
                 "anti_replay" => {
                     if let Some(w) = self.value(s) {
                         match w.text.as_str() {
-                            "time" | "monotonic" => anti_replay = Some(w.text.clone()),
+                            "time" => anti_replay = Some(AntiReplay::Time),
+                            "monotonic" => anti_replay = Some(AntiReplay::Monotonic),
                             _ => self.errors.push(num_err(w, "anti_replay (time|monotonic)")),
                         }
                     }
@@ -948,8 +959,9 @@ impl Mapper {
                 "mode" => {
                     if let Some(w) = self.value(s) {
                         match w.text.as_str() {
-                            "enforce" | "permissive" => mode = Some(w.text.clone()),
-                            "receive-only" | "receive_only" => mode = Some("receive-only".into()),
+                            "enforce" => mode = Some(HmacMode::Enforce),
+                            "permissive" => mode = Some(HmacMode::Permissive),
+                            "receive-only" | "receive_only" => mode = Some(HmacMode::ReceiveOnly),
                             _ => self.errors.push(num_err(w, "mode (enforce|permissive)")),
                         }
                     }
@@ -1219,6 +1231,7 @@ impl Mapper {
         let mut taken: HashSet<String> = HashSet::new();
         let mut by_src: HashMap<String, String> = HashMap::new();
         let mut groups = Vec::new();
+        let mut files = Vec::new();
         for mut g in instances {
             let Some(loc) = g.loc.clone() else { continue };
             if g.vrid.is_none() {
@@ -1279,12 +1292,12 @@ impl Mapper {
             }
             by_src.insert(g.src_name.clone(), g.name.clone());
             let file = self.group_file(&g, &loc);
-            let head = format!(
-                "{}# vrrp_instance {} ({loc})\n",
-                header(&self.source),
-                g.src_name
-            );
-            groups.push((g.name.clone(), output::to_toml(&head, &file)));
+            let head = header(&self.source).line(format!("vrrp_instance {} ({loc})", g.src_name));
+            match output::render(&format!("groups.d/{}.toml", g.name), &head, &file) {
+                Ok(text) => groups.push((g.name.clone(), text)),
+                Err(e) => self.errors.push(output_error(&e)),
+            }
+            files.push((g.name.clone(), file));
         }
         if groups.is_empty() {
             self.errors.push(SyntaxError {
@@ -1296,13 +1309,12 @@ impl Mapper {
             });
         }
         let daemon = self.daemon_file(&by_src);
-        let daemon_toml = output::to_toml(
-            &format!(
-                "{}# Daemon-wide settings (SPEC §2.1). Every key is optional.\n",
-                header(&self.source)
-            ),
-            &daemon,
-        );
+        let head =
+            header(&self.source).line("Daemon-wide settings (SPEC §2.1). Every key is optional.");
+        let daemon_toml = output::render("vrrpd.toml", &head, &daemon).unwrap_or_else(|e| {
+            self.errors.push(output_error(&e));
+            String::new()
+        });
         let mut reports = std::mem::take(&mut self.reports);
         // Source order: by file (in reading order), then line.
         let order: Vec<PathBuf> = {
@@ -1319,6 +1331,8 @@ impl Mapper {
             source: self.source.clone(),
             daemon_toml,
             groups,
+            daemon_file: daemon,
+            group_files: files,
             reports,
         }
     }
@@ -1474,31 +1488,31 @@ impl Mapper {
             interface: seedable(&interface),
             priority: base,
             version,
-            advert_interval: fmt_ms(adv_ms),
+            advert_interval: Duration::from_millis(adv_ms),
             preempt: g.nopreempt.then_some(false),
-            preempt_delay: g.preempt_delay_ms.map(fmt_ms),
-            unicast_source: g.unicast_src.map(|a| a.to_string()),
-            unicast_peers: g.peers.iter().map(|p| p.to_string()).collect(),
+            preempt_delay: g.preempt_delay_ms.map(Duration::from_millis),
+            unicast_source: g.unicast_src,
+            unicast_peers: g.peers.clone(),
             garp_repeat: g.garp_repeat.or(self.globals.garp_repeat),
             garp_interval: g
                 .garp_interval_ms
                 .or(self.globals.garp_interval_ms)
-                .map(fmt_ms),
+                .map(Duration::from_millis),
             garp_refresh: g
                 .garp_refresh_ms
                 .or(self.globals.garp_refresh_ms)
-                .map(fmt_ms),
+                .map(Duration::from_millis),
             garp_master_delay: g
                 .garp_master_delay_ms
                 .or(self.globals.garp_master_delay_ms)
-                .map(fmt_ms),
+                .map(Duration::from_millis),
             virtual_route: g
                 .routes
                 .iter()
                 .map(|r| {
                     let mut f = r.file.clone();
                     if r.default_dst && family_v6 {
-                        f.to = "::/0".into();
+                        f.to = routes::default_prefix(true);
                     }
                     f
                 })
@@ -1519,7 +1533,7 @@ impl Mapper {
         }
         if let Some(ml) = &g.master {
             if base == 255 {
-                f.start_state = Some("master".into());
+                f.start_state = Some(StartState::Master);
             } else {
                 self.report(
                     ml,
@@ -1569,7 +1583,10 @@ impl Mapper {
                     );
                     continue;
                 }
-                let address = format!("{}/{}", v.addr, v.prefix);
+                let address = output::VipAddr {
+                    address: v.addr,
+                    prefix_len: v.prefix,
+                };
                 let entry = match &v.dev {
                     Some(d) if excluded || *d != interface => output::VipEntry::On {
                         address,
@@ -1619,8 +1636,8 @@ impl Mapper {
                     .iter()
                     .map(|w| seedable(w))
                     .collect(),
-                interval: fmt_ms(sc.interval_ms),
-                timeout: fmt_ms(sc.timeout_ms.unwrap_or(sc.interval_ms)),
+                interval: Duration::from_millis(sc.interval_ms),
+                timeout: Duration::from_millis(sc.timeout_ms.unwrap_or(sc.interval_ms)),
                 rise: sc.rise,
                 fall: sc.fall,
                 weight,
@@ -1677,15 +1694,11 @@ impl Mapper {
         }
         let (a, _) = auth?;
         Some(match a {
-            Auth::Pass(s) => output::AuthFile {
-                kind: "pass".into(),
-                secret: Some(password(&s)),
-                ..Default::default()
+            Auth::Pass(s) => output::AuthFile::Pass {
+                secret: password(&s),
             },
-            Auth::Ah(s) => output::AuthFile {
-                kind: "ah".into(),
-                secret: Some(password(&s)),
-                ..Default::default()
+            Auth::Ah(s) => output::AuthFile::Ah {
+                secret: password(&s),
             },
             Auth::Hmac {
                 keys,
@@ -1693,19 +1706,16 @@ impl Mapper {
                 anti_replay,
                 time_window_ms,
                 mode,
-            } => output::AuthFile {
-                kind: "hmac".into(),
-                keys: keys
-                    .iter()
-                    .map(|(id, v)| (id.to_string(), seedable(v)))
-                    .collect(),
+            } => output::AuthFile::Hmac(output::HmacFile {
+                keys: keys.iter().map(|(id, v)| (*id, seedable(v))).collect(),
                 active_key: active,
-                anti_replay: Some(anti_replay.unwrap_or_else(|| "time".into())),
+                anti_replay: Some(anti_replay.unwrap_or(AntiReplay::Time)),
                 // keepalived's default window: max(3 x advert_int, 5s).
-                time_window: Some(fmt_ms(time_window_ms.unwrap_or((3 * adv_ms).max(5000)))),
-                mode: Some(mode.unwrap_or_else(|| "enforce".into())),
-                ..Default::default()
-            },
+                time_window: Some(Duration::from_millis(
+                    time_window_ms.unwrap_or((3 * adv_ms).max(5000)),
+                )),
+                mode: Some(mode.unwrap_or(HmacMode::Enforce)),
+            }),
         })
     }
 
@@ -1866,19 +1876,25 @@ fn sanitize(src: &str, vrid: u8, taken: &mut HashSet<String>) -> String {
     name
 }
 
-fn header(source: &Path) -> String {
-    format!(
-        "# Converted by `vrrpd convert` from keepalived config {}.\n# Check it with `vrrpd check --config DIR` before use.\n",
-        source.display()
-    )
+/// The comment block every converted file starts with.
+fn header(source: &Path) -> output::Comments {
+    output::Comments::default()
+        .line(format!(
+            "Converted by `vrrpd convert` from keepalived config {}.",
+            source.display()
+        ))
+        .line("Check it with `vrrpd check --config DIR` before use.")
+}
+
+fn output_error(e: &output::OutputError) -> SyntaxError {
+    SyntaxError {
+        loc: None,
+        message: e.to_string(),
+    }
 }
 
 fn fmt_ms(ms: u64) -> String {
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
+    output::duration_text(Duration::from_millis(ms))
 }
 
 /// A keepalived `auth_pass` as a vrrpd secret. keepalived takes the

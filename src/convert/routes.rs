@@ -16,9 +16,9 @@
 
 use std::net::IpAddr;
 
-use crate::proto::routes::Prefix;
+use crate::proto::routes::{Prefix, RouteKind};
 
-use super::output::{RouteFile, RuleFile};
+use super::output::{FamilyName, RouteFile, RuleFile, RuleType};
 use super::{Mapper, ReportKind, Stmt, Word, seedable};
 
 /// A route whose destination is `default`: its family is the instance's
@@ -27,6 +27,16 @@ use super::{Mapper, ReportKind, Stmt, Word, seedable};
 pub(super) struct RouteDraft {
     pub file: RouteFile,
     pub default_dst: bool,
+}
+
+/// `default` / `all` as a prefix of the family.
+pub(super) fn default_prefix(v6: bool) -> Prefix {
+    let addr = if v6 {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    };
+    Prefix { addr, len: 0 }
 }
 
 fn table_number(w: &str) -> Option<u32> {
@@ -79,7 +89,16 @@ impl Mapper {
 
     fn route_line(&mut self, b: &Stmt, line: &Stmt) -> Result<Option<RouteDraft>, String> {
         let w = words(line);
-        let mut f = RouteFile::default();
+        let mut f = RouteFile {
+            // Set below, once the family is known.
+            to: default_prefix(false),
+            via: None,
+            dev: None,
+            src: None,
+            table: None,
+            metric: None,
+            kind: None,
+        };
         let mut dst: Option<(String, bool)> = None;
         let mut fams: Vec<IpAddr> = Vec::new();
         let mut i = 0;
@@ -96,7 +115,9 @@ impl Mapper {
             let t = w[i].text.as_str();
             match t {
                 "unicast" => {}
-                "blackhole" | "unreachable" | "prohibit" => f.kind = Some(t.to_string()),
+                "blackhole" => f.kind = Some(RouteKind::Blackhole),
+                "unreachable" => f.kind = Some(RouteKind::Unreachable),
+                "prohibit" => f.kind = Some(RouteKind::Prohibit),
                 "throw" | "local" | "broadcast" | "anycast" | "multicast" | "nat" => {
                     return Err(format!("route type {t} is not supported by vrrpd"));
                 }
@@ -107,13 +128,13 @@ impl Mapper {
                 "via" | "gw" => {
                     let a = addr(&arg(i)?)?;
                     fams.push(a);
-                    f.via = Some(a.to_string());
+                    f.via = Some(a);
                     i += 1;
                 }
                 "src" => {
                     let a = addr(&arg(i)?)?;
                     fams.push(a);
-                    f.src = Some(a.to_string());
+                    f.src = Some(a);
                     i += 1;
                 }
                 "dev" | "oif" => {
@@ -162,14 +183,11 @@ impl Mapper {
         };
         let default_dst = d == "default" || d == "all";
         if default_dst {
-            f.to = match fams.first() {
-                Some(IpAddr::V6(_)) => "::/0".into(),
-                _ => "0.0.0.0/0".into(),
-            };
+            f.to = default_prefix(fams.first().is_some_and(IpAddr::is_ipv6));
         } else {
             let p = Prefix::parse(&d)?;
             fams.insert(0, p.addr);
-            f.to = p.to_string();
+            f.to = p;
         }
         let v6 = |a: &IpAddr| a.is_ipv6();
         if fams.iter().any(v6) && !fams.iter().all(v6) {
@@ -215,9 +233,9 @@ impl Mapper {
                         let p = Prefix::parse(&v)?;
                         fams.push(p.addr.is_ipv6());
                         if t == "from" {
-                            f.from = Some(p.to_string());
+                            f.from = Some(p);
                         } else {
-                            f.to = Some(p.to_string());
+                            f.to = Some(p);
                         }
                     }
                     i += 1;
@@ -255,7 +273,9 @@ impl Mapper {
                     }
                     i += 1;
                 }
-                "blackhole" | "unreachable" | "prohibit" => f.kind = Some(t.to_string()),
+                "blackhole" => f.kind = Some(RuleType::Blackhole),
+                "unreachable" => f.kind = Some(RuleType::Unreachable),
+                "prohibit" => f.kind = Some(RuleType::Prohibit),
                 "inet" => fams.push(false),
                 "inet6" => fams.push(true),
                 "no_track" => self.note_options(
@@ -274,7 +294,11 @@ impl Mapper {
         // since vrrpd's default would be the group's family.
         if f.from.is_none() && f.to.is_none() {
             let v6 = fams.first().copied().unwrap_or(false);
-            f.family = Some(if v6 { "ipv6" } else { "ipv4" }.into());
+            f.family = Some(if v6 {
+                FamilyName::Ipv6
+            } else {
+                FamilyName::Ipv4
+            });
         }
         match (f.table.is_some(), f.kind.is_some()) {
             (true, true) => Err("both a table and a rule type".into()),

@@ -16,7 +16,7 @@ impl Daemon {
                 let _ = reply.send(Response::Status(self.status_report()));
             }
             Request::Reload => {
-                let r = self.reload().await;
+                let r = self.reload().await.map_err(|e| e.to_string());
                 let _ = reply.send(Response::Reload(r));
             }
             Request::Handover { groups, timeout } => {
@@ -60,9 +60,7 @@ impl Daemon {
             if master {
                 pending.wait_for(&name);
             }
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Drain(true));
-            }
+            self.groups.handle(now, gi, Input::Drain(true));
             if master {
                 started.push(gi);
             } else {
@@ -71,8 +69,8 @@ impl Daemon {
             }
         }
         self.handovers.push(pending);
-        for gi in started {
-            self.drain(gi).await;
+        if !started.is_empty() {
+            self.drain().await;
         }
         self.poll_handovers();
     }
@@ -89,9 +87,7 @@ impl Daemon {
             if let Err(e) = self.drained.set(&name, false) {
                 warn!(group = %name, "{e}");
             }
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Drain(false));
-            }
+            self.groups.handle(now, gi, Input::Drain(false));
             info!(group = %name, "resumed");
             result.moved.push(name);
         }
@@ -104,7 +100,7 @@ impl Daemon {
             groups: (0..self.groups.len())
                 .map(|gi| super::status::group_status(&self.groups[gi], self.tracker_status(gi)))
                 .collect(),
-            bfd: self.bfd.status(&self.links),
+            bfd: self.bfd.status(&self.host.links),
             last_reload: Some(crate::control::protocol::ReloadStatus {
                 success: self.last_reload.0,
                 at: crate::control::protocol::rfc3339(self.last_reload.1),
@@ -147,14 +143,13 @@ impl Daemon {
             }
             info!(group = %name, "handover requested");
             pending.wait_for(name);
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Release(ReleaseReason::Handover));
-            }
+            self.groups
+                .handle(now, gi, Input::Release(ReleaseReason::Handover));
             started.push(gi);
         }
         self.handovers.push(pending);
-        for gi in started {
-            self.drain(gi).await;
+        if !started.is_empty() {
+            self.drain().await;
         }
         self.poll_handovers();
     }

@@ -1,152 +1,36 @@
-//! A group's health trackers and notify hooks, and how their results reach
-//! the state machine.
+//! How the trackers' results and the state changes travel between a group's
+//! hooks ([`GroupHooks`]) and its state machine.
 
-use std::time::Duration;
-
-use tokio::sync::{mpsc, watch};
 use tracing::info;
 
-use crate::config::TrackScript;
 use crate::control::{TrackerKind, TrackerStatus};
 use crate::proto::instance::{Input, State};
-use crate::track::{self, GroupEnv, Notifier, ScriptTracker, TrackEvent, TrackerHandle};
+use crate::track::hooks::{self, GroupHooks};
+use crate::track::{self, TrackEvent};
 
 use super::Daemon;
 
-/// One running `track_script` and its last verdict (`None` before the first
-/// result).
-pub struct ScriptState {
-    pub cfg: TrackScript,
-    pub handle: TrackerHandle,
-    pub up: Option<bool>,
-}
-
-/// A running built-in tracker (http, tcp, process, file) and its last
-/// result: `up` for the rise/fall kinds, `value` for track_file.
-pub struct BuiltinState {
-    pub kind: TrackerKind,
-    pub name: String,
-    pub weight: i16,
-    pub up: Option<bool>,
-    pub value: Option<i64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for BuiltinState {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// The per-group processes: script trackers, built-in trackers and the
-/// notifier.
-pub struct GroupHooks {
-    pub env: watch::Sender<GroupEnv>,
-    pub notifier: Notifier,
-    pub scripts: Vec<ScriptState>,
-    pub builtin: Vec<BuiltinState>,
-}
-
-impl GroupHooks {
-    pub fn start(
-        cfg: &crate::config::GroupConfig,
-        events: &mpsc::UnboundedSender<TrackEvent>,
-    ) -> GroupHooks {
-        let (env, env_rx) = watch::channel(GroupEnv {
-            group: cfg.name.clone(),
-            vrid: cfg.vrid,
-            state: State::Init,
-            priority: cfg.priority,
-        });
-        let scripts = cfg
-            .track_scripts
-            .iter()
-            .map(|s| ScriptState {
-                cfg: s.clone(),
-                handle: ScriptTracker::spawn(&cfg.name, s, env_rx.clone(), events.clone()),
-                up: None,
-            })
-            .collect();
-        let b = &cfg.builtin;
-        let g = &cfg.name;
-        let state = |kind, name: &str, weight, task| BuiltinState {
-            kind,
-            name: name.to_string(),
-            weight,
-            up: None,
-            value: None,
-            task,
-        };
-        let builtin = (b.http.iter())
-            .map(|t| {
-                state(
-                    TrackerKind::Http,
-                    &t.name,
-                    t.probe.weight,
-                    track::probe::spawn_http(g, t, events.clone()),
-                )
-            })
-            .chain(b.tcp.iter().map(|t| {
-                state(
-                    TrackerKind::Tcp,
-                    &t.name,
-                    t.probe.weight,
-                    track::probe::spawn_tcp(g, t, events.clone()),
-                )
-            }))
-            .chain(b.process.iter().map(|t| {
-                state(
-                    TrackerKind::Process,
-                    &t.name,
-                    t.weight,
-                    track::procs::spawn(g, t, events.clone()),
-                )
-            }))
-            .chain(b.file.iter().map(|t| {
-                state(
-                    TrackerKind::File,
-                    &t.name,
-                    t.weight,
-                    track::file::spawn(g, t, events.clone()),
-                )
-            }))
-            .collect();
-        GroupHooks {
-            env,
-            notifier: Notifier::new(&cfg.name, cfg.notify.clone(), track::DEFAULT_NOTIFY_TIMEOUT),
-            scripts,
-            builtin,
-        }
-    }
-}
-
 impl Daemon {
-    /// Combined verdict of the group's tracked interfaces and scripts:
-    /// (fault, priority delta).
+    fn link_up(&self, name: &str) -> bool {
+        self.host.links.get(name).is_some_and(|(_, up)| *up)
+    }
+
+    /// Combined verdict of the group's tracked interfaces and trackers.
     pub(super) fn tracker_verdict(&self, gi: usize) -> (bool, i32) {
         let g = &self.groups[gi];
-        let interfaces: Vec<(i16, bool)> = g
-            .cfg
-            .track_interfaces
-            .iter()
-            .map(|t| (t.weight, self.links.get(&t.name).is_some_and(|(_, up)| *up)))
-            .collect();
-        let (scripts, files) = g.hooks.as_ref().map(tracker_inputs).unwrap_or_default();
-        let (fault, delta) = track::verdict(&scripts, &interfaces);
-        let (file_fault, file_delta) = track::file_verdict(&files);
-        (fault || file_fault, delta + file_delta)
+        hooks::verdict(&g.cfg, g.hooks.as_ref(), |n| self.link_up(n))
     }
 
-    /// Whether a weight-0 script has no result yet (the group is held out of
-    /// the election until it has, as keepalived holds it in INIT).
     pub(super) fn scripts_pending(&self, gi: usize) -> bool {
-        self.groups[gi].hooks.as_ref().is_some_and(|h| {
-            let (s, _) = tracker_inputs(h);
-            track::pending(&s)
-                || h.builtin
-                    .iter()
-                    .any(|b| b.kind == TrackerKind::File && b.weight == 0 && b.value.is_none())
-        })
+        self.groups[gi]
+            .hooks
+            .as_ref()
+            .is_some_and(GroupHooks::pending)
+    }
+
+    pub(super) fn tracker_status(&self, gi: usize) -> Vec<TrackerStatus> {
+        let g = &self.groups[gi];
+        hooks::status(&g.cfg, g.hooks.as_ref(), |n| self.link_up(n))
     }
 
     /// Feed the trackers' verdict to the instance when it changed.
@@ -158,16 +42,13 @@ impl Daemon {
             return;
         }
         g.trackers = verdict;
-        if let Some(i) = g.router.as_mut() {
-            i.handle(
-                now,
-                Input::Trackers {
-                    fault: verdict.0,
-                    priority_delta: verdict.1,
-                },
-            );
-        }
-        self.drain(gi).await;
+        let (fault, priority_delta) = verdict;
+        let input = Input::Trackers {
+            fault,
+            priority_delta,
+        };
+        self.groups.handle(now, gi, input);
+        self.drain().await;
     }
 
     pub(super) async fn on_track_event(&mut self, ev: TrackEvent) {
@@ -232,47 +113,10 @@ impl Daemon {
         }
     }
 
-    /// Trackers for `vrrpd status`.
-    pub(super) fn tracker_status(&self, gi: usize) -> Vec<TrackerStatus> {
-        let g = &self.groups[gi];
-        let mut out: Vec<TrackerStatus> = g
-            .cfg
-            .track_interfaces
-            .iter()
-            .map(|t| TrackerStatus {
-                kind: TrackerKind::Interface,
-                name: t.name.clone(),
-                up: self.links.get(&t.name).is_some_and(|(_, up)| *up),
-                weight: t.weight,
-                value: None,
-            })
-            .collect();
-        if let Some(h) = &g.hooks {
-            out.extend(h.scripts.iter().map(|s| TrackerStatus {
-                kind: TrackerKind::Script,
-                name: s.cfg.name.clone(),
-                up: s.up.unwrap_or(false),
-                weight: s.cfg.weight,
-                value: None,
-            }));
-            out.extend(h.builtin.iter().map(|b| TrackerStatus {
-                kind: b.kind,
-                name: b.name.clone(),
-                up: match b.kind {
-                    TrackerKind::File => b.value.is_some_and(|v| v == 0),
-                    _ => b.up.unwrap_or(false),
-                },
-                weight: b.weight,
-                value: b.value,
-            }));
-        }
-        out
-    }
-
     /// Stop hooks for every group, waited for (bounded) before exit.
     pub(super) async fn run_stop_hooks(&mut self) {
         let mut notifiers = Vec::new();
-        for g in &mut self.groups {
+        for g in self.groups.iter_mut() {
             if let Some(h) = g.hooks.take() {
                 let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
                 h.notifier.notify_stop(prio, g.cfg.vrid);
@@ -285,40 +129,4 @@ impl Daemon {
         let limit = track::DEFAULT_NOTIFY_TIMEOUT * 2;
         futures::future::join_all(notifiers.iter().map(|n| n.flush(limit))).await;
     }
-}
-
-/// Stop a removed group's hooks in the background: its `stop` hook still
-/// runs (bounded), its scripts stop now.
-pub fn retire(hooks: GroupHooks, priority: u8, vrid: u8) {
-    let GroupHooks {
-        notifier,
-        scripts,
-        builtin,
-        ..
-    } = hooks;
-    drop(scripts);
-    drop(builtin);
-    notifier.notify_stop(priority, vrid);
-    tokio::task::spawn_local(async move {
-        notifier
-            .flush(track::DEFAULT_NOTIFY_TIMEOUT + Duration::from_secs(1))
-            .await;
-    });
-}
-
-/// `(weight, up)` of every rise/fall tracker (scripts, http, tcp, process)
-/// and `(weight, value)` of every track_file (a missing result is 0).
-type RiseFallInputs = Vec<(i16, Option<bool>)>;
-
-fn tracker_inputs(h: &GroupHooks) -> (RiseFallInputs, Vec<(i16, i64)>) {
-    let mut rf: Vec<(i16, Option<bool>)> = h.scripts.iter().map(|s| (s.cfg.weight, s.up)).collect();
-    let mut files = Vec::new();
-    for b in &h.builtin {
-        if b.kind == TrackerKind::File {
-            files.push((b.weight, b.value.unwrap_or(0)));
-        } else {
-            rf.push((b.weight, b.up));
-        }
-    }
-    (rf, files)
 }

@@ -5,20 +5,16 @@
 //! to the state machines and carries out the actions they return. Nothing
 //! polls.
 
-mod bfd;
 mod control;
-mod drained;
 mod group;
 mod hooks;
-mod io;
-mod routes;
+mod inputs;
+mod lifecycle;
 mod status;
-mod sync;
-mod vmac;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -27,18 +23,25 @@ use tracing::{debug, error, info, warn};
 
 use tokio::sync::mpsc;
 
-use crate::config::{self, Config, ConfigErrors, HostView, ProcessEnv};
+use crate::config::{self, Config, ConfigErrors};
 use crate::control::{ControlServer, MetricsServer, PendingHandover};
 use crate::net::{NetEvent, NetEvents, Netlink, Received};
 use crate::privileges;
+use crate::proto::endpoint::{
+    LogWhat, Received as Fate,
+    reload::{self, GroupChange},
+};
 use crate::proto::instance::{Input, ReleaseReason, State};
-use crate::proto::receive::{DropReason, RxPacket, demux_vrid};
+use crate::proto::receive::RxPacket;
 use crate::proto::router::Event;
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
-pub use group::{Counters, DropLogLimiter, Group};
-use io::Io;
+pub use crate::host::view::load_config;
+use crate::host::view::{load_config_with, recheck_with_kernel};
+use crate::host::{Host, bfd, drained, vmac::advert_ifindex};
+pub use crate::proto::endpoint::Counters;
+pub use group::{Group, GroupSlot, Groups};
 
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +50,35 @@ pub enum DaemonError {
     Config(ConfigErrors),
     #[error("{0}")]
     MissingCapability(#[from] privileges::MissingCapability),
+    #[error("cannot drop capabilities: {0}")]
+    DropCapabilities(#[from] privileges::CapError),
+    #[error("tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("netlink: {0}")]
+    Netlink(crate::net::NetError),
+    #[error("netlink event stream closed")]
+    NetlinkClosed,
+    #[error("control socket {}: {source}", path.display())]
+    ControlSocket {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("metrics_listen {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("signal handler: {0}")]
+    Signal(std::io::Error),
+}
+
+/// Why a reload was refused; the running configuration stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("vrrpd is stopping")]
+    Stopping,
     #[error("{0}")]
-    Io(String),
+    Rejected(ConfigErrors),
 }
 
 impl DaemonError {
@@ -69,92 +99,12 @@ pub struct RunOptions {
     pub preloaded: Option<config::Loaded>,
 }
 
-/// Interface addresses as the kernel has them, minus those vrrpd added (a VIP
-/// left behind by a crashed run carries our IFA_PROTO mark and must not look
-/// like the host's own address). Everything else is the host's (SPEC §2.3:
-/// the own-address rule uses the kernel's view).
-struct KernelHost {
-    addrs: HashMap<String, Vec<IpAddr>>,
-}
-
-impl HostView for KernelHost {
-    fn interface_addresses(&self, name: &str) -> Option<Vec<IpAddr>> {
-        self.addrs.get(name).cloned()
-    }
-    fn address_interface(&self, addr: IpAddr) -> Option<String> {
-        let mut names: Vec<&String> = self
-            .addrs
-            .iter()
-            .filter(|(_, a)| a.contains(&addr))
-            .map(|(n, _)| n)
-            .collect();
-        names.sort();
-        names.first().map(|n| n.to_string())
-    }
-    fn knows_addresses(&self) -> bool {
-        true
-    }
-}
-
-/// Added by vrrpd: it carries our IFA_PROTO mark, or (on a kernel that
-/// reports no IFA_PROTO) this run added it.
-fn added_by_us(a: &crate::net::IfAddr, this_run: &HashSet<(u32, IpAddr)>) -> bool {
-    a.added_by_vrrpd() || (a.protocol.is_none() && this_run.contains(&(a.ifindex, a.addr)))
-}
-
-/// `ours`: (ifindex, address) pairs this run added (stands in for the
-/// IFA_PROTO mark on kernels that do not report it).
-async fn kernel_host(nl: &Netlink, ours: &HashSet<(u32, IpAddr)>) -> KernelHost {
-    let mut addrs: HashMap<String, Vec<IpAddr>> = HashMap::new();
-    let links = nl.dump_links().await.unwrap_or_default();
-    let all = nl.dump_addresses().await.unwrap_or_default();
-    for l in &links {
-        let list = all
-            .iter()
-            .filter(|a| a.ifindex == l.index && !added_by_us(a, ours))
-            .map(|a| a.addr)
-            .collect();
-        addrs.insert(l.name.clone(), list);
-    }
-    KernelHost { addrs }
-}
-
-/// Load the configuration the way `run`, `check` and reload see it: the
-/// own-address rules are checked against the kernel's interfaces.
-pub async fn load_config(
-    path: &Path,
-    nl: Option<&Netlink>,
-) -> Result<config::Loaded, ConfigErrors> {
-    load_config_with(path, nl, &HashSet::new()).await
-}
-
-async fn load_config_with(
-    path: &Path,
-    nl: Option<&Netlink>,
-    ours: &HashSet<(u32, IpAddr)>,
-) -> Result<config::Loaded, ConfigErrors> {
-    let first = config::load(path, &ProcessEnv, &config::UnknownHost)?;
-    recheck_with_kernel(path, first, nl, ours).await
-}
-
-/// Load again with the kernel's interfaces in view (the own-address rules).
-async fn recheck_with_kernel(
-    path: &Path,
-    first: config::Loaded,
-    nl: Option<&Netlink>,
-    ours: &HashSet<(u32, IpAddr)>,
-) -> Result<config::Loaded, ConfigErrors> {
-    let Some(nl) = nl else { return Ok(first) };
-    let host = kernel_host(nl, ours).await;
-    config::load(path, &ProcessEnv, &host)
-}
-
 /// Run the daemon until SIGTERM/SIGINT has released every group.
 pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| DaemonError::Io(format!("tokio runtime: {e}")))?;
+        .map_err(DaemonError::Runtime)?;
     rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
         local.run_until(run_async(opts)).await
@@ -163,7 +113,7 @@ pub fn run(opts: RunOptions) -> Result<(), DaemonError> {
 
 async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     privileges::require_capabilities(privileges::DAEMON_CAPS)?;
-    let nl = Netlink::new().map_err(|e| DaemonError::Io(format!("netlink: {e}")))?;
+    let nl = Netlink::new().map_err(DaemonError::Netlink)?;
     let loaded = match opts.preloaded {
         Some(first) => recheck_with_kernel(&opts.config, first, Some(&nl), &HashSet::new()).await,
         None => load_config(&opts.config, Some(&nl)).await,
@@ -172,46 +122,50 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
     for w in &loaded.warnings {
         warn!("{w}");
     }
-    let events = NetEvents::new().map_err(|e| DaemonError::Io(format!("netlink events: {e}")))?;
+    let events = NetEvents::new().map_err(DaemonError::Netlink)?;
     let socket = loaded.config.daemon.control_socket.clone();
-    let ctl = ControlServer::bind(&socket)
-        .map_err(|e| DaemonError::Io(format!("control socket {}: {e}", socket.display())))?;
+    let ctl = ControlServer::bind(&socket).map_err(|source| DaemonError::ControlSocket {
+        path: socket.clone(),
+        source,
+    })?;
     let _metrics = match loaded.config.daemon.metrics_listen {
         Some(addr) => Some(
             MetricsServer::bind(addr, ctl.sender())
-                .map_err(|e| DaemonError::Io(format!("metrics_listen {addr}: {e}")))?,
+                .map_err(|source| DaemonError::Metrics { addr, source })?,
         ),
         None => None,
     };
     // Everything that needs more than NET_ADMIN + NET_RAW is open now;
     // sockets opened later (late interfaces, reloads) need only those two.
     // Hooks and scripts start after this, so they never see more.
-    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))
-        .map_err(DaemonError::Io)?;
+    privileges::drop_capabilities(&privileges::daemon_caps(&loaded.config))?;
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
-        io: Io::new(nl),
-        groups: Vec::new(),
+        host: Host::new(nl),
+        groups: Groups::new(),
         epoch: Instant::now(),
         config_path: opts.config.clone(),
         config: loaded.config.clone(),
-        links: HashMap::new(),
         shutdown_deadline: None,
-        unknown_vrid_drops: 0,
         receive_failures: group::FailureLatch::default(),
         handovers: Vec::new(),
         track_tx,
-        sync: sync::SyncGroups::new(&loaded.config.daemon.sync_groups),
-        rx_route: Box::new([[0; 256]; 2]),
         bfd: bfd::Bfd::new(wall_clock().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)),
-        vmac_saved: HashMap::new(),
         drained: drained::DrainMarks::load(&loaded.config.daemon.state_dir),
         last_reload: (true, SystemTime::now()),
     };
-    d.remove_stale_vmacs().await;
-    d.refresh_links().await;
-    d.remove_stale_vips(&loaded.config).await;
-    d.remove_stale_routes().await;
+    d.groups.set_sync_groups(
+        loaded
+            .config
+            .daemon
+            .sync_groups
+            .iter()
+            .map(|s| s.members.clone()),
+    );
+    d.host.remove_stale_vmacs().await;
+    d.host.refresh_links().await;
+    d.host.remove_stale_vips(&loaded.config).await;
+    d.host.remove_stale_routes().await;
     for g in loaded.config.groups.iter().cloned() {
         d.add_group(g);
     }
@@ -228,32 +182,20 @@ async fn run_async(opts: RunOptions) -> Result<(), DaemonError> {
 }
 
 struct Daemon {
-    io: Io,
-    groups: Vec<Group>,
+    host: Host,
+    groups: Groups,
     epoch: Instant,
     config_path: PathBuf,
     config: Config,
-    /// name -> (ifindex, up), from netlink.
-    links: HashMap<String, (u32, bool)>,
     shutdown_deadline: Option<Time>,
-    unknown_vrid_drops: u64,
     /// Receive errors on the VRRP sockets (logged once per run of them).
     receive_failures: group::FailureLatch,
     /// `vrrpd handover` requests still waiting for their groups.
     handovers: Vec<PendingHandover>,
     /// Where track_script runners report.
     track_tx: mpsc::UnboundedSender<TrackEvent>,
-    /// `[[sync_group]]` coordinators.
-    sync: sync::SyncGroups,
-    /// Receive routing cache: [family][vrid] -> group index + 1 (0: none),
-    /// checked with `Group::listens` on every use and cleared when groups
-    /// are added, started or reordered, so a lookup is O(1) instead of a
-    /// scan of every group per packet.
-    rx_route: Box<[[u16; 256]; 2]>,
     /// BFD sessions to unicast peers (SPEC §1 `[bfd]`).
     bfd: bfd::Bfd,
-    /// Base interface -> its ARP sysctls before virtual MAC mode changed them.
-    vmac_saved: HashMap<String, Vec<(String, String)>>,
     /// `vrrpd drain` marks, persisted in `state_dir`.
     drained: drained::DrainMarks,
     /// Outcome and time of the last configuration load (SPEC §5).
@@ -277,15 +219,18 @@ fn wall_clock() -> Duration {
 }
 
 impl Daemon {
-    fn now(&self) -> Time {
+    pub(super) fn now(&self) -> Time {
         self.epoch.elapsed()
     }
 
-    fn add_group(&mut self, cfg: config::GroupConfig) -> usize {
+    pub(super) fn add_group(&mut self, cfg: config::GroupConfig) -> usize {
+        let (name, family, vrid) = (cfg.name.clone(), cfg.family, cfg.vrid);
         let mut g = Group::new(cfg);
-        g.hooks = Some(hooks::GroupHooks::start(&g.cfg, &self.track_tx));
-        self.groups.push(g);
-        self.groups.len() - 1
+        g.hooks = Some(crate::track::hooks::GroupHooks::start(
+            &g.cfg,
+            &self.track_tx,
+        ));
+        self.groups.insert(&name, family, vrid, g)
     }
 
     async fn event_loop(
@@ -294,7 +239,7 @@ impl Daemon {
         mut ctl: ControlServer,
         mut track_rx: mpsc::UnboundedReceiver<TrackEvent>,
     ) -> Result<(), DaemonError> {
-        let sig = |k| signal(k).map_err(|e| DaemonError::Io(format!("signal handler: {e}")));
+        let sig = |k| signal(k).map_err(DaemonError::Signal);
         let mut sigterm = sig(SignalKind::terminate())?;
         let mut sigint = sig(SignalKind::interrupt())?;
         let mut sighup = sig(SignalKind::hangup())?;
@@ -317,21 +262,21 @@ impl Daemon {
             let sleep_to = deadline
                 .map(|t| self.epoch + t)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            let v4 = self.io.v4.clone();
-            let v4ah = self.io.v4ah.clone();
-            let v6 = self.io.v6.clone();
+            let v4 = self.host.io.v4.clone();
+            let v4ah = self.host.io.v4ah.clone();
+            let v6 = self.host.io.v6.clone();
             let bfd_rx = self.bfd.rx_sockets();
             tokio::select! {
                 _ = tokio::time::sleep_until(sleep_to) => self.on_timers().await,
-                r = io::recv_v4(v4.as_deref(), &mut buf4) => {
+                r = crate::host::io::recv_v4(v4.as_deref(), &mut buf4) => {
                     self.on_received(r).await;
                     self.drain_burst(|b| v4.as_deref().map(|s| s.try_recv(b)), &mut buf4).await;
                 }
-                r = io::recv_v4(v4ah.as_deref(), &mut buf4ah) => {
+                r = crate::host::io::recv_v4(v4ah.as_deref(), &mut buf4ah) => {
                     self.on_received(r).await;
                     self.drain_burst(|b| v4ah.as_deref().map(|s| s.try_recv(b)), &mut buf4ah).await;
                 }
-                r = io::recv_v6(v6.as_deref(), &mut buf6) => {
+                r = crate::host::io::recv_v6(v6.as_deref(), &mut buf6) => {
                     self.on_received(r).await;
                     self.drain_burst(|b| v6.as_deref().map(|s| s.try_recv(b)), &mut buf6).await;
                 }
@@ -353,8 +298,8 @@ impl Daemon {
                     None => {
                         // Leave nothing behind on this exit path either.
                         self.final_cleanup().await;
-                        self.io.restore_sysctls();
-                        return Err(DaemonError::Io("netlink event stream closed".into()));
+                        self.host.io.restore_sysctls();
+                        return Err(DaemonError::NetlinkClosed);
                     }
                 },
                 _ = sigterm.recv() => self.on_stop_signal("SIGTERM").await,
@@ -369,7 +314,7 @@ impl Daemon {
             self.poll_handovers();
         }
         self.final_cleanup().await;
-        self.io.restore_sysctls();
+        self.host.io.restore_sysctls();
         self.run_stop_hooks().await;
         info!("vrrpd stopped");
         Ok(())
@@ -399,7 +344,7 @@ impl Daemon {
     }
 
     fn next_deadline(&self) -> Option<Time> {
-        let mut t = self.groups.iter().filter_map(|g| g.poll_timeout()).min();
+        let mut t = self.groups.poll_timeout();
         if let Some(b) = self.bfd.sessions.poll_timeout() {
             t = Some(t.map_or(b, |t| t.min(b)));
         }
@@ -414,258 +359,35 @@ impl Daemon {
     }
 
     fn all_released(&self) -> bool {
-        self.groups
-            .iter()
-            .all(|g| g.inst().is_none_or(|i| i.finished()))
-    }
-
-    // ---- start-up ---------------------------------------------------------
-
-    async fn refresh_links(&mut self) {
-        match self.io.nl.dump_links().await {
-            Ok(links) => {
-                self.links = links
-                    .into_iter()
-                    .map(|l| (l.name, (l.index, l.up)))
-                    .collect();
-            }
-            Err(e) => warn!("cannot list interfaces: {e}"),
-        }
-    }
-
-    fn ifindex_of(&self, name: &str) -> Option<u32> {
-        self.links.get(name).map(|(i, _)| *i)
-    }
-
-    /// SPEC §4: VIPs a crashed run left behind are removed before any group
-    /// starts. Only addresses carrying vrrpd's IFA_PROTO mark go: an
-    /// unmarked one was on the interface before vrrpd added anything and
-    /// belongs to the host (SPEC §1).
-    async fn remove_stale_vips(&mut self, cfg: &Config) {
-        for g in &cfg.groups {
-            if g.priority == 255 {
-                // The owner goes master at once and re-adds them: removing
-                // first would only make clients miss a beat.
-                continue;
-            }
-            for vip in g.virtual_ips.iter().chain(g.excluded_ips.iter()) {
-                let Some(ifindex) = self.ifindex_of(&vip.interface) else {
-                    continue;
-                };
-                match self.io.nl.del_vip(ifindex, vip.address, false).await {
-                    Ok(true) => {
-                        warn!(group = %g.name, vip = %vip, "removed stale VIP left by an earlier run")
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        error!(group = %g.name, vip = %vip, "cannot remove stale VIP: {e}")
-                    }
-                }
-            }
-        }
-    }
-
-    /// Start the protocol for a group whose interface is (now) usable.
-    async fn bring_up(&mut self, gi: usize) {
-        if self.groups[gi].router.is_some() {
-            return;
-        }
-        // A group starting to listen may come before a cached one.
-        self.rx_route.iter_mut().for_each(|r| r.fill(0));
-        if self.scripts_pending(gi) {
-            info!(group = %self.groups[gi].name(), "waiting for the first result of a weight-0 track_script");
-            return;
-        }
-        let name = self.groups[gi].cfg.interface.clone();
-        let Some(&(ifindex, up)) = self.links.get(&name) else {
-            if self.groups[gi].ifindex.is_none() {
-                warn!(group = %self.groups[gi].name(), interface = %name, "interface missing; group waits in fault");
-            }
-            return;
-        };
-        let source = match self.source_address(gi, ifindex).await {
-            Some(s) => s,
-            None => {
-                warn!(group = %self.groups[gi].name(), interface = %name, "interface has no usable source address yet; group waits in fault");
-                return;
-            }
-        };
-        if !self.vmac_setup(gi, ifindex).await {
-            return;
-        }
-        let g = &mut self.groups[gi];
-        if let Err(e) = g.start_protocol(ifindex, source) {
-            error!(group = %g.name(), "cannot start: {e}");
-            return;
-        }
-        g.link_up = up;
-        if g.cfg.priority < 255
-            && let Some(peer) = g
-                .cfg
-                .unicast_peers
-                .iter()
-                .copied()
-                .find(|p| g.names_vip_of_peer(*p))
-        {
-            // The owner's adverts come from our VIP: see ensure_accept_local.
-            if let Err(e) = self.io.ensure_accept_local(&name) {
-                warn!(group = %self.groups[gi].name(), %peer, interface = %name, "cannot set accept_local: {e}");
-            }
-        }
-        if let Err(e) = self.io.ensure_sockets(&self.groups[gi]) {
-            error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");
-            self.groups[gi].router = None;
-            return;
-        }
-        let now = self.now();
-        let trackers = self.tracker_verdict(gi);
-        let g = &mut self.groups[gi];
-        let inst = g.router.as_mut().expect("just started");
-        if !up {
-            inst.handle(now, Input::LinkDown);
-        }
-        if trackers != (false, 0) {
-            inst.handle(
-                now,
-                Input::Trackers {
-                    fault: trackers.0,
-                    priority_delta: trackers.1,
-                },
-            );
-        }
-        g.trackers = trackers;
-        if self.drained.contains(&g.cfg.name) {
-            info!(group = %g.cfg.name, "drained (vrrpd resume ends it): staying backup");
-            inst.handle(now, Input::Drain(true));
-        }
-        inst.handle(now, Input::Startup);
-        info!(group = %g.name(), vrid = g.cfg.vrid, interface = %name, source = %source, "group started");
-        self.drain(gi).await;
-        self.bfd_sync();
-    }
-
-    // ---- BFD ----------------------------------------------------------------
-
-    fn bfd_sync(&mut self) {
-        let now = self.now();
-        self.bfd.sync(now, &self.groups);
-        self.bfd.flush(now);
-    }
-
-    /// Carry out what the sessions decided: packets out, and a failed
-    /// peer's groups told (the instance decides whether to take over).
-    async fn bfd_settle(&mut self) {
-        let now = self.now();
-        self.bfd.flush(now);
-        for (gi, input) in self.bfd.events(&self.groups) {
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, input);
-            }
-            self.drain(gi).await;
-        }
-    }
-
-    async fn bfd_drain_queued(&mut self) {
-        let (rx4, rx6) = self.bfd.rx_sockets();
-        let mut buf = [0u8; 512];
-        for sock in [rx4, rx6].into_iter().flatten() {
-            for _ in 0..256 {
-                let Ok(r) = sock.try_recv(&mut buf) else {
-                    break;
-                };
-                self.on_bfd_datagram(r, &buf).await;
-            }
-        }
-    }
-
-    async fn on_bfd_datagram(&mut self, r: crate::net::bfd_socket::BfdReceived, buf: &[u8]) {
-        let now = self.now();
-        let bytes = &buf[..r.len.min(buf.len())];
-        if let Err(e) = self
-            .bfd
-            .sessions
-            .handle_datagram(now, r.ifindex, r.src, r.ttl, bytes)
-        {
-            self.bfd.log_drop(now, r.src, &e);
-        }
-        self.bfd_settle().await;
-    }
-
-    /// The group's advert source: `unicast_source`, else the interface's
-    /// IPv4 primary / IPv6 link-local address, never an address vrrpd added
-    /// (a VIP becomes the subnet's primary when the real primary is deleted;
-    /// a secondary real address is then the better source). The host's own
-    /// addresses stay candidates even when a group names them as VIPs: the
-    /// address owner's VIP is its primary address (RFC 5798 §1).
-    async fn source_address(&self, gi: usize, ifindex: u32) -> Option<IpAddr> {
-        let g = &self.groups[gi];
-        if let Some(s) = g.cfg.unicast_source {
-            return Some(s);
-        }
-        let addrs: Vec<_> = self
-            .io
-            .nl
-            .addresses(ifindex)
-            .await
-            .ok()?
-            .into_iter()
-            .filter(|a| !added_by_us(a, &self.io.added))
-            .collect();
-        match g.cfg.family {
-            Family::V4 => crate::net::ifaces::primary_v4(&addrs)
-                .or_else(|| {
-                    addrs.iter().find_map(|a| match a.addr {
-                        IpAddr::V4(v4) => Some(v4),
-                        IpAddr::V6(_) => None,
-                    })
-                })
-                .map(IpAddr::V4),
-            Family::V6 => crate::net::ifaces::link_local_v6(&addrs).map(IpAddr::V6),
-        }
+        self.groups.all_finished()
     }
 
     // ---- the state machines' actions ------------------------------------
 
-    /// Carry out every pending action of group `gi`, and of the sync group
-    /// members those actions move (SPEC §4: members go together).
-    async fn drain(&mut self, gi: usize) {
-        let mut queue = vec![gi];
-        // Each sync input moves a member at most once per report, so this
-        // settles; the bound only guards against a bug turning into a hang.
-        let mut budget = 64 * (self.groups.len() + 1);
-        while let Some(gi) = queue.pop() {
-            let mut inputs = Vec::new();
-            while let Some(event) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
-                inputs.extend(self.sync_on_event(gi, &event));
-                self.act(gi, event).await;
-            }
-            inputs.extend(self.sync_on_own_fault(gi));
-            let now = self.now();
-            for (member_gi, input) in inputs {
-                if budget == 0 {
-                    error!("sync group inputs did not settle; giving up on this round");
-                    return;
-                }
-                budget -= 1;
-                if let Some(i) = self.groups[member_gi].router.as_mut() {
-                    i.handle(now, input);
-                    queue.push(member_gi);
-                }
-            }
+    /// Carry out every pending event of every group, including those of
+    /// the sync group members they move (SPEC §4: members go together).
+    pub(super) async fn drain(&mut self) {
+        while let Some((gi, event)) = self.groups.poll_event(self.now()) {
+            self.act(gi, event).await;
+        }
+        if std::mem::take(&mut self.groups.sync_unsettled) > 0 {
+            error!("sync group inputs did not settle; gave up on that round");
         }
     }
 
     /// Carry out one event of the group's router (proto::router).
-    async fn act(&mut self, gi: usize, event: Event) {
+    pub(super) async fn act(&mut self, gi: usize, event: Event) {
         match event {
             Event::Transmit => self.send_adverts(gi).await,
-            Event::AddVips => self.add_vips(gi).await,
-            Event::RemoveVips => self.remove_vips(gi).await,
-            Event::AddRoutes | Event::UpdateRoutes => self.sync_routes(gi).await,
-            Event::RemoveRoutes => self.remove_routes(gi).await,
+            Event::AddVips => self.host.add_vips(&mut self.groups[gi]).await,
+            Event::RemoveVips => self.host.remove_vips(&mut self.groups[gi]).await,
+            Event::AddRoutes | Event::UpdateRoutes => {
+                self.host.sync_routes(&mut self.groups[gi]).await
+            }
+            Event::RemoveRoutes => self.host.remove_routes(&mut self.groups[gi]).await,
             Event::Announce => {
                 if self.groups[gi].vips_held {
-                    self.announce_once(gi).await;
+                    self.host.announce_once(&mut self.groups[gi]).await;
                 }
             }
             Event::LowerPriorityMasterHeard => {
@@ -688,10 +410,6 @@ impl Daemon {
                     "state change {from} -> {to}"
                 );
                 g.since = SystemTime::now();
-                *g.counters.transitions.entry(to.to_string()).or_default() += 1;
-                if from == State::Master || to == State::Master {
-                    g.counters.master_changes += 1;
-                }
                 self.hooks_state_changed(gi, to, priority);
             }
             Event::PriorityChanged { from, to } => {
@@ -713,22 +431,26 @@ impl Daemon {
     }
 
     /// Send every copy of the advert the router has ready.
-    async fn send_adverts(&mut self, gi: usize) {
+    pub(super) async fn send_adverts(&mut self, gi: usize) {
         let wall = wall_clock();
-        let g = &mut self.groups[gi];
-        let ifindex = g.advert_ifindex();
-        let (Some(ifindex), Some(router)) = (ifindex, g.router.as_mut()) else {
+        let Some(ifindex) = advert_ifindex(&self.groups[gi]) else {
             return;
         };
-        while let Some(t) = router.poll_transmit(wall, &mut self.io.txbuf) {
+        while let Some(t) = self.groups.poll_transmit(gi, wall, &mut self.host.io.txbuf) {
             let t = match t {
                 Ok(t) => t,
                 Err(e) => {
-                    error!(group = %g.cfg.name, "cannot encode advert: {e}");
+                    error!(group = %self.groups[gi].name(), "cannot encode advert: {e}");
                     return;
                 }
             };
-            match self.io.send(ifindex, t.source, t.dst, &g.cfg).await {
+            let g = &mut self.groups[gi];
+            match self
+                .host
+                .io
+                .send(ifindex, t.source, t.dst, &g.shell.cfg)
+                .await
+            {
                 Ok(()) => {
                     g.counters.adverts_sent += 1;
                     g.counters.priority_zero_sent += u64::from(t.priority == 0);
@@ -744,602 +466,5 @@ impl Daemon {
                 Err(e) => debug!(group = %g.cfg.name, dst = %t.dst, "advert not sent: {e}"),
             }
         }
-    }
-
-    async fn add_vips(&mut self, gi: usize) {
-        self.vmac_link(gi, true).await;
-        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
-        for vip in vips {
-            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
-                error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: no such interface");
-                continue;
-            };
-            match self
-                .io
-                .nl
-                .add_vip(ifindex, vip.address, vip.prefix_len)
-                .await
-            {
-                Ok(crate::net::VipAdd::Added) => {
-                    self.io.added.insert((ifindex, vip.address));
-                }
-                Ok(crate::net::VipAdd::HostOwned) => {
-                    // SPEC §1: the address owner's VIP is its own address.
-                    debug!(group = %self.groups[gi].name(), vip = %vip, "VIP is the host's own address; left as it is");
-                }
-                Err(e) => {
-                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot add VIP: {e}");
-                }
-            }
-        }
-        self.groups[gi].vips_held = true;
-        self.await_ipv6_vips_local(gi).await;
-    }
-
-    /// Wait (bounded) until the kernel delivers every IPv6 VIP of the group
-    /// locally, so that the announcement that follows never points clients
-    /// at an address whose packets would still be dropped (SPEC §4:
-    /// lossless planned moves on hosts that do not forward).
-    async fn await_ipv6_vips_local(&mut self, gi: usize) {
-        const LIMIT: Duration = Duration::from_millis(100);
-        let v6: Vec<_> = self.groups[gi]
-            .all_vips()
-            .filter_map(|v| match v.address {
-                IpAddr::V6(a) => Some(a),
-                IpAddr::V4(_) => None,
-            })
-            .collect();
-        let start = tokio::time::Instant::now();
-        for addr in v6 {
-            loop {
-                match self.io.nl.delivers_locally(addr).await {
-                    Ok(true) => break,
-                    Ok(false) if start.elapsed() < LIMIT => {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                    Ok(false) => {
-                        warn!(group = %self.groups[gi].name(), vip = %addr, "IPv6 VIP not yet delivered locally after {LIMIT:?}; announcing anyway");
-                        return;
-                    }
-                    Err(e) => {
-                        debug!(group = %self.groups[gi].name(), vip = %addr, "route lookup failed: {e}");
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Remove the group's VIPs: only what vrrpd added (SPEC §1), so the
-    /// address owner keeps its own address on backup, fault, reload and stop.
-    async fn remove_vips(&mut self, gi: usize) {
-        self.groups[gi].vips_held = false;
-        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
-        for vip in vips {
-            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
-                continue;
-            };
-            let key = (ifindex, vip.address);
-            let this_run = self.io.added.contains(&key);
-            match self.io.nl.del_vip(ifindex, vip.address, this_run).await {
-                Ok(_) => {
-                    self.io.added.remove(&key);
-                }
-                Err(e) => {
-                    error!(group = %self.groups[gi].name(), vip = %vip, "cannot remove VIP: {e}");
-                }
-            }
-        }
-        self.vmac_link(gi, false).await;
-    }
-
-    /// Send the round the announce schedule has due at `now`, if any.
-    /// One gratuitous ARP / unsolicited NA per VIP.
-    async fn announce_once(&mut self, gi: usize) {
-        let vips: Vec<_> = self.groups[gi].all_vips().cloned().collect();
-        for vip in vips {
-            let Some(ifindex) = self.vip_ifindex(gi, &vip) else {
-                continue;
-            };
-            // SPEC §1 ndisc_router: "auto" follows the interface's IPv6
-            // forwarding, read at each announce (it may change at run time).
-            let router = vip.address.is_ipv6()
-                && match self.groups[gi].cfg.ndisc_router {
-                    config::NdiscRouter::Auto => {
-                        crate::net::sysctl::ipv6_forwarding(&vip.interface)
-                    }
-                    config::NdiscRouter::On => true,
-                    config::NdiscRouter::Off => false,
-                };
-            let res = self.io.announce(ifindex, vip.address, router).await;
-            let g = &mut self.groups[gi];
-            match res {
-                Ok(()) => {
-                    g.counters.garp_sent += 1;
-                    if g.announce_failures.succeed() {
-                        info!(group = %g.name(), vip = %vip, "gratuitous ARP / NA sent again");
-                    }
-                }
-                Err(e) if g.announce_failures.fail() => warn!(
-                    group = %g.name(), vip = %vip,
-                    "cannot send gratuitous ARP / unsolicited NA (AF_PACKET socket): {e}; \
-                     logged once until a send succeeds"
-                ),
-                Err(e) => debug!(group = %g.name(), vip = %vip, "announce failed: {e}"),
-            }
-        }
-    }
-
-    // ---- inputs -------------------------------------------------------------
-
-    async fn on_timers(&mut self) {
-        let now = self.now();
-        if self.bfd.sessions.poll_timeout().is_some_and(|t| t <= now) {
-            // Packets that arrived while this process was not scheduled are
-            // evidence the peer lives: read them before any detection time
-            // is judged, so a stall here is not taken for the peer's death.
-            self.bfd_drain_queued().await;
-            self.bfd.sessions.handle_timeout(now);
-            self.bfd_settle().await;
-        }
-        if self.shutdown_deadline.is_some_and(|d| now >= d) {
-            warn!("shutdown release timed out; removing VIPs now");
-            for g in &mut self.groups {
-                g.router = None;
-            }
-            return;
-        }
-        for gi in 0..self.groups.len() {
-            let due = self.groups[gi].poll_timeout().is_some_and(|t| t <= now);
-            if !due {
-                continue;
-            }
-            if let Some(router) = self.groups[gi].router.as_mut() {
-                router.handle_timeout(now);
-            }
-            self.drain(gi).await;
-        }
-    }
-
-    async fn on_received(&mut self, r: std::io::Result<Received<'_>>) {
-        let r = match r {
-            Ok(r) => {
-                if self.receive_failures.succeed() {
-                    info!("adverts are received again");
-                }
-                r
-            }
-            Err(e) => {
-                if self.receive_failures.fail() {
-                    warn!(
-                        "cannot receive adverts (recvmsg on a raw VRRP socket): {e}; \
-                         logged once until a receive succeeds"
-                    );
-                } else {
-                    debug!("receive error: {e}");
-                }
-                // A socket that stays readable but always fails (EPERM
-                // from a seccomp profile) must not turn this loop into a
-                // busy spin: timers, signals and the control socket still
-                // get their turn.
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                return;
-            }
-        };
-        let mut r = r;
-        match self.vmac_base(r.ifindex) {
-            // The copy of a multicast advert a master's macvlan also gets.
-            Some(_) if r.dst.is_multicast() => return,
-            // A peer whose neighbour entry for us is the virtual MAC.
-            Some(base) => r.ifindex = base,
-            None => {}
-        }
-        let family = Family::of(&r.src);
-        let now = self.now();
-        let vrid = match demux_vrid(r.protocol, r.payload) {
-            Ok(vrid) => vrid,
-            Err(reason) => {
-                self.unknown_vrid_drops += 1;
-                self.count_unmatched(r.ifindex, family, r.src, reason, now);
-                return;
-            }
-        };
-        let fi = match family {
-            Family::V4 => 0,
-            Family::V6 => 1,
-        };
-        let cached = usize::from(self.rx_route[fi][usize::from(vrid)]).checked_sub(1);
-        let gi = match cached.filter(|&gi| {
-            self.groups
-                .get(gi)
-                .is_some_and(|g| g.listens(r.ifindex, family, vrid))
-        }) {
-            Some(gi) => gi,
-            None => {
-                let Some(gi) = self
-                    .groups
-                    .iter()
-                    .position(|g| g.listens(r.ifindex, family, vrid))
-                else {
-                    self.unknown_vrid_drops += 1;
-                    self.count_unmatched(r.ifindex, family, r.src, DropReason::VridUnknown, now);
-                    return;
-                };
-                self.rx_route[fi][usize::from(vrid)] = u16::try_from(gi + 1).unwrap_or(0);
-                gi
-            }
-        };
-        let pkt = RxPacket {
-            src: r.src,
-            dst: r.dst,
-            ttl: r.ttl_or_hop_limit,
-            protocol: r.protocol,
-            ipv4_header: r.ipv4_header,
-            payload: r.payload,
-        };
-        let g = &mut self.groups[gi];
-        let Some(router) = g.router.as_mut() else {
-            return;
-        };
-        match router.handle_datagram(now, wall_clock(), &pkt) {
-            Ok(v) => {
-                if g.cfg.priority < 255 && g.names_vip_of_peer(v.src) {
-                    let ifname = g.cfg.interface.clone();
-                    match self.io.ensure_accept_local(&ifname) {
-                        Ok(true) => {
-                            info!(group = %self.groups[gi].name(), peer = %v.src, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
-                        }
-                        Ok(false) => {}
-                        Err(e) => {
-                            warn!(group = %self.groups[gi].name(), interface = %ifname, "cannot set accept_local: {e}")
-                        }
-                    }
-                }
-                let g = &mut self.groups[gi];
-                g.counters.adverts_received += 1;
-                g.counters.priority_zero_received += u64::from(v.priority == 0);
-                if v.address_list_mismatch {
-                    // keepalived accepts these too; say so, rate-limited.
-                    g.counters.address_list_mismatch += 1;
-                    if let Some(suppressed) = g.drop_log.admit(now, "address_list_mismatch") {
-                        warn!(group = %g.cfg.name, src = %r.src, suppressed, "accepted a VRRPv2 advert whose address list differs from ours (as keepalived does); check both nodes' virtual_ips");
-                    }
-                }
-                let form = match v.checksum {
-                    crate::proto::wire::vrrp::ChecksumForm::Message => "message",
-                    crate::proto::wire::vrrp::ChecksumForm::PseudoHeader => "pseudo_header",
-                };
-                *g.counters.checksum_forms.entry(form).or_default() += 1;
-                self.drain(gi).await;
-            }
-            Err(reason) => {
-                let label = reason.label();
-                *g.counters.dropped.entry(label).or_default() += 1;
-                if let Some(suppressed) = g.drop_log.admit(now, label) {
-                    warn!(group = %g.cfg.name, src = %r.src, reason = label, suppressed, "dropped advert: {reason}");
-                }
-            }
-        }
-    }
-
-    /// A packet no group takes (too short to carry a VRID, or a VRID no
-    /// group has) is still a drop: count it, rate-limited log it, under every
-    /// group on the link and family it arrived on (SPEC §1: counted per
-    /// reason, logged rate-limited).
-    fn count_unmatched(
-        &mut self,
-        ifindex: u32,
-        family: Family,
-        src: IpAddr,
-        reason: DropReason,
-        now: Time,
-    ) {
-        let label = reason.label();
-        for g in self
-            .groups
-            .iter_mut()
-            .filter(|g| g.ifindex == Some(ifindex) && g.cfg.family == family)
-        {
-            *g.counters.dropped.entry(label).or_default() += 1;
-            if let Some(suppressed) = g.drop_log.admit(now, label) {
-                warn!(group = %g.cfg.name, src = %src, reason = label, suppressed, "dropped advert: {reason}");
-            }
-        }
-    }
-
-    async fn on_net_event(&mut self, ev: NetEvent) {
-        match ev {
-            NetEvent::LinkChanged { ifindex, name, up } => {
-                // Any link change may be a new MAC: GARPs must carry it.
-                self.io.forget_mac(ifindex);
-                let before = self.links.insert(name.clone(), (ifindex, up));
-                if before == Some((ifindex, up)) {
-                    return;
-                }
-                self.link_changed(&name, ifindex, up).await;
-            }
-            NetEvent::LinkRemoved { ifindex, name } => {
-                self.links.remove(&name);
-                self.io.forget_interface(ifindex);
-                self.vmac_removed(ifindex).await;
-                self.link_changed(&name, ifindex, false).await;
-                // The interface is gone: the group starts afresh when it
-                // comes back (with a new index).
-                for gi in 0..self.groups.len() {
-                    if self.groups[gi].ifindex == Some(ifindex) {
-                        // Rules outlive the interface: take ours back.
-                        self.remove_routes(gi).await;
-                        self.groups[gi].vips_held = false;
-                        self.groups[gi].router = None;
-                        self.groups[gi].ifindex = None;
-                    }
-                }
-            }
-            NetEvent::AddressAdded { ifindex, addr, .. } => {
-                for gi in 0..self.groups.len() {
-                    let g = &self.groups[gi];
-                    if g.router.is_none()
-                        && self.links.get(&g.cfg.interface).map(|l| l.0) == Some(ifindex)
-                    {
-                        self.bring_up(gi).await;
-                    }
-                }
-                self.follow_primary(ifindex, Family::of(&addr)).await;
-            }
-            NetEvent::AddressRemoved { ifindex, addr } => {
-                self.address_removed(ifindex, addr).await;
-                self.follow_primary(ifindex, Family::of(&addr)).await;
-            }
-            NetEvent::Overrun => {
-                warn!("netlink event overrun; re-reading interfaces");
-                let before = self.links.clone();
-                self.refresh_links().await;
-                let now: Vec<(String, (u32, bool))> =
-                    self.links.iter().map(|(k, v)| (k.clone(), *v)).collect();
-                for (name, (ifindex, up)) in now {
-                    if before.get(&name) != Some(&(ifindex, up)) {
-                        self.link_changed(&name, ifindex, up).await;
-                    }
-                }
-                for gi in 0..self.groups.len() {
-                    if self.groups[gi].vips_held {
-                        self.readd_missing_vips(gi).await;
-                    }
-                }
-            }
-        }
-    }
-
-    async fn link_changed(&mut self, name: &str, ifindex: u32, up: bool) {
-        let now = self.now();
-        for gi in 0..self.groups.len() {
-            let on_it = self.groups[gi].cfg.interface == name;
-            if on_it {
-                if self.groups[gi].router.is_none() {
-                    if up {
-                        self.bring_up(gi).await;
-                    }
-                } else if self.groups[gi].ifindex == Some(ifindex) && self.groups[gi].link_up != up
-                {
-                    let g = &mut self.groups[gi];
-                    g.link_up = up;
-                    info!(group = %g.name(), interface = %name, up, "link state changed");
-                    let input = if up { Input::LinkUp } else { Input::LinkDown };
-                    if let Some(i) = g.router.as_mut() {
-                        i.handle(now, input);
-                    }
-                    self.drain(gi).await;
-                }
-            }
-            if self.groups[gi]
-                .cfg
-                .track_interfaces
-                .iter()
-                .any(|t| t.name == name)
-            {
-                self.apply_trackers(gi).await;
-            }
-        }
-    }
-
-    /// SPEC §4: a VIP removed behind our back while master is put back.
-    async fn address_removed(&mut self, ifindex: u32, addr: IpAddr) {
-        for gi in 0..self.groups.len() {
-            if !self.groups[gi].vips_held {
-                continue;
-            }
-            let hit = self.groups[gi]
-                .all_vips()
-                .any(|v| v.address == addr && self.vip_ifindex(gi, v) == Some(ifindex));
-            if hit {
-                warn!(group = %self.groups[gi].name(), vip = %addr, "VIP removed behind our back while master; re-adding");
-                self.readd_missing_vips(gi).await;
-            }
-        }
-    }
-
-    /// An address of `family` came or went on `ifindex`: running groups
-    /// there without `unicast_source` follow the interface's (new) primary
-    /// address. With no usable address left they keep the old one.
-    async fn follow_primary(&mut self, ifindex: u32, family: Family) {
-        for gi in 0..self.groups.len() {
-            let g = &self.groups[gi];
-            if g.router.is_none()
-                || g.ifindex != Some(ifindex)
-                || g.cfg.family != family
-                || g.cfg.unicast_source.is_some()
-            {
-                continue;
-            }
-            let Some(source) = self.source_address(gi, ifindex).await else {
-                continue;
-            };
-            let g = &mut self.groups[gi];
-            let old = g.source;
-            if g.change_source(source) {
-                info!(group = %g.name(), old = ?old, new = %source, "interface primary address changed; advertising from the new one");
-            }
-        }
-    }
-
-    async fn readd_missing_vips(&mut self, gi: usize) {
-        self.add_vips(gi).await;
-        let now = self.now();
-        if let Some(router) = self.groups[gi].router.as_mut() {
-            router.reannounce(now);
-        }
-        self.drain(gi).await;
-    }
-
-    // ---- signals ------------------------------------------------------------
-
-    async fn on_stop_signal(&mut self, which: &str) {
-        let now = self.now();
-        if self.shutdown_deadline.is_some() {
-            warn!("{which} again: stopping at once");
-            for g in &mut self.groups {
-                g.router = None;
-            }
-            return;
-        }
-        info!("{which}: releasing every group (make-before-break)");
-        crate::systemd::stopping();
-        let longest = self
-            .groups
-            .iter()
-            .filter_map(|g| g.inst().map(|i| i.master_down_interval()))
-            .max()
-            .unwrap_or_default();
-        self.shutdown_deadline = Some(now + longest + Duration::from_secs(1));
-        for gi in 0..self.groups.len() {
-            if let Some(i) = self.groups[gi].router.as_mut() {
-                i.handle(now, Input::Release(ReleaseReason::Shutdown));
-            }
-            self.drain(gi).await;
-        }
-    }
-
-    async fn final_cleanup(&mut self) {
-        // Tell BFD peers this is on purpose (RFC 5880 §6.8.16), so none
-        // takes our going for a failure.
-        let now = self.now();
-        self.bfd.sessions.admin_down_all(now);
-        self.bfd.flush(now);
-        for gi in 0..self.groups.len() {
-            if !self.groups[gi].installed.is_empty() {
-                self.remove_routes(gi).await;
-            }
-            if self.groups[gi].vips_held {
-                self.remove_vips(gi).await;
-            }
-        }
-        self.vmac_teardown_all().await;
-    }
-
-    /// SIGHUP / `vrrpd reload`: re-read the configuration. Unchanged groups
-    /// keep running untouched (a handover's "do not preempt back" hold is
-    /// lifted, SPEC §4); a bad configuration is logged and the old one kept.
-    async fn reload(&mut self) -> Result<(), String> {
-        if self.shutdown_deadline.is_some() {
-            return Err("vrrpd is stopping".into());
-        }
-        info!(config = %self.config_path.display(), "reloading configuration");
-        crate::systemd::reloading();
-        let result = self.reload_config().await;
-        self.last_reload = (result.is_ok(), SystemTime::now());
-        crate::systemd::ready(match result {
-            Ok(()) => "configuration reloaded",
-            Err(_) => "reload rejected; the previous configuration runs",
-        });
-        result
-    }
-
-    async fn reload_config(&mut self) -> Result<(), String> {
-        let loaded =
-            match load_config_with(&self.config_path, Some(&self.io.nl), &self.io.added).await {
-                Ok(l) => l,
-                Err(errs) => {
-                    for e in &errs.errors {
-                        error!("reload rejected, keeping the running configuration: {e}");
-                    }
-                    return Err(errs.to_string());
-                }
-            };
-        for w in &loaded.warnings {
-            warn!("{w}");
-        }
-        let new = loaded.config;
-        let now = self.now();
-        // Groups are removed and reordered below.
-        self.rx_route.iter_mut().for_each(|r| r.fill(0));
-        // Stop groups that vanished or changed.
-        let mut gi = 0;
-        while gi < self.groups.len() {
-            let keep = new.group(self.groups[gi].name()) == Some(&self.groups[gi].cfg);
-            if !keep
-                && let Some(n) = new.group(self.groups[gi].name())
-                && n.same_except_routes(&self.groups[gi].cfg)
-            {
-                // Only the routes or rules changed: mastership stays; the
-                // core says whether the new set goes on the host now.
-                info!(group = %self.groups[gi].name(), "reload changed only virtual routes or rules; the group keeps its state");
-                self.groups[gi].cfg = n.clone();
-                let present = n.has_routes();
-                if let Some(i) = self.groups[gi].router.as_mut() {
-                    i.handle(now, Input::RoutesChanged { present });
-                    i.handle(now, Input::ResumePreempt);
-                }
-                self.drain(gi).await;
-                gi += 1;
-                continue;
-            }
-            if keep {
-                if let Some(i) = self.groups[gi].router.as_mut() {
-                    i.handle(now, Input::ResumePreempt);
-                }
-                gi += 1;
-                continue;
-            }
-            info!(group = %self.groups[gi].name(), "group removed or changed by reload; stopping it");
-            if self.groups[gi].state() == State::Master
-                && let Some(router) = self.groups[gi].router.as_mut()
-            {
-                router.queue_priority_zero();
-                // Only the advert: the group and its state machine go.
-                while let Some(ev) = self.groups[gi].router.as_mut().and_then(|r| r.poll_event()) {
-                    if ev == Event::Transmit {
-                        self.send_adverts(gi).await;
-                    }
-                }
-            }
-            if !self.groups[gi].installed.is_empty() {
-                self.remove_routes(gi).await;
-            }
-            if self.groups[gi].vips_held {
-                self.remove_vips(gi).await;
-            }
-            self.vmac_teardown(gi).await;
-            let g = self.groups.remove(gi);
-            let prio = g.inst().map_or(g.cfg.priority, |i| i.effective_priority());
-            if let Some(h) = g.hooks {
-                hooks::retire(h, prio, g.cfg.vrid);
-            }
-        }
-        // Start new and changed ones.
-        for g in &new.groups {
-            if self.groups.iter().any(|x| x.name() == g.name) {
-                continue;
-            }
-            let idx = self.add_group(g.clone());
-            self.bring_up(idx).await;
-        }
-        self.groups.sort_by(|a, b| a.cfg.name.cmp(&b.cfg.name));
-        if new.daemon.sync_groups != self.config.daemon.sync_groups {
-            self.sync = sync::SyncGroups::new(&new.daemon.sync_groups);
-        }
-        self.config = new;
-        self.bfd_sync();
-        info!("configuration reloaded");
-        Ok(())
     }
 }

@@ -4,11 +4,11 @@
 use crate::control::protocol::{RouteStatus, RuleStatus};
 use crate::control::{GroupCounters, GroupStatus, TrackerStatus, rfc3339};
 
-use super::{Counters, Group};
+use super::{Counters, GroupSlot};
 
 /// The status of one running group. `trackers` is the daemon's current
 /// verdict per tracker (it owns link state and script results).
-pub(super) fn group_status(g: &Group, trackers: Vec<TrackerStatus>) -> GroupStatus {
+pub(super) fn group_status(g: &GroupSlot, trackers: Vec<TrackerStatus>) -> GroupStatus {
     let inst = g.inst();
     GroupStatus {
         name: g.cfg.name.clone(),

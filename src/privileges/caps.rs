@@ -194,7 +194,7 @@ pub(super) fn last_cap() -> u32 {
 /// `/proc`-reading `require_capabilities` there), before netlink or any socket
 /// is opened and before the config is loaded: a missing capability is reported
 /// before anything is touched. Map the error to
-/// `DaemonError::Io(e.to_string())` (or a `MissingCapability` variant); `main`
+/// `DaemonError::MissingCapability`; `main`
 /// prints `vrrpd: missing capability CAP_NET_RAW: ...` and exits 1.
 pub fn require_capabilities(needed: &[Cap]) -> Result<(), MissingCapability> {
     let Ok(sets) = current_caps() else {
@@ -233,14 +233,42 @@ pub fn require_capabilities(needed: &[Cap]) -> Result<(), MissingCapability> {
 /// the packet socket for GARP/NA are open; later re-opens — a late
 /// interface, a reload — still work because the two capabilities are kept),
 /// right before `sd_notify_ready()` and the event loop:
-/// `privileges::drop_capabilities(privileges::DAEMON_CAPS).map_err(DaemonError::Io)?`
+/// `privileges::drop_capabilities(privileges::DAEMON_CAPS)?` (a [`CapError`])
 /// (or log a warning and continue, if an operator on an odd kernel should
 /// not be locked out).
-pub fn drop_capabilities(keep: &[Cap]) -> Result<(), String> {
+/// Why the capabilities could not be dropped (the daemon does not start).
+#[derive(Debug, thiserror::Error)]
+pub enum CapError {
+    #[error("{0}")]
+    Missing(#[from] MissingCapability),
+    #[error("{call}: {source}")]
+    Syscall { call: String, source: io::Error },
+    #[error("capset left effective {effective:#x} permitted {permitted:#x}, wanted {wanted:#x}")]
+    NotApplied {
+        effective: u64,
+        permitted: u64,
+        wanted: u64,
+    },
+    #[error(
+        "thread {tid} still has {key} {value:#x}: drop_capabilities must run before any other thread is started"
+    )]
+    OtherThread {
+        tid: String,
+        key: String,
+        value: u64,
+    },
+}
+
+fn syscall(call: impl Into<String>) -> impl FnOnce(io::Error) -> CapError {
+    let call = call.into();
+    move |source| CapError::Syscall { call, source }
+}
+
+pub fn drop_capabilities(keep: &[Cap]) -> Result<(), CapError> {
     let keep_mask = keep.iter().fold(0u64, |m, c| m | c.bit());
-    let before = current_caps().map_err(|e| format!("capget: {e}"))?;
+    let before = current_caps().map_err(syscall("capget"))?;
     if let Some(c) = keep.iter().find(|c| before.permitted & c.bit() == 0) {
-        return Err(MissingCapability(*c).to_string());
+        return Err(MissingCapability(*c).into());
     }
     // 1. The bounding set, while CAP_SETPCAP may still be effective.
     for cap in 0..=last_cap() {
@@ -260,7 +288,7 @@ pub fn drop_capabilities(keep: &[Cap]) -> Result<(), String> {
                 // runtime / service manager made it.
                 break;
             }
-            return Err(format!("prctl(PR_CAPBSET_DROP, {cap}): {e}"));
+            return Err(syscall(format!("prctl(PR_CAPBSET_DROP, {cap})"))(e));
         }
     }
     // 2. Ambient: nothing is handed to children implicitly.
@@ -278,7 +306,7 @@ pub fn drop_capabilities(keep: &[Cap]) -> Result<(), String> {
         let e = io::Error::last_os_error();
         // EINVAL: a kernel older than 4.3 has no ambient set.
         if e.raw_os_error() != Some(libc::EINVAL) {
-            return Err(format!("prctl(PR_CAP_AMBIENT_CLEAR_ALL): {e}"));
+            return Err(syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)")(e));
         }
     }
     // 3. Permitted / effective / inheritable.
@@ -287,19 +315,20 @@ pub fn drop_capabilities(keep: &[Cap]) -> Result<(), String> {
         permitted: keep_mask,
         inheritable: 0,
     };
-    set_caps(target).map_err(|e| format!("capset: {e}"))?;
-    let after = current_caps().map_err(|e| format!("capget: {e}"))?;
+    set_caps(target).map_err(syscall("capset"))?;
+    let after = current_caps().map_err(syscall("capget"))?;
     if after != target {
-        return Err(format!(
-            "capset left effective {:#x} permitted {:#x}, wanted {keep_mask:#x}",
-            after.effective, after.permitted
-        ));
+        return Err(CapError::NotApplied {
+            effective: after.effective,
+            permitted: after.permitted,
+            wanted: keep_mask,
+        });
     }
     check_other_threads(keep_mask)
 }
 
 /// Every other thread of the process must hold no more than `mask`.
-fn check_other_threads(mask: u64) -> Result<(), String> {
+fn check_other_threads(mask: u64) -> Result<(), CapError> {
     // SAFETY: gettid has no preconditions.
     let me = unsafe { libc::syscall(libc::SYS_gettid) }.to_string();
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
@@ -317,10 +346,11 @@ fn check_other_threads(mask: u64) -> Result<(), String> {
             if let Some(v) = status_field(&status, key)
                 && v & !mask != 0
             {
-                return Err(format!(
-                    "thread {tid} still has {key} {v:#x}: drop_capabilities must run before \
-                     any other thread is started"
-                ));
+                return Err(CapError::OtherThread {
+                    tid,
+                    key: key.trim_end_matches(':').to_string(),
+                    value: v,
+                });
             }
         }
     }

@@ -20,6 +20,7 @@
 //! well as on any other runtime; nothing here blocks the thread.
 
 pub mod file;
+pub mod hooks;
 pub mod notify;
 pub mod probe;
 pub mod process;

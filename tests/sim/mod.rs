@@ -1,14 +1,15 @@
 //! A simulated LAN of VRRP routers on virtual time, in the spirit of
 //! quinn-proto's test `Pair` (quinn-proto/src/tests/util.rs).
 //!
-//! Every router is the daemon's own protocol core, a
-//! [`vrrpd::proto::router::Router`]: state machine, receive validation,
-//! advert encoding and authentication, announce schedule. The LAN owns the
-//! clock and the wire, and the wire carries BYTES: [`Lan::step`] jumps to the
-//! earliest wake-up (a router's `poll_timeout` or a packet's arrival),
-//! delivers due datagrams through `handle_datagram` (so checksums, AH and hmac
-//! run with the state machine), fires due timers, and carries out the events
-//! the way the daemon does: `Transmit` encodes the advert and puts a copy per
+//! Every node is the daemon's own protocol core, a
+//! [`vrrpd::proto::endpoint::Endpoint`] over [`vrrpd::proto::router::Router`]s:
+//! demultiplexing, state machine, receive validation, advert encoding and
+//! authentication, announce schedule, sync groups. The LAN owns the clock and
+//! the wire, and the wire carries BYTES: [`Lan::step`] jumps to the earliest
+//! wake-up (a node's `poll_timeout` or a packet's arrival), delivers due
+//! datagrams through the endpoint's `handle_datagram` (so demux, checksums,
+//! AH and hmac run with the state machine), fires due timers, and carries out
+//! the events the way the daemon does: `Transmit` encodes the advert and puts a copy per
 //! other router on the wire (arriving after `delay`, unless lost or
 //! partitioned), `AddVips` / `RemoveVips` move the VIPs. Every event is
 //! recorded with its virtual timestamp in [`Lan::log`] (as the instance's
@@ -17,25 +18,23 @@
 //! [`Lan::drops`].
 //!
 //! Packets reach only routers of the same VRID, so one `Router` is really
-//! one virtual-router instance; several instances of one box are tied
-//! together by [`Lan::sync_group`] (SPEC §2.1), which the LAN drives the way
-//! the daemon must: every action of a member goes to its
-//! [`SyncGroup`], then its own fault level, and the returned inputs are
-//! delivered at the same instant until nothing is left.
+//! one virtual-router instance, each on a node of its own; several instances
+//! of one box are put on one node by [`Lan::sync_group`] (SPEC §2.1), whose
+//! endpoint keeps them moving together exactly as it does in the daemon.
 #![allow(dead_code)]
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrpd::proto::announce::AnnounceConfig;
 use vrrpd::proto::auth::AuthConfig;
+use vrrpd::proto::endpoint::{Endpoint, Received};
 use vrrpd::proto::instance::{
     Action, Input, Instance, InstanceConfig, Reason, ReleaseReason, State,
 };
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy};
 use vrrpd::proto::router::{Event as RouterEvent, Router as Core, RouterConfig};
-use vrrpd::proto::sync_group::SyncGroup;
 use vrrpd::proto::transmit::TxConfig;
 use vrrpd::proto::wire::ah::AH_LEN;
 use vrrpd::proto::wire::vrrp::{ChecksumForm, VrrpPacket};
@@ -145,9 +144,13 @@ pub fn ms(m: u64) -> Duration {
     Duration::from_millis(m)
 }
 
+/// The interface index every simulated node sees the LAN on.
+const LAN_IFINDEX: u32 = 1;
+
 pub struct Router {
     pub name: String,
-    pub core: Core,
+    /// The node (endpoint) this instance runs on.
+    pub node: usize,
     /// A dead router neither receives nor wakes up (SIGKILL / power loss).
     pub alive: bool,
     pub holds_vips: bool,
@@ -198,12 +201,14 @@ pub struct Lan {
     loss: Option<(Prng, u32)>,
     pub delivered: u64,
     pub lost: u64,
-    /// Sync groups: the coordinator and its members' router indices.
-    syncs: Vec<(SyncGroup, Vec<usize>)>,
-    /// For each router: (sync group, member index) if it is a member.
-    member_of: Vec<Option<(usize, usize)>>,
-    /// Every sync input delivered: (time, router, input).
-    pub sync_log: Vec<(Time, usize, Input)>,
+    /// One endpoint per box; a slot's value is its router's index here.
+    nodes: Vec<Endpoint<usize>>,
+    /// Each router's configuration (to move it onto a sync group's node).
+    cfgs: Vec<RouterConfig>,
+    /// Sync groups, by router index, per node.
+    syncs: Vec<Vec<Vec<usize>>>,
+    /// Killed routers' cores, kept for inspection.
+    dead: HashMap<usize, Core>,
     /// Every datagram a router dropped: (time, router, reason).
     pub drops: Vec<(Time, usize, DropReason)>,
     /// Rewrites datagrams on the wire (corruption, forgery) before delivery.
@@ -227,9 +232,10 @@ impl Lan {
             loss: None,
             delivered: 0,
             lost: 0,
+            nodes: Vec::new(),
+            cfgs: Vec::new(),
             syncs: Vec::new(),
-            member_of: Vec::new(),
-            sync_log: Vec::new(),
+            dead: HashMap::new(),
             drops: Vec::new(),
             mangle: None,
             txbuf: Vec::new(),
@@ -246,56 +252,102 @@ impl Lan {
     }
 
     /// Tie routers (instances of one box) into a sync group; before start.
+    /// They move onto the first member's node.
     pub fn sync_group(&mut self, members: &[usize]) -> usize {
-        let g = self.syncs.len();
-        for (m, &r) in members.iter().enumerate() {
-            assert!(self.member_of[r].is_none(), "one sync group per instance");
-            self.member_of[r] = Some((g, m));
+        let node = self.routers[members[0]].node;
+        for &r in members {
+            assert!(
+                self.syncs.iter().flatten().all(|g| !g.contains(&r)),
+                "one sync group per instance"
+            );
+            let old = self.routers[r].node;
+            if old != node {
+                let slot = self.slot(r);
+                self.nodes[old].remove(slot);
+                self.place(node, r);
+            }
         }
-        self.syncs
-            .push((SyncGroup::new(members.len()), members.to_vec()));
-        g
+        self.syncs[node].push(members.to_vec());
+        let names: Vec<Vec<String>> = self.syncs[node]
+            .iter()
+            .map(|g| g.iter().map(|&r| slot_name(r)).collect())
+            .collect();
+        self.nodes[node].set_sync_groups(names);
+        self.syncs.iter().flatten().count() - 1
     }
 
     pub fn add(&mut self, name: &str, cfg: InstanceConfig) -> usize {
         self.add_with(name, router_config(cfg, AuthConfig::None))
     }
 
-    /// A router with a full protocol configuration (authentication ...).
+    /// A router with a full protocol configuration (authentication ...),
+    /// on a node of its own.
     pub fn add_with(&mut self, name: &str, cfg: RouterConfig) -> usize {
-        let core = Core::new(cfg).expect("valid test config");
+        let i = self.routers.len();
+        self.cfgs.push(cfg);
+        self.nodes.push(Endpoint::new());
+        self.syncs.push(Vec::new());
         self.routers.push(Router {
             name: name.to_string(),
-            core,
+            node: i,
             alive: true,
             holds_vips: false,
         });
+        self.place(i, i);
         self.group.push(0);
-        self.member_of.push(None);
-        self.routers.len() - 1
+        i
+    }
+
+    /// Start router `r`'s protocol on `node`.
+    fn place(&mut self, node: usize, r: usize) {
+        let cfg = self.cfgs[r].clone();
+        let family = Family::of(&cfg.instance.primary_address);
+        let ep = &mut self.nodes[node];
+        let slot = ep.insert(&slot_name(r), family, cfg.instance.vrid, r);
+        ep.start(slot, LAN_IFINDEX, cfg).expect("valid test config");
+        self.routers[r].node = node;
+    }
+
+    /// Router `r`'s slot on its node.
+    fn slot(&self, r: usize) -> usize {
+        self.nodes[self.routers[r].node]
+            .find(&slot_name(r))
+            .expect("every router has a slot")
+    }
+
+    /// Router `i`'s protocol core (alive or killed).
+    pub fn core(&self, i: usize) -> &Core {
+        match self.nodes[self.routers[i].node][self.slot(i)]
+            .router
+            .as_ref()
+        {
+            Some(c) => c,
+            None => &self.dead[&i],
+        }
     }
 
     pub fn inst(&self, i: usize) -> &Instance {
-        self.routers[i].core.instance()
+        self.core(i).instance()
     }
 
     pub fn state(&self, i: usize) -> State {
-        self.routers[i].core.state()
+        self.core(i).state()
     }
 
     pub fn addr(&self, i: usize) -> IpAddr {
-        self.routers[i].core.source()
+        self.core(i).source()
     }
 
     fn vrid(&self, i: usize) -> u8 {
-        self.inst(i).config().vrid
+        self.cfgs[i].instance.vrid
     }
 
     /// Feed an input to router `i` now and carry out its actions.
     pub fn input(&mut self, i: usize, input: Input) {
         let now = self.now;
-        self.routers[i].core.handle(now, input);
-        self.drain(i);
+        let (node, slot) = (self.routers[i].node, self.slot(i));
+        self.nodes[node].handle(now, slot, input);
+        self.drain(node);
         self.snapshot();
     }
 
@@ -311,6 +363,10 @@ impl Lan {
 
     /// SIGKILL: the router stops; its VIPs vanish with it.
     pub fn kill(&mut self, i: usize) {
+        let (node, slot) = (self.routers[i].node, self.slot(i));
+        if let Some(core) = self.nodes[node][slot].router.take() {
+            self.dead.insert(i, core);
+        }
         self.routers[i].alive = false;
         self.routers[i].holds_vips = false;
         self.snapshot();
@@ -419,52 +475,27 @@ impl Lan {
                 payload: &p.bytes,
             }
         };
-        match self.routers[p.to]
-            .core
-            .handle_datagram(now, WALL_EPOCH + now, &pkt)
-        {
-            Ok(_) => {
+        let node = self.routers[p.to].node;
+        match self.nodes[node].handle_datagram(now, WALL_EPOCH + now, LAN_IFINDEX, &pkt) {
+            Received::Accepted { .. } => {
                 self.delivered += 1;
-                self.drain(p.to);
+                self.drain(node);
             }
-            Err(reason) => self.drops.push((now, p.to, reason)),
+            Received::Dropped { reason, .. } | Received::Unmatched { reason } => {
+                self.drops.push((now, p.to, reason))
+            }
         }
     }
 
-    /// Carry out router `i`'s actions, then every sync input they cause
-    /// (to a fixed point, which the guard checks).
-    fn drain(&mut self, i: usize) {
-        let mut pending = VecDeque::new();
-        self.drain_one(i, &mut pending);
-        let mut guard = 0;
-        while let Some((r, input)) = pending.pop_front() {
-            guard += 1;
-            assert!(guard < 1000, "sync inputs do not reach a fixed point");
-            let now = self.now;
-            self.sync_log.push((now, r, input));
-            self.routers[r].core.handle(now, input);
-            self.drain_one(r, &mut pending);
-        }
-    }
-
-    fn drain_one(&mut self, i: usize, pending: &mut VecDeque<(usize, Input)>) {
-        let member = self.member_of[i];
-        while let Some(event) = self.routers[i].core.poll_event() {
-            if let (
-                Some((g, m)),
-                RouterEvent::StateChanged {
-                    from, to, reason, ..
-                },
-            ) = (member, event)
-            {
-                let (sync, members) = &mut self.syncs[g];
-                for s in sync.on_state_changed(m, from, to, reason) {
-                    pending.push_back((members[s.member], s.input));
-                }
-            }
+    /// Carry out every event of node `n`, in order, as the daemon does
+    /// (the endpoint delivers sync group inputs to a fixed point itself).
+    fn drain(&mut self, n: usize) {
+        let now = self.now;
+        while let Some((slot, event)) = self.nodes[n].poll_event(now) {
+            let i = self.nodes[n][slot].shell;
             let action = match event {
                 RouterEvent::Transmit => {
-                    let Some(priority) = self.send(i) else {
+                    let Some(priority) = self.send(n, slot) else {
                         continue;
                     };
                     Action::SendAdvert { priority }
@@ -499,29 +530,24 @@ impl Lan {
                 RouterEvent::HandoverFailed => Action::HandoverFailed,
             };
             self.log.push(Event {
-                at: self.now,
+                at: now,
                 router: i,
                 action,
             });
         }
-        if let Some((g, m)) = member {
-            let own = self.routers[i].core.instance().own_fault();
-            let (sync, members) = &mut self.syncs[g];
-            for s in sync.on_own_fault(m, own) {
-                pending.push_back((members[s.member], s.input));
-            }
-        }
+        assert_eq!(
+            self.nodes[n].sync_unsettled, 0,
+            "sync inputs do not reach a fixed point"
+        );
     }
 
     /// Encode and send router `i`'s advert; its priority, read back from the
     /// bytes on the wire.
-    fn send(&mut self, i: usize) -> Option<u8> {
+    fn send(&mut self, n: usize, slot: usize) -> Option<u8> {
+        let i = self.nodes[n][slot].shell;
         let mut buf = std::mem::take(&mut self.txbuf);
         let mut priority = None;
-        while let Some(t) = self.routers[i]
-            .core
-            .poll_transmit(WALL_EPOCH + self.now, &mut buf)
-        {
+        while let Some(t) = self.nodes[n].poll_transmit(slot, WALL_EPOCH + self.now, &mut buf) {
             let t = t.expect("the router encodes its own adverts");
             let bytes = &buf[..t.len];
             let vrrp = if t.dst.is_ipv4() {
@@ -562,11 +588,7 @@ impl Lan {
 
     /// The earliest wake-up: a live router's timer or a packet arrival.
     pub fn next_event(&self) -> Option<Time> {
-        let timers = self
-            .routers
-            .iter()
-            .filter(|r| r.alive)
-            .filter_map(|r| r.core.poll_timeout());
+        let timers = self.nodes.iter().filter_map(Endpoint::poll_timeout);
         let packets = self.in_flight.iter().map(|p| p.at);
         timers.chain(packets).min()
     }
@@ -596,13 +618,10 @@ impl Lan {
             }
             self.deliver(&p);
         }
-        for i in 0..self.routers.len() {
-            if !self.routers[i].alive {
-                continue;
-            }
-            if self.routers[i].core.poll_timeout().is_some_and(|w| w <= t) {
-                self.routers[i].core.handle_timeout(t);
-                self.drain(i);
+        for n in 0..self.nodes.len() {
+            if self.nodes[n].poll_timeout().is_some_and(|w| w <= t) {
+                self.nodes[n].handle_timeout(t);
+                self.drain(n);
             }
         }
         self.snapshot();
@@ -794,4 +813,9 @@ impl Lan {
     pub fn release(&mut self, i: usize, reason: ReleaseReason) {
         self.input(i, Input::Release(reason));
     }
+}
+
+/// A router's slot name on its node.
+fn slot_name(r: usize) -> String {
+    format!("r{r}")
 }

@@ -9,12 +9,11 @@ use std::rc::Rc;
 
 use tracing::{info, warn};
 
-use super::group::Group;
 use crate::control::protocol::BfdSessionStatus;
+use crate::daemon::Groups;
 use crate::net::bfd_socket::{BfdReceived, BfdRx, BfdTx};
 use crate::proto::Time;
 use crate::proto::bfd::{SessionConfig, SessionEvent, SessionKey, Sessions};
-use crate::proto::instance::Input;
 
 /// Where a session sends from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,41 +55,6 @@ pub async fn recv(rx: RxSockets, buf4: &mut [u8], buf6: &mut [u8]) -> (BfdReceiv
     }
 }
 
-/// The sessions running groups ask for: one per (interface, unicast peer).
-/// Groups sharing a peer share the session; its parameters are the
-/// fastest any of them asks for (smallest intervals and multiplier).
-fn wanted(groups: &[Group]) -> BTreeMap<SessionKey, (SessionConfig, Endpoint)> {
-    let mut out: BTreeMap<SessionKey, (SessionConfig, Endpoint)> = BTreeMap::new();
-    for g in groups {
-        let (Some(b), Some(ifindex), Some(source)) = (g.cfg.bfd, g.ifindex, g.source) else {
-            continue;
-        };
-        if g.router.is_none() {
-            continue;
-        }
-        let cfg = SessionConfig {
-            desired_min_tx: b.min_tx,
-            required_min_rx: b.min_rx,
-            detect_mult: b.multiplier,
-        };
-        for &peer in &g.cfg.unicast_peers {
-            let key = SessionKey { ifindex, peer };
-            let ep = Endpoint {
-                interface: g.cfg.interface.clone(),
-                source,
-            };
-            out.entry(key)
-                .and_modify(|(c, _)| {
-                    c.desired_min_tx = c.desired_min_tx.min(cfg.desired_min_tx);
-                    c.required_min_rx = c.required_min_rx.min(cfg.required_min_rx);
-                    c.detect_mult = c.detect_mult.min(cfg.detect_mult);
-                })
-                .or_insert((cfg, ep));
-        }
-    }
-    out
-}
-
 impl Bfd {
     pub fn new(seed: u64) -> Bfd {
         Bfd {
@@ -121,8 +85,19 @@ impl Bfd {
 
     /// Make sessions and sockets match the groups (start-up, a group
     /// starting, reload).
-    pub fn sync(&mut self, now: Time, groups: &[Group]) {
-        let want = wanted(groups);
+    pub fn sync(&mut self, now: Time, groups: &Groups) {
+        let want: BTreeMap<SessionKey, (SessionConfig, Endpoint)> = groups
+            .bfd_wanted()
+            .into_iter()
+            .filter_map(|(k, (c, gi))| {
+                let g = &groups[gi];
+                let ep = Endpoint {
+                    interface: g.cfg.interface.clone(),
+                    source: g.source()?,
+                };
+                Some((k, (c, ep)))
+            })
+            .collect();
         if want.keys().any(|k| k.peer.is_ipv4()) && self.rx4.is_none() {
             match BfdRx::bind(false) {
                 Ok(s) => self.rx4 = Some(Rc::new(s)),
@@ -171,10 +146,8 @@ impl Bfd {
         }
     }
 
-    /// Log state changes and turn peer failures into the groups' inputs:
-    /// (group index, input) pairs to feed.
-    pub fn events(&mut self, groups: &[Group]) -> Vec<(usize, Input)> {
-        let mut out = Vec::new();
+    /// Log state changes and tell the groups of every peer failure.
+    pub fn events(&mut self, now: Time, groups: &mut Groups) {
         while let Some((key, ev)) = self.sessions.poll_event() {
             match ev {
                 SessionEvent::Up => info!(peer = %key.peer, "BFD session up"),
@@ -182,19 +155,10 @@ impl Bfd {
                     warn!(peer = %key.peer, diag = ?diag, "BFD session down")
                 }
             }
-            if !ev.is_peer_failure() {
-                continue;
-            }
-            for (gi, g) in groups.iter().enumerate() {
-                if g.cfg.bfd.is_some()
-                    && g.ifindex == Some(key.ifindex)
-                    && g.cfg.unicast_peers.contains(&key.peer)
-                {
-                    out.push((gi, Input::PeerDown { peer: key.peer }));
-                }
+            if ev.is_peer_failure() {
+                groups.handle_peer_down(now, key);
             }
         }
-        out
     }
 
     /// Every session for `vrrpd status` and the metrics; `links` maps

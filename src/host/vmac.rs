@@ -7,64 +7,50 @@
 
 use tracing::{error, info, warn};
 
-use super::{Daemon, Group};
+use super::Host;
 use crate::config::VirtualIp;
+use crate::daemon::{Group, GroupSlot};
 use crate::net::sysctl;
 use crate::net::vmac::{BASE_SYSCTLS, VmacError};
 use crate::proto::Family;
 
-impl Group {
-    /// The interface adverts leave from: the macvlan in virtual MAC mode
-    /// (RFC 5798 §7.3: the source MAC is the virtual one) while it is up
-    /// (the group holds its VIPs), for IPv4 multicast, unless
-    /// `vmac_xmit_base`. The base interface otherwise:
-    /// - IPv6: the advert source is the base's link-local address (the
-    ///   macvlan has none: every router would derive the same one from the
-    ///   shared MAC);
-    /// - unicast: resolving the peer from the macvlan would name the VIP as
-    ///   the ARP sender, which a peer that holds the VIP too (a split, two
-    ///   masters) drops, so neither would ever hear the other again.
-    pub fn advert_ifindex(&self) -> Option<u32> {
-        match (&self.cfg.vmac, self.vmac_ifindex) {
-            (Some(v), Some(i))
-                if !v.xmit_base
-                    && self.vips_held
-                    && self.cfg.family == Family::V4
-                    && !self.cfg.is_unicast() =>
-            {
-                Some(i)
-            }
-            _ => self.ifindex,
+/// The interface adverts leave from: the macvlan in virtual MAC mode
+/// (RFC 5798 §7.3: the source MAC is the virtual one) while it is up
+/// (the group holds its VIPs), for IPv4 multicast, unless
+/// `vmac_xmit_base`. The base interface otherwise:
+/// - IPv6: the advert source is the base's link-local address (the
+///   macvlan has none: every router would derive the same one from the
+///   shared MAC);
+/// - unicast: resolving the peer from the macvlan would name the VIP as
+///   the ARP sender, which a peer that holds the VIP too (a split, two
+///   masters) drops, so neither would ever hear the other again.
+pub fn advert_ifindex(g: &GroupSlot) -> Option<u32> {
+    match (&g.cfg.vmac, g.vmac_ifindex) {
+        (Some(v), Some(i))
+            if !v.xmit_base && g.vips_held && g.cfg.family == Family::V4 && !g.cfg.is_unicast() =>
+        {
+            Some(i)
         }
+        _ => g.ifindex,
     }
 }
 
-impl Daemon {
+impl Host {
     /// Where a VIP lives: on the macvlan when it names the group's own
     /// interface in virtual MAC mode (None while the macvlan is missing:
     /// the VIP must never sit on the base, where ARP would answer with the
     /// base's MAC).
-    pub(super) fn vip_ifindex(&self, gi: usize, vip: &VirtualIp) -> Option<u32> {
-        let g = &self.groups[gi];
+    pub fn vip_ifindex(&self, g: &Group, vip: &VirtualIp) -> Option<u32> {
         if g.cfg.vmac.is_some() && vip.interface == g.cfg.interface {
             return g.vmac_ifindex;
         }
         self.ifindex_of(&vip.interface)
     }
 
-    /// The base interface of `ifindex` when it is one of our macvlans.
-    /// Adverts are heard on the base interface (as keepalived does).
-    pub(super) fn vmac_base(&self, ifindex: u32) -> Option<u32> {
-        self.groups
-            .iter()
-            .find(|g| g.vmac_ifindex == Some(ifindex))
-            .and_then(|g| g.ifindex)
-    }
-
     /// Start-up after a crash: delete the macvlans an earlier run left
     /// (only those carrying vrrpd's alias, the VRRP MAC and kind macvlan)
     /// and put their base's sysctls back from what the alias recorded.
-    pub(super) async fn remove_stale_vmacs(&mut self) {
+    pub async fn remove_stale_vmacs(&mut self) {
         let stale = match self.io.nl.own_vmacs().await {
             Ok(v) => v,
             Err(e) => {
@@ -90,8 +76,7 @@ impl Daemon {
     /// Create the group's macvlan on `base_index` (idempotent) and set the
     /// base's sysctls. False (logged, naming the interface) when it cannot
     /// be: the group then waits in FAULT.
-    pub(super) async fn vmac_setup(&mut self, gi: usize, base_index: u32) -> bool {
-        let g = &self.groups[gi];
+    pub async fn vmac_setup(&mut self, g: &mut Group, base_index: u32) -> bool {
         let Some(vm) = g.cfg.vmac.clone() else {
             return true;
         };
@@ -99,7 +84,7 @@ impl Daemon {
             g.cfg.interface.clone(),
             g.cfg.family,
             g.cfg.vrid,
-            g.name().to_string(),
+            g.cfg.name.clone(),
         );
         let result = async {
             let saved = match self.vmac_saved.get(&base) {
@@ -132,10 +117,10 @@ impl Daemon {
         .await;
         match result {
             Ok(index) => {
-                if self.groups[gi].vmac_ifindex != Some(index) {
+                if g.vmac_ifindex != Some(index) {
                     info!(group = %name, interface = %vm.interface, base = %base, "virtual MAC interface ready");
                 }
-                self.groups[gi].vmac_ifindex = Some(index);
+                g.vmac_ifindex = Some(index);
                 true
             }
             Err(e) => {
@@ -146,12 +131,12 @@ impl Daemon {
     }
 
     /// The macvlan is up exactly while the group holds its VIPs.
-    pub(super) async fn vmac_link(&mut self, gi: usize, up: bool) {
-        let Some(index) = self.groups[gi].vmac_ifindex else {
+    pub async fn vmac_link(&mut self, g: &Group, up: bool) {
+        let Some(index) = g.vmac_ifindex else {
             return;
         };
         if let Err(e) = self.io.nl.set_link_up(index, up).await {
-            error!(group = %self.groups[gi].name(), up, "cannot set the virtual MAC interface's state: {e}");
+            error!(group = %g.cfg.name, up, "cannot set the virtual MAC interface's state: {e}");
             return;
         }
         if !up {
@@ -170,48 +155,21 @@ impl Daemon {
                 Err(_) => return,
             }
         }
-        warn!(group = %self.groups[gi].name(), "virtual MAC interface not running after {LIMIT:?}; announcing anyway");
+        warn!(group = %g.cfg.name, "virtual MAC interface not running after {LIMIT:?}; announcing anyway");
     }
 
     /// Delete the group's macvlan; the base's sysctls go back once no
-    /// macvlan is left on it.
-    pub(super) async fn vmac_teardown(&mut self, gi: usize) {
-        let Some(index) = self.groups[gi].vmac_ifindex.take() else {
+    /// macvlan is left on it (`base_shared`: another group still has one).
+    pub async fn vmac_teardown(&mut self, g: &mut Group, base_shared: bool) {
+        let Some(index) = g.vmac_ifindex.take() else {
             return;
         };
         if let Err(e) = self.io.nl.delete_link(index).await {
-            error!(group = %self.groups[gi].name(), "cannot delete the virtual MAC interface: {e}");
+            error!(group = %g.cfg.name, "cannot delete the virtual MAC interface: {e}");
         }
-        let base = self.groups[gi].cfg.interface.clone();
-        let in_use = self
-            .groups
-            .iter()
-            .any(|g| g.vmac_ifindex.is_some() && g.cfg.interface == base);
-        if !in_use && let Some(saved) = self.vmac_saved.remove(&base) {
+        let base = g.cfg.interface.clone();
+        if !base_shared && let Some(saved) = self.vmac_saved.remove(&base) {
             restore_base(&base, &saved);
-        }
-    }
-
-    pub(super) async fn vmac_teardown_all(&mut self) {
-        for gi in 0..self.groups.len() {
-            self.vmac_teardown(gi).await;
-        }
-    }
-
-    /// A macvlan of ours vanished (deleted by hand, or with its base): the
-    /// group starts afresh, which creates it again if the base is there.
-    pub(super) async fn vmac_removed(&mut self, ifindex: u32) {
-        for gi in 0..self.groups.len() {
-            if self.groups[gi].vmac_ifindex != Some(ifindex) {
-                continue;
-            }
-            warn!(group = %self.groups[gi].name(), "virtual MAC interface removed behind our back; restarting the group");
-            let g = &mut self.groups[gi];
-            g.vmac_ifindex = None;
-            g.vips_held = false;
-            g.router = None;
-            g.ifindex = None;
-            self.bring_up(gi).await;
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::proto::Family;
 use crate::proto::frames;
 use crate::proto::wire::{IPPROTO_AH, IPPROTO_VRRP};
 
-use super::Group;
+use crate::daemon::GroupSlot;
 
 pub struct Io {
     pub nl: Netlink,
@@ -54,7 +54,7 @@ impl Io {
 
     /// Open the socket this group sends and receives on, and join the VRRP
     /// multicast group on its interface unless it is unicast.
-    pub fn ensure_sockets(&mut self, g: &Group) -> io::Result<()> {
+    pub fn ensure_sockets(&mut self, g: &GroupSlot) -> io::Result<()> {
         let ifindex = g.ifindex.ok_or_else(|| io::Error::other("no interface"))?;
         let unicast = g.cfg.is_unicast();
         match g.cfg.family {

@@ -10,7 +10,8 @@ use tracing::{error, info, warn};
 use crate::net::routes::Installed;
 use crate::proto::routes::{VirtualRoute, VirtualRule, diff};
 
-use super::Daemon;
+use super::Host;
+use crate::daemon::Group;
 
 /// What vrrpd put on the host for one group.
 #[derive(Clone, Debug, Default)]
@@ -25,7 +26,7 @@ impl InstalledRoutes {
     }
 }
 
-impl Daemon {
+impl Host {
     fn route_oif(&self, r: &VirtualRoute) -> Result<Option<u32>, String> {
         match &r.dev {
             None => Ok(None),
@@ -36,25 +37,19 @@ impl Daemon {
         }
     }
 
-    /// Make the installed routes and rules of group `gi` equal to its
+    /// Make the installed routes and rules of the group equal to its
     /// configured ones: remove what is no longer configured, add what is
     /// missing. Rules go after routes on add (a rule may point at a table
     /// the routes fill) and before them on removal.
-    pub(super) async fn sync_routes(&mut self, gi: usize) {
-        let name = self.groups[gi].cfg.name.clone();
-        let (old_routes, new_routes) = diff(
-            &self.groups[gi].installed.routes,
-            &self.groups[gi].cfg.virtual_routes,
-        );
-        let (old_rules, new_rules) = diff(
-            &self.groups[gi].installed.rules,
-            &self.groups[gi].cfg.virtual_rules,
-        );
+    pub async fn sync_routes(&mut self, g: &mut Group) {
+        let name = g.cfg.name.clone();
+        let (old_routes, new_routes) = diff(&g.installed.routes, &g.cfg.virtual_routes);
+        let (old_rules, new_rules) = diff(&g.installed.rules, &g.cfg.virtual_rules);
         for r in &old_rules {
-            self.del_rule(gi, r).await;
+            self.del_rule(g, r).await;
         }
         for r in &old_routes {
-            self.del_route(gi, r).await;
+            self.del_route(g, r).await;
         }
         for r in new_routes {
             let res = match self.route_oif(&r) {
@@ -69,7 +64,7 @@ impl Daemon {
             match res {
                 Ok(Installed::Added) => {
                     info!(group = %name, route = %r, "virtual route added");
-                    self.groups[gi].installed.routes.push(r);
+                    g.installed.routes.push(r);
                 }
                 Ok(Installed::Exists) => {
                     warn!(group = %name, route = %r, "an identical route vrrpd did not add is already there; left alone (and never removed)")
@@ -81,7 +76,7 @@ impl Daemon {
             match self.io.nl.add_rule(&r).await {
                 Ok(Installed::Added) => {
                     info!(group = %name, rule = %r, "virtual rule added");
-                    self.groups[gi].installed.rules.push(r);
+                    g.installed.rules.push(r);
                 }
                 Ok(Installed::Exists) => {
                     warn!(group = %name, rule = %r, "an identical rule vrrpd did not add is already there; left alone (and never removed)")
@@ -91,45 +86,45 @@ impl Daemon {
         }
     }
 
-    /// Remove every route and rule of group `gi` that vrrpd installed.
-    pub(super) async fn remove_routes(&mut self, gi: usize) {
-        let rules = std::mem::take(&mut self.groups[gi].installed.rules);
+    /// Remove every route and rule of the group that vrrpd installed.
+    pub async fn remove_routes(&mut self, g: &mut Group) {
+        let rules = std::mem::take(&mut g.installed.rules);
         for r in &rules {
-            self.del_rule(gi, r).await;
+            self.del_rule(g, r).await;
         }
-        let routes = std::mem::take(&mut self.groups[gi].installed.routes);
+        let routes = std::mem::take(&mut g.installed.routes);
         for r in &routes {
-            self.del_route(gi, r).await;
+            self.del_route(g, r).await;
         }
     }
 
-    async fn del_route(&mut self, gi: usize, r: &VirtualRoute) {
-        self.groups[gi].installed.routes.retain(|x| x != r);
+    async fn del_route(&mut self, g: &mut Group, r: &VirtualRoute) {
+        g.installed.routes.retain(|x| x != r);
         // A vanished `dev` took the route with it.
         let Ok(oif) = self.route_oif(r) else {
             return;
         };
         match self.io.nl.del_route(r, oif).await {
-            Ok(_) => info!(group = %self.groups[gi].name(), route = %r, "virtual route removed"),
+            Ok(_) => info!(group = %g.cfg.name, route = %r, "virtual route removed"),
             Err(e) => {
-                error!(group = %self.groups[gi].name(), route = %r, "cannot remove virtual route: {e}")
+                error!(group = %g.cfg.name, route = %r, "cannot remove virtual route: {e}")
             }
         }
     }
 
-    async fn del_rule(&mut self, gi: usize, r: &VirtualRule) {
-        self.groups[gi].installed.rules.retain(|x| x != r);
+    async fn del_rule(&mut self, g: &mut Group, r: &VirtualRule) {
+        g.installed.rules.retain(|x| x != r);
         match self.io.nl.del_rule(r).await {
-            Ok(_) => info!(group = %self.groups[gi].name(), rule = %r, "virtual rule removed"),
+            Ok(_) => info!(group = %g.cfg.name, rule = %r, "virtual rule removed"),
             Err(e) => {
-                error!(group = %self.groups[gi].name(), rule = %r, "cannot remove virtual rule: {e}")
+                error!(group = %g.cfg.name, rule = %r, "cannot remove virtual rule: {e}")
             }
         }
     }
 
     /// SPEC §4 start-up: routes and rules an earlier run left behind (our
     /// route protocol mark) are removed before any group starts, and logged.
-    pub(super) async fn remove_stale_routes(&mut self) {
+    pub async fn remove_stale_routes(&mut self) {
         match self.io.nl.remove_marked_routes_and_rules().await {
             Ok((0, 0)) => {}
             Ok((routes, rules)) => {

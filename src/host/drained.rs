@@ -8,6 +8,14 @@ use std::path::{Path, PathBuf};
 
 use tracing::warn;
 
+/// A drain mark that holds in memory but was not persisted.
+#[derive(Debug, thiserror::Error)]
+#[error("drain mark not saved to {}: {source} (it holds until vrrpd restarts)", path.display())]
+pub struct DrainMarkError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
+}
+
 pub struct DrainMarks {
     path: PathBuf,
     names: BTreeSet<String>,
@@ -39,7 +47,7 @@ impl DrainMarks {
 
     /// Mark or unmark `group`, persisted at once. Err: the mark holds in
     /// memory but would not survive a restart.
-    pub fn set(&mut self, group: &str, drained: bool) -> Result<(), String> {
+    pub fn set(&mut self, group: &str, drained: bool) -> Result<(), DrainMarkError> {
         let changed = if drained {
             self.names.insert(group.to_string())
         } else {
@@ -48,11 +56,9 @@ impl DrainMarks {
         if !changed {
             return Ok(());
         }
-        self.save().map_err(|e| {
-            format!(
-                "drain mark not saved to {}: {e} (it holds until vrrpd restarts)",
-                self.path.display()
-            )
+        self.save().map_err(|source| DrainMarkError {
+            path: self.path.clone(),
+            source,
         })
     }
 
