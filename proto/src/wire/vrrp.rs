@@ -19,15 +19,13 @@
 //! The address width is not in the message (it is the IP family the
 //! message arrived over), so a [`VrrpPacket`] carries its [`Family`].
 
-use std::net::IpAddr;
-#[cfg(test)]
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 use thiserror::Error;
 
 use super::checksum::{Checksum, pseudo_header_v4, pseudo_header_v6};
-use super::{Field, IPPROTO_VRRP, VRRP_MCAST_V4, be16, ipv4_at, ipv6_at};
+use super::{Field, IPPROTO_VRRP, VRRP_MCAST_V4, be16};
 use crate::{Family, Version};
 
 /// Byte offsets of the VRRP header fields.
@@ -122,6 +120,7 @@ pub enum VrrpEncodeError {
 }
 
 /// Bytes per address of `family`.
+#[inline]
 pub const fn address_len(family: Family) -> usize {
     match family {
         Family::V4 => 4,
@@ -130,6 +129,7 @@ pub const fn address_len(family: Family) -> usize {
 }
 
 /// Length of a VRRP message with `count` addresses.
+#[inline]
 pub const fn message_len(version: Version, family: Family, count: usize) -> usize {
     HEADER_LEN
         + count * address_len(family)
@@ -165,6 +165,7 @@ fn pseudo_header(form: ChecksumForm, src: IpAddr, dst: IpAddr, len: usize) -> Ch
 /// payload (the kernel's IPV6_CHECKSUM does, so a hmac trailer is inside),
 /// IPv4 only the `message_len` bytes of the message (verified against the
 /// draft-cassen-vrrp-auth-hmac IPv4 vector).
+#[inline]
 pub fn compute_checksum(
     buf: &[u8],
     message_len: usize,
@@ -288,17 +289,20 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     }
 
     /// The family the message arrived over (the address width).
+    #[inline]
     pub fn family(&self) -> Family {
         self.family
     }
 
     /// The raw version nibble.
+    #[inline]
     pub fn version_number(&self) -> u8 {
         self.buffer.as_ref()[field::VER_TYPE] >> 4
     }
 
     /// The version (meaningful after [`new_checked`](Self::new_checked),
     /// which admits only 2 and 3).
+    #[inline]
     pub fn version(&self) -> Version {
         if self.version_number() == 2 {
             Version::V2
@@ -307,24 +311,29 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         }
     }
 
+    #[inline]
     pub fn msg_type(&self) -> u8 {
         self.buffer.as_ref()[field::VER_TYPE] & 0x0f
     }
 
+    #[inline]
     pub fn vrid(&self) -> u8 {
         self.buffer.as_ref()[field::VRID]
     }
 
+    #[inline]
     pub fn priority(&self) -> u8 {
         self.buffer.as_ref()[field::PRIORITY]
     }
 
     /// Count IP Addrs.
+    #[inline]
     pub fn count(&self) -> u8 {
         self.buffer.as_ref()[field::COUNT]
     }
 
     /// v2 auth type (0 none, 1 PASS, 2 AH); 0 for v3.
+    #[inline]
     pub fn auth_type(&self) -> u8 {
         match self.version() {
             Version::V2 => self.buffer.as_ref()[field::AUTH_TYPE],
@@ -335,6 +344,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     /// The advert interval in centiseconds: v2 carries whole seconds,
     /// v3 12 bits of centiseconds (RFC 5798 §5.2.7: the 4 reserved bits are
     /// ignored on receive).
+    #[inline]
     pub fn interval_cs(&self) -> u16 {
         let b = self.buffer.as_ref();
         match self.version() {
@@ -343,20 +353,24 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         }
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// Length of the message (the PDU) at the front of the buffer.
+    #[inline]
     pub fn message_len(&self) -> usize {
         message_len(self.version(), self.family, usize::from(self.count()))
     }
 
+    #[inline]
     fn addresses_end(&self) -> usize {
         field::ADDRESSES + usize::from(self.count()) * address_len(self.family)
     }
 
     /// v2 authentication data (the PASS password); zeros for v3.
+    #[inline]
     pub fn auth_data(&self) -> [u8; V2_AUTH_LEN] {
         let mut a = [0u8; V2_AUTH_LEN];
         if self.version() == Version::V2 {
@@ -367,6 +381,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     }
 
     /// Whether the checksum is right for `src` -> `dst` in `form`.
+    #[inline]
     pub fn checksum_ok(&self, src: IpAddr, dst: IpAddr, form: ChecksumForm) -> bool {
         compute_checksum(self.buffer.as_ref(), self.message_len(), src, dst, form)
             == self.checksum()
@@ -382,28 +397,32 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         src: IpAddr,
         dst: IpAddr,
     ) -> Result<ChecksumForm, VrrpDecodeError> {
-        let bad = VrrpDecodeError::Checksum {
-            got: self.checksum(),
+        use ChecksumForm::{Message, PseudoHeader};
+        let ok = |form| self.checksum_ok(src, dst, form);
+        let verified = match (self.version(), self.family) {
+            (Version::V2, _) if ok(Message) => Message,
+            (Version::V3, Family::V6) if ok(PseudoHeader) => PseudoHeader,
+            (Version::V3, Family::V4) if ok(PseudoHeader) => PseudoHeader,
+            (Version::V3, Family::V4) if ok(Message) => Message,
+            (Version::V3, Family::V4)
+                if dst != IpAddr::V4(VRRP_MCAST_V4)
+                    && self.checksum_ok(src, IpAddr::V4(VRRP_MCAST_V4), PseudoHeader) =>
+            {
+                PseudoHeader
+            }
+            _ => {
+                return Err(VrrpDecodeError::Checksum {
+                    got: self.checksum(),
+                });
+            }
         };
-        let try_form = |form, dst| self.checksum_ok(src, dst, form).then_some(form);
-        let form = match (self.version(), self.family) {
-            (Version::V2, _) => try_form(ChecksumForm::Message, dst),
-            (Version::V3, Family::V6) => try_form(ChecksumForm::PseudoHeader, dst),
-            (Version::V3, Family::V4) => try_form(ChecksumForm::PseudoHeader, dst)
-                .or_else(|| try_form(ChecksumForm::Message, dst))
-                .or_else(|| match dst {
-                    IpAddr::V4(d) if d != VRRP_MCAST_V4 => {
-                        try_form(ChecksumForm::PseudoHeader, IpAddr::V4(VRRP_MCAST_V4))
-                    }
-                    _ => None,
-                }),
-        };
-        form.ok_or(bad)
+        Ok(verified)
     }
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> VrrpPacket<&'a T> {
     /// The address list, read in place (nothing is allocated).
+    #[inline]
     pub fn addresses(&self) -> AddressIter<'a> {
         AddressIter {
             family: self.family,
@@ -412,11 +431,13 @@ impl<'a, T: AsRef<[u8]> + ?Sized> VrrpPacket<&'a T> {
     }
 
     /// The message (PDU) bytes.
+    #[inline]
     pub fn message(&self) -> &'a [u8] {
         &self.buffer.as_ref()[..self.message_len()]
     }
 
     /// Bytes after the message (where the hmac trailer lives).
+    #[inline]
     pub fn trailer(&self) -> &'a [u8] {
         &self.buffer.as_ref()[self.message_len()..]
     }
@@ -469,20 +490,27 @@ impl Iterator for AddressIter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<IpAddr> {
-        let n = address_len(self.family);
-        if self.bytes.len() < n {
-            return None;
+        // One arm per width: fixed-size chunks, no division, no panic path.
+        match self.family {
+            Family::V4 => {
+                let (a, rest) = self.bytes.split_first_chunk::<4>()?;
+                self.bytes = rest;
+                Some(IpAddr::V4(Ipv4Addr::from(*a)))
+            }
+            Family::V6 => {
+                let (a, rest) = self.bytes.split_first_chunk::<16>()?;
+                self.bytes = rest;
+                Some(IpAddr::V6(Ipv6Addr::from(*a)))
+            }
         }
-        let (a, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Some(match self.family {
-            Family::V4 => IpAddr::V4(ipv4_at(a, 0..4)),
-            Family::V6 => IpAddr::V6(ipv6_at(a, 0..16)),
-        })
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.bytes.len() / address_len(self.family);
+        let n = match self.family {
+            Family::V4 => self.bytes.len() / 4,
+            Family::V6 => self.bytes.len() / 16,
+        };
         (n, Some(n))
     }
 }
@@ -529,6 +557,7 @@ impl VrrpRepr {
     }
 
     /// The family of this advert's addresses (V4 when it has none).
+    #[inline]
     pub fn family(&self) -> Family {
         self.addresses.first().map(Family::of).unwrap_or(Family::V4)
     }
