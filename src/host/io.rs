@@ -11,7 +11,7 @@ use crate::net::{Netlink, PacketSender, Received, VrrpSocketV4, VrrpSocketV6};
 use crate::proto::Family;
 use crate::proto::frames;
 
-use crate::daemon::GroupSlot;
+use crate::group::GroupSlot;
 
 pub struct Io {
     pub nl: Netlink,

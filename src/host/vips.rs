@@ -10,7 +10,7 @@ use tracing::{debug, error, info, warn};
 use super::Host;
 use super::view::added_by_us;
 use crate::config::{self, Config};
-use crate::daemon::{Group, GroupSlot};
+use crate::group::{Group, GroupSlot};
 use crate::proto::Family;
 
 impl Host {
