@@ -12,6 +12,7 @@ pub mod control;
 pub mod convert;
 pub mod daemon;
 pub mod demo;
+pub mod group;
 pub mod host;
 pub mod net;
 pub mod privileges;

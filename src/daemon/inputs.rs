@@ -121,19 +121,7 @@ impl Daemon {
             .handle_datagram(now, wall_clock(), r.ifindex, &pkt);
         self.log_received();
         if let Fate::Accepted { group: gi, advert } = fate {
-            let g = &self.groups[gi];
-            if g.cfg.priority < 255 && g.names_vip_of_peer(advert.src) {
-                let ifname = g.cfg.interface.clone();
-                match self.host.io.ensure_accept_local(&ifname) {
-                    Ok(true) => {
-                        info!(group = %self.groups[gi].name(), peer = %advert.src, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        warn!(group = %self.groups[gi].name(), interface = %ifname, "cannot set accept_local: {e}")
-                    }
-                }
-            }
+            self.host.hear_owner(&self.groups[gi], advert.src);
             self.drain().await;
         }
     }

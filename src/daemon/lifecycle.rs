@@ -45,18 +45,14 @@ impl Daemon {
             detect_mult: b.multiplier,
         });
         g.link_up = up;
-        if g.cfg.priority < 255
-            && let Some(peer) = g
-                .cfg
-                .unicast_peers
-                .iter()
-                .copied()
-                .find(|p| g.names_vip_of_peer(*p))
-        {
-            // The owner's adverts come from our VIP: see ensure_accept_local.
-            if let Err(e) = self.host.io.ensure_accept_local(&name) {
-                warn!(group = %self.groups[gi].name(), %peer, interface = %name, "cannot set accept_local: {e}");
-            }
+        let owner = g
+            .cfg
+            .unicast_peers
+            .iter()
+            .copied()
+            .find(|p| g.names_vip_of_peer(*p));
+        if let Some(peer) = owner {
+            self.host.hear_owner(&self.groups[gi], peer);
         }
         if let Err(e) = self.host.io.ensure_sockets(&self.groups[gi]) {
             error!(group = %self.groups[gi].name(), "cannot open VRRP socket: {e}");

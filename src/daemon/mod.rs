@@ -6,7 +6,6 @@
 //! polls.
 
 mod control;
-mod group;
 mod hooks;
 mod inputs;
 mod lifecycle;
@@ -37,11 +36,12 @@ use crate::proto::router::Event;
 use crate::proto::{Family, Time};
 use crate::track::TrackEvent;
 
+use crate::group;
+pub use crate::group::{Group, GroupSlot, Groups};
 pub use crate::host::view::load_config;
 use crate::host::view::{load_config_with, recheck_with_kernel};
 use crate::host::{Host, bfd, drained, vmac::advert_ifindex};
 pub use crate::proto::endpoint::Counters;
-pub use group::{Group, GroupSlot, Groups};
 
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use tracing::{info, warn};
 
 use crate::control::protocol::BfdSessionStatus;
-use crate::daemon::Groups;
+use crate::group::Groups;
 use crate::net::bfd_socket::{BfdReceived, BfdRx, BfdTx};
 use crate::proto::Time;
 use crate::proto::bfd::{SessionConfig, SessionEvent, SessionKey, Sessions};

@@ -11,7 +11,7 @@ use crate::proto::Family;
 use crate::proto::frames;
 use crate::proto::wire::{IPPROTO_AH, IPPROTO_VRRP};
 
-use crate::daemon::GroupSlot;
+use crate::group::GroupSlot;
 
 pub struct Io {
     pub nl: Netlink,

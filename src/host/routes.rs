@@ -11,20 +11,7 @@ use crate::net::routes::Installed;
 use crate::proto::routes::{VirtualRoute, VirtualRule, diff};
 
 use super::Host;
-use crate::daemon::Group;
-
-/// What vrrpd put on the host for one group.
-#[derive(Clone, Debug, Default)]
-pub struct InstalledRoutes {
-    pub routes: Vec<VirtualRoute>,
-    pub rules: Vec<VirtualRule>,
-}
-
-impl InstalledRoutes {
-    pub fn is_empty(&self) -> bool {
-        self.routes.is_empty() && self.rules.is_empty()
-    }
-}
+use crate::group::Group;
 
 impl Host {
     fn route_oif(&self, r: &VirtualRoute) -> Result<Option<u32>, String> {

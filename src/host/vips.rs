@@ -10,10 +10,29 @@ use tracing::{debug, error, info, warn};
 use super::Host;
 use super::view::added_by_us;
 use crate::config::{self, Config};
-use crate::daemon::{Group, GroupSlot};
+use crate::group::{Group, GroupSlot};
 use crate::proto::Family;
 
 impl Host {
+    /// `peer` is the address owner of a VIP we may hold (its adverts come
+    /// from that VIP): with `accept_local=1` on the group's interface its
+    /// adverts are still heard while we hold the VIP, so we yield to it.
+    pub fn hear_owner(&mut self, g: &Group, peer: IpAddr) {
+        if g.cfg.priority == 255 || !g.names_vip_of_peer(peer) {
+            return;
+        }
+        let ifname = &g.cfg.interface;
+        match self.io.ensure_accept_local(ifname) {
+            Ok(true) => {
+                info!(group = %g.name(), %peer, interface = %ifname, "a VIP is the advert source of its owner: accept_local=1 so its adverts are heard while we hold it")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                warn!(group = %g.name(), %peer, interface = %ifname, "cannot set accept_local: {e}")
+            }
+        }
+    }
+
     /// SPEC §4: VIPs a crashed run left behind are removed before any group
     /// starts. Only addresses carrying vrrpd's IFA_PROTO mark go: an
     /// unmarked one was on the interface before vrrpd added anything and

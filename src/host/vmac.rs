@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 
 use super::Host;
 use crate::config::VirtualIp;
-use crate::daemon::{Group, GroupSlot};
+use crate::group::{Group, GroupSlot};
 use crate::net::sysctl;
 use crate::net::vmac::{BASE_SYSCTLS, VmacError};
 use crate::proto::Family;

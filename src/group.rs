@@ -12,6 +12,7 @@ use crate::proto::endpoint::{Endpoint, Slot};
 use crate::proto::instance::InstanceConfig;
 use crate::proto::receive::RxPolicy;
 use crate::proto::router::RouterConfig;
+use crate::proto::routes::{VirtualRoute, VirtualRule};
 use crate::proto::transmit::TxConfig;
 
 /// The group's announcement settings for the core's schedule.
@@ -36,7 +37,7 @@ pub struct Group {
     /// Track scripts and notify hooks (started by the daemon).
     pub hooks: Option<crate::track::hooks::GroupHooks>,
     /// Virtual routes and rules on the host by our doing (SPEC §2.2).
-    pub installed: crate::host::routes::InstalledRoutes,
+    pub installed: InstalledRoutes,
     /// The virtual MAC interface's index while it exists (`use_vmac`).
     pub vmac_ifindex: Option<u32>,
     /// Adverts that cannot be sent, gratuitous ARP / NA that cannot be.
@@ -100,6 +101,19 @@ impl Group {
             .virtual_ips
             .iter()
             .chain(self.cfg.excluded_ips.iter())
+    }
+}
+
+/// What vrrpd put on the host for one group.
+#[derive(Clone, Debug, Default)]
+pub struct InstalledRoutes {
+    pub routes: Vec<VirtualRoute>,
+    pub rules: Vec<VirtualRule>,
+}
+
+impl InstalledRoutes {
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.rules.is_empty()
     }
 }
 
