@@ -372,12 +372,15 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     /// v2 authentication data (the PASS password); zeros for v3.
     #[inline]
     pub fn auth_data(&self) -> [u8; V2_AUTH_LEN] {
-        let mut a = [0u8; V2_AUTH_LEN];
-        if self.version() == Version::V2 {
-            let at = self.addresses_end();
-            a.copy_from_slice(&self.buffer.as_ref()[at..at + V2_AUTH_LEN]);
+        if self.version() != Version::V2 {
+            return [0; V2_AUTH_LEN];
         }
-        a
+        self.buffer
+            .as_ref()
+            .get(self.addresses_end()..)
+            .and_then(|r| r.first_chunk::<V2_AUTH_LEN>())
+            .copied()
+            .unwrap_or([0; V2_AUTH_LEN])
     }
 
     /// Whether the checksum is right for `src` -> `dst` in `form`.
