@@ -49,12 +49,14 @@ pub struct AhPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> AhPacket<T> {
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         AhPacket { buffer }
     }
 
     /// Wrap bytes from the network: length, next header (112) and payload
     /// length (4) checked.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, AhError> {
         let p = Self::new_unchecked(buffer);
         let len = p.buffer.as_ref().len();
@@ -70,30 +72,37 @@ impl<T: AsRef<[u8]>> AhPacket<T> {
         Ok(p)
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     pub fn next_header(&self) -> u8 {
         self.buffer.as_ref()[field::NEXT_HEADER]
     }
 
+    #[inline]
     pub fn payload_len(&self) -> u8 {
         self.buffer.as_ref()[field::PAYLOAD_LEN]
     }
 
+    #[inline]
     pub fn reserved(&self) -> u16 {
         be16(self.buffer.as_ref(), field::RESERVED)
     }
 
+    #[inline]
     pub fn spi(&self) -> u32 {
         be32(self.buffer.as_ref(), field::SPI)
     }
 
+    #[inline]
     pub fn seq(&self) -> u32 {
         be32(self.buffer.as_ref(), field::SEQ)
     }
 
+    #[inline]
     pub fn icv(&self) -> [u8; AH_ICV_LEN] {
         let mut icv = [0; AH_ICV_LEN];
         icv.copy_from_slice(&self.buffer.as_ref()[field::ICV]);
@@ -103,6 +112,7 @@ impl<T: AsRef<[u8]>> AhPacket<T> {
 
 impl<'a, T: AsRef<[u8]> + ?Sized> AhPacket<&'a T> {
     /// What follows the AH header (the VRRP message).
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.buffer.as_ref()[AH_LEN..]
     }
@@ -123,6 +133,7 @@ pub struct AhHeader {
 impl AhHeader {
     /// The header for a VRRP message from `src` with sequence `seq`, ICV
     /// zero (computed over this form, then filled in).
+    #[inline]
     pub fn new(src: std::net::Ipv4Addr, seq: u32) -> Self {
         AhHeader {
             next_header: IPPROTO_VRRP,
@@ -136,6 +147,7 @@ impl AhHeader {
 
     /// Check (see [`AhPacket::new_checked`]) and read the header at the
     /// front of `data`.
+    #[inline]
     pub fn parse(data: &[u8]) -> Result<Self, AhError> {
         let p = AhPacket::new_checked(data)?;
         Ok(AhHeader {
@@ -148,6 +160,7 @@ impl AhHeader {
         })
     }
 
+    #[inline]
     pub fn to_bytes(&self) -> [u8; AH_LEN] {
         let mut b = [0u8; AH_LEN];
         b[field::NEXT_HEADER] = self.next_header;

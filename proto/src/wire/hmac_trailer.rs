@@ -40,6 +40,7 @@ pub struct HmacTrailerPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> HmacTrailerPacket<T> {
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         HmacTrailerPacket { buffer }
     }
@@ -47,6 +48,7 @@ impl<T: AsRef<[u8]>> HmacTrailerPacket<T> {
     /// Wrap bytes from the network: exactly [`HMAC_TRAILER_LEN`] bytes (a
     /// trailer is the last thing in the packet). The field values are the
     /// caller's to judge. `Err` carries the length.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, usize> {
         let len = buffer.as_ref().len();
         if len != HMAC_TRAILER_LEN {
@@ -55,34 +57,42 @@ impl<T: AsRef<[u8]>> HmacTrailerPacket<T> {
         Ok(Self::new_unchecked(buffer))
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     pub fn ext_type(&self) -> u8 {
         self.buffer.as_ref()[field::EXT_TYPE]
     }
 
+    #[inline]
     pub fn key_id(&self) -> u8 {
         self.buffer.as_ref()[field::KEY_ID]
     }
 
+    #[inline]
     pub fn reserved(&self) -> u16 {
         be16(self.buffer.as_ref(), field::RESERVED)
     }
 
+    #[inline]
     pub fn sec(&self) -> u32 {
         be32(self.buffer.as_ref(), field::SEC)
     }
 
+    #[inline]
     pub fn subsec(&self) -> u16 {
         be16(self.buffer.as_ref(), field::SUBSEC)
     }
 
+    #[inline]
     pub fn ctr(&self) -> u16 {
         be16(self.buffer.as_ref(), field::CTR)
     }
 
+    #[inline]
     pub fn hmac(&self) -> [u8; HMAC_LEN] {
         let mut h = [0; HMAC_LEN];
         h.copy_from_slice(&self.buffer.as_ref()[field::HMAC]);
@@ -91,6 +101,7 @@ impl<T: AsRef<[u8]>> HmacTrailerPacket<T> {
 
     /// The first [`HMAC_OFFSET`] bytes (signed as they are, the hmac as
     /// zeros after them).
+    #[inline]
     pub fn head(&self) -> [u8; HMAC_OFFSET] {
         let mut h = [0; HMAC_OFFSET];
         h.copy_from_slice(&self.buffer.as_ref()[..HMAC_OFFSET]);
@@ -99,30 +110,37 @@ impl<T: AsRef<[u8]>> HmacTrailerPacket<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> HmacTrailerPacket<T> {
+    #[inline]
     pub fn set_ext_type(&mut self, v: u8) {
         self.buffer.as_mut()[field::EXT_TYPE] = v;
     }
 
+    #[inline]
     pub fn set_key_id(&mut self, v: u8) {
         self.buffer.as_mut()[field::KEY_ID] = v;
     }
 
+    #[inline]
     pub fn set_reserved(&mut self, v: u16) {
         self.buffer.as_mut()[field::RESERVED].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_sec(&mut self, v: u32) {
         self.buffer.as_mut()[field::SEC].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_subsec(&mut self, v: u16) {
         self.buffer.as_mut()[field::SUBSEC].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_ctr(&mut self, v: u16) {
         self.buffer.as_mut()[field::CTR].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_hmac(&mut self, v: &[u8; HMAC_LEN]) {
         self.buffer.as_mut()[field::HMAC].copy_from_slice(v);
     }

@@ -54,12 +54,14 @@ pub struct Ipv4Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// Wrap without checking: field accessors may panic on short buffers.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Ipv4Packet { buffer }
     }
 
     /// Wrap bytes from the network: every length, the version, the IHL and
     /// the header checksum are checked, so no accessor can panic.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, Ipv4DecodeError> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
@@ -71,6 +73,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     /// The structural checks of [`new_checked`](Self::new_checked), without
     /// the header checksum.
+    #[inline]
     pub fn check_len(&self) -> Result<(), Ipv4DecodeError> {
         let data = self.buffer.as_ref();
         if data.len() < HEADER_LEN {
@@ -104,57 +107,70 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         Ok(())
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_IHL] >> 4
     }
 
     /// Header length in bytes (IHL * 4), options included.
+    #[inline]
     pub fn header_len(&self) -> usize {
         usize::from(self.buffer.as_ref()[field::VER_IHL] & 0x0f) * 4
     }
 
+    #[inline]
     pub fn tos(&self) -> u8 {
         self.buffer.as_ref()[field::TOS]
     }
 
+    #[inline]
     pub fn total_len(&self) -> u16 {
         be16(self.buffer.as_ref(), field::TOTAL_LEN)
     }
 
+    #[inline]
     pub fn ident(&self) -> u16 {
         be16(self.buffer.as_ref(), field::IDENT)
     }
 
     /// Flags (3 bits) and fragment offset (13 bits), as one word.
+    #[inline]
     pub fn flags_frag(&self) -> u16 {
         be16(self.buffer.as_ref(), field::FLAGS_FRAG)
     }
 
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
 
+    #[inline]
     pub fn protocol(&self) -> u8 {
         self.buffer.as_ref()[field::PROTOCOL]
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
+    #[inline]
     pub fn src_addr(&self) -> Ipv4Addr {
         ipv4_at(self.buffer.as_ref(), field::SRC_ADDR)
     }
 
+    #[inline]
     pub fn dst_addr(&self) -> Ipv4Addr {
         ipv4_at(self.buffer.as_ref(), field::DST_ADDR)
     }
 
     /// True when the header (options included) sums to zero.
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum(&self.buffer.as_ref()[..self.header_len()]) == 0
     }
@@ -162,12 +178,14 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Ipv4Packet<&'a T> {
     /// The header bytes, options included (AH signs them).
+    #[inline]
     pub fn header(&self) -> &'a [u8] {
         &self.buffer.as_ref()[..self.header_len()]
     }
 
     /// The payload, trimmed to the total length (a frame may carry
     /// Ethernet padding).
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.buffer.as_ref()[self.header_len()..usize::from(self.total_len())]
     }
@@ -175,47 +193,58 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Ipv4Packet<&'a T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     /// Version 4 with `header_len` bytes of header (a multiple of 4).
+    #[inline]
     pub fn set_version_and_header_len(&mut self, header_len: usize) {
         self.buffer.as_mut()[field::VER_IHL] = 0x40 | ((header_len / 4) as u8 & 0x0f);
     }
 
+    #[inline]
     pub fn set_tos(&mut self, v: u8) {
         self.buffer.as_mut()[field::TOS] = v;
     }
 
+    #[inline]
     pub fn set_total_len(&mut self, v: u16) {
         self.buffer.as_mut()[field::TOTAL_LEN].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_ident(&mut self, v: u16) {
         self.buffer.as_mut()[field::IDENT].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_flags_frag(&mut self, v: u16) {
         self.buffer.as_mut()[field::FLAGS_FRAG].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_ttl(&mut self, v: u8) {
         self.buffer.as_mut()[field::TTL] = v;
     }
 
+    #[inline]
     pub fn set_protocol(&mut self, v: u8) {
         self.buffer.as_mut()[field::PROTOCOL] = v;
     }
 
+    #[inline]
     pub fn set_checksum(&mut self, v: u16) {
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_src_addr(&mut self, a: Ipv4Addr) {
         self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(&a.octets());
     }
 
+    #[inline]
     pub fn set_dst_addr(&mut self, a: Ipv4Addr) {
         self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(&a.octets());
     }
 
     /// Compute and write the header checksum.
+    #[inline]
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let c = checksum(&self.buffer.as_ref()[..self.header_len()]);
@@ -242,6 +271,7 @@ pub struct Ipv4Repr {
 impl Ipv4Repr {
     /// An advert's header as vrrpd and keepalived send it: TOS 0xc0, TTL
     /// 255 (multicast and unicast), DF off, no options.
+    #[inline]
     pub fn advert(
         src: Ipv4Addr,
         dst: Ipv4Addr,
@@ -263,6 +293,7 @@ impl Ipv4Repr {
 
     /// Read the header of a checked packet (options are skipped: AH reads
     /// them from [`Ipv4Packet::header`]).
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(p: &Ipv4Packet<T>) -> Self {
         Ipv4Repr {
             src: p.src_addr(),
@@ -283,6 +314,7 @@ impl Ipv4Repr {
 
     /// Write a 20-byte header with its checksum into `p` (at least
     /// [`HEADER_LEN`] bytes).
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, p: &mut Ipv4Packet<T>) {
         p.set_version_and_header_len(HEADER_LEN);
         p.set_tos(self.tos);
@@ -297,6 +329,7 @@ impl Ipv4Repr {
     }
 
     /// [`emit`](Self::emit) appended to `out`.
+    #[inline]
     pub fn append_to(&self, out: &mut Vec<u8>) {
         let at = out.len();
         out.resize(at + HEADER_LEN, 0);

@@ -40,12 +40,14 @@ pub struct Ipv6Packet<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Ipv6Packet<T> {
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Ipv6Packet { buffer }
     }
 
     /// Wrap bytes from the network: length, version and payload length
     /// checked, so no accessor can panic.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, Ipv6DecodeError> {
         let p = Self::new_unchecked(buffer);
         let len = p.buffer.as_ref().len();
@@ -65,40 +67,49 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
         Ok(p)
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_TC_FLOW.start] >> 4
     }
 
+    #[inline]
     pub fn traffic_class(&self) -> u8 {
         let b = self.buffer.as_ref();
         (b[0] << 4) | (b[1] >> 4)
     }
 
+    #[inline]
     pub fn flow_label(&self) -> u32 {
         let b = self.buffer.as_ref();
         u32::from_be_bytes([0, b[1] & 0x0f, b[2], b[3]])
     }
 
+    #[inline]
     pub fn payload_len(&self) -> u16 {
         be16(self.buffer.as_ref(), field::PAYLOAD_LEN)
     }
 
+    #[inline]
     pub fn next_header(&self) -> u8 {
         self.buffer.as_ref()[field::NEXT_HEADER]
     }
 
+    #[inline]
     pub fn hop_limit(&self) -> u8 {
         self.buffer.as_ref()[field::HOP_LIMIT]
     }
 
+    #[inline]
     pub fn src_addr(&self) -> Ipv6Addr {
         ipv6_at(self.buffer.as_ref(), field::SRC_ADDR)
     }
 
+    #[inline]
     pub fn dst_addr(&self) -> Ipv6Addr {
         ipv6_at(self.buffer.as_ref(), field::DST_ADDR)
     }
@@ -106,6 +117,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Ipv6Packet<&'a T> {
     /// The payload, trimmed to the payload length (Ethernet padding off).
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.buffer.as_ref()[HEADER_LEN..HEADER_LEN + usize::from(self.payload_len())]
     }
@@ -113,6 +125,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Ipv6Packet<&'a T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
     /// Version 6, `traffic_class`, flow label 0.
+    #[inline]
     pub fn set_version_and_traffic_class(&mut self, traffic_class: u8) {
         let b = self.buffer.as_mut();
         b[0] = 0x60 | (traffic_class >> 4);
@@ -121,22 +134,27 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
         b[3] = 0;
     }
 
+    #[inline]
     pub fn set_payload_len(&mut self, v: u16) {
         self.buffer.as_mut()[field::PAYLOAD_LEN].copy_from_slice(&v.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_next_header(&mut self, v: u8) {
         self.buffer.as_mut()[field::NEXT_HEADER] = v;
     }
 
+    #[inline]
     pub fn set_hop_limit(&mut self, v: u8) {
         self.buffer.as_mut()[field::HOP_LIMIT] = v;
     }
 
+    #[inline]
     pub fn set_src_addr(&mut self, a: Ipv6Addr) {
         self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(&a.octets());
     }
 
+    #[inline]
     pub fn set_dst_addr(&mut self, a: Ipv6Addr) {
         self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(&a.octets());
     }
@@ -154,6 +172,7 @@ pub struct Ipv6Repr {
 }
 
 impl Ipv6Repr {
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(p: &Ipv6Packet<T>) -> Self {
         Ipv6Repr {
             src: p.src_addr(),
@@ -170,6 +189,7 @@ impl Ipv6Repr {
     }
 
     /// Write the 40-byte header into `p` (at least [`HEADER_LEN`] bytes).
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, p: &mut Ipv6Packet<T>) {
         p.set_version_and_traffic_class(self.traffic_class);
         p.set_payload_len(self.payload_len as u16);

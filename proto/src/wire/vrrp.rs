@@ -70,6 +70,7 @@ impl ChecksumForm {
     /// The form actually used on the wire for a version/family when
     /// `configured` is asked for: v2 is always message-only, v3/IPv6 always
     /// pseudo-header; only v3/IPv4 has a choice.
+    #[inline]
     pub fn on_wire(version: Version, family: Family, configured: ChecksumForm) -> ChecksumForm {
         match (version, family) {
             (Version::V2, _) => ChecksumForm::Message,
@@ -211,6 +212,7 @@ pub struct VrrpPacket<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> VrrpPacket<T> {
     /// Wrap without checking: accessors may panic on short buffers.
+    #[inline]
     pub fn new_unchecked(buffer: T, family: Family) -> Self {
         VrrpPacket { buffer, family }
     }
@@ -218,6 +220,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     /// Wrap bytes from the network that arrived over `family`: the length,
     /// version, type and address count are checked (so no accessor can
     /// panic); the checksum is not (see [`verify_checksum`](Self::verify_checksum)).
+    #[inline]
     pub fn new_checked(buffer: T, family: Family) -> Result<Self, VrrpDecodeError> {
         let p = Self::new_unchecked(buffer, family);
         p.check_len()?;
@@ -229,6 +232,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     /// [`new_checked`](Self::new_checked), the checksum in the forms the
     /// version/family allow, a non-zero interval. Returns the view and the
     /// checksum form that verified.
+    #[inline]
     pub fn new_verified(
         buffer: T,
         src: IpAddr,
@@ -247,6 +251,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     }
 
     /// The structural checks of [`new_checked`](Self::new_checked).
+    #[inline]
     pub fn check_len(&self) -> Result<(), VrrpDecodeError> {
         let b = self.buffer.as_ref();
         if b.len() < HEADER_LEN {
@@ -284,6 +289,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         Ok(())
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
@@ -395,6 +401,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     /// pseudo-header, v3/IPv4 either (SPEC §1), and keepalived's old
     /// unicast form (its `unicast_chksum_compat`, still accepted by
     /// keepalived: the pseudo-header names 224.0.0.18 even in unicast).
+    #[inline]
     pub fn verify_checksum(
         &self,
         src: IpAddr,
@@ -447,27 +454,33 @@ impl<'a, T: AsRef<[u8]> + ?Sized> VrrpPacket<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> VrrpPacket<T> {
+    #[inline]
     pub fn set_version_and_type(&mut self, version: Version, msg_type: u8) {
         self.buffer.as_mut()[field::VER_TYPE] = (version.number() << 4) | (msg_type & 0x0f);
     }
 
+    #[inline]
     pub fn set_vrid(&mut self, v: u8) {
         self.buffer.as_mut()[field::VRID] = v;
     }
 
+    #[inline]
     pub fn set_priority(&mut self, v: u8) {
         self.buffer.as_mut()[field::PRIORITY] = v;
     }
 
+    #[inline]
     pub fn set_count(&mut self, v: u8) {
         self.buffer.as_mut()[field::COUNT] = v;
     }
 
+    #[inline]
     pub fn set_checksum(&mut self, v: u16) {
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&v.to_be_bytes());
     }
 
     /// Compute and write the checksum for `src` -> `dst` in `form`.
+    #[inline]
     pub fn fill_checksum(&mut self, src: IpAddr, dst: IpAddr, form: ChecksumForm) {
         let len = self.message_len();
         fill_checksum(self.buffer.as_mut(), len, src, dst, form);
@@ -483,6 +496,7 @@ pub struct AddressIter<'a> {
 
 impl AddressIter<'_> {
     /// Same addresses, in any order (RFC 3768 §7.1 list check).
+    #[inline]
     pub fn same_set(&self, expected: &[IpAddr]) -> bool {
         self.len() == expected.len() && expected.iter().all(|x| self.clone().any(|a| a == *x))
     }
@@ -544,6 +558,7 @@ pub struct VrrpRepr {
 impl VrrpRepr {
     /// Read a checked packet (see [`VrrpPacket::new_checked`] /
     /// [`VrrpPacket::new_verified`]); a zero interval is refused.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(p: &VrrpPacket<&T>) -> Result<VrrpRepr, VrrpDecodeError> {
         if p.interval_cs() == 0 {
             return Err(VrrpDecodeError::IntervalZero);
@@ -566,6 +581,7 @@ impl VrrpRepr {
     }
 
     /// Length of the encoded message over `family`.
+    #[inline]
     pub fn buffer_len(&self, family: Family) -> usize {
         message_len(self.version, family, self.addresses.len())
     }
@@ -594,6 +610,7 @@ impl VrrpRepr {
     /// trailer is computed over this form; then
     /// [`VrrpPacket::fill_checksum`]). The buffer needs
     /// [`buffer_len`](Self::buffer_len) bytes.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         p: &mut VrrpPacket<T>,
@@ -638,6 +655,7 @@ impl VrrpRepr {
 
     /// [`emit`](Self::emit) appended to `out` (checksum zero). Returns the
     /// message length.
+    #[inline]
     pub fn append_to(&self, family: Family, out: &mut Vec<u8>) -> Result<usize, VrrpEncodeError> {
         let at = out.len();
         let n = self.buffer_len(family);
@@ -652,6 +670,7 @@ impl VrrpRepr {
     /// Append the message to `out` with its checksum computed for `src` ->
     /// `dst` in the form [`ChecksumForm::on_wire`] picks from `form`.
     /// Returns the message length.
+    #[inline]
     pub fn append_checksummed(
         &self,
         src: IpAddr,
