@@ -18,7 +18,7 @@ shift
 cd "$(dirname "$0")" || exit 2
 if [ $# -gt 0 ]; then files=$*
 elif [ "$t" = bfd ]; then files="../proto/src/bfd/packet.rs ../proto/src/bfd/session.rs ../proto/src/bfd/mod.rs"
-else files="../proto/src/receive.rs ../proto/src/auth.rs ../proto/src/instance.rs ../proto/src/router.rs ../proto/src/transmit.rs ../proto/src/packet.rs"
+else files="../proto/src/receive.rs ../proto/src/auth.rs ../proto/src/instance.rs ../proto/src/router.rs ../proto/src/transmit.rs ../proto/src/wire/*.rs"
 fi
 triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
 llvm_cov=$(rustc +nightly --print sysroot)/lib/rustlib/$triple/bin/llvm-cov
