@@ -2,10 +2,10 @@
 //! (`tests/fuzz_seeds.rs`, `tests/regress_fuzz.rs`) through `#[path]`, so a
 //! seed or a flagged input runs through exactly the code the fuzzer ran.
 //!
-//! It drives the core the way the daemon does (`src/daemon/mod.rs`
-//! `on_received`, `on_timers`, `drain`): demultiplex with `demux_vrid` by
-//! (ifindex, family, VRID) over a fixed set of groups, hand the datagram to
-//! that group's `Router` (validation with PASS, AH or hmac in the mode the
+//! It drives the core the way the daemon does (`src/daemon/inputs.rs`
+//! `on_received`, `on_timers`, `drain`): the daemon's own `Endpoint` over a
+//! fixed set of groups demultiplexes by (ifindex, family, VRID) and hands
+//! the datagram to that group's `Router` (validation with PASS, AH or hmac in the mode the
 //! input picks, then the state machine), drain its events and encode every
 //! advert it asks for (`poll_transmit`), and move virtual time so every
 //! timer (adverts, master down, release, announcements) fires.
@@ -41,9 +41,10 @@ use vrrpd::proto::announce::AnnounceConfig;
 use vrrpd::proto::auth::{
     AntiReplay, AuthConfig, HmacConfig, HmacMode, ah_icv, hmac_compute, password_bytes,
 };
+use vrrpd::proto::endpoint::Received;
 use vrrpd::proto::instance::{Input, InstanceConfig, ReleaseReason, State};
 use vrrpd::proto::receive::{DropReason, RxPacket, RxPolicy, RxValidator, demux_vrid};
-use vrrpd::proto::router::{Event, Router, RouterConfig};
+use vrrpd::proto::router::{Event, RouterConfig};
 use vrrpd::proto::transmit::TxConfig;
 use vrrpd::proto::wire::ah::{AH_LEN, AhHeader};
 use vrrpd::proto::wire::hmac_trailer::{HMAC_OFFSET, HMAC_TRAILER_LEN};
@@ -287,22 +288,23 @@ impl Stats {
     }
 }
 
-struct Group {
+/// What the harness keeps per group beside its router (the daemon's
+/// `Group`).
+pub struct Group {
     spec: GroupSpec,
-    router: Router,
     /// A peer configured like us that must accept what we send.
     peer: RxValidator,
-    link_up: bool,
-    /// Started when a record first names its interface (the daemon starts
-    /// a group once its interface exists); untouched groups cost nothing.
-    started: bool,
     /// Adverts left to check against the peer (reset on every transition:
     /// the AH / hmac sequence moves then).
     to_check: u8,
 }
 
+/// The daemon's endpoint over the fixed set of groups. Groups start when a
+/// record first names their interface (the daemon starts a group once its
+/// interface exists); untouched groups cost nothing.
 pub struct Endpoint {
-    groups: Vec<Group>,
+    ep: vrrpd::proto::endpoint::Endpoint<Group>,
+    rc: RunConfig,
     now: Time,
     buf: Vec<u8>,
     pub stats: Stats,
@@ -313,56 +315,56 @@ pub fn wall(now: Time) -> Duration {
     WALL_BASE + now
 }
 
+fn router_config(spec: &GroupSpec, rc: &RunConfig) -> RouterConfig {
+    RouterConfig {
+        instance: InstanceConfig {
+            version: spec.version,
+            vrid: spec.vrid,
+            priority: rc.priority,
+            advert_interval_cs: spec.interval_cs,
+            preempt: rc.preempt,
+            preempt_delay: Duration::ZERO,
+            start_as_master: rc.start_as_master,
+            primary_address: spec.source,
+            // Virtual routes on half the groups: they follow the VIPs
+            // (SPEC §2.2).
+            routes: spec.ifindex.is_multiple_of(2),
+        },
+        rx: rx_policy(spec, rc),
+        tx: TxConfig {
+            version: spec.version,
+            family: spec.family,
+            vrid: spec.vrid,
+            interval_cs: spec.interval_cs,
+            addresses: spec.addresses.clone(),
+            auth: auth_config(spec.auth, rc),
+            checksum: ChecksumForm::PseudoHeader,
+            source: spec.source,
+            unicast_peers: spec.unicast_peers.clone(),
+        },
+        announce: AnnounceConfig::default(),
+    }
+}
+
 impl Endpoint {
     pub fn new(rc: &RunConfig) -> Endpoint {
-        let groups = groups()
-            .into_iter()
-            .map(|spec| {
-                let router = Router::new(RouterConfig {
-                    instance: InstanceConfig {
-                        version: spec.version,
-                        vrid: spec.vrid,
-                        priority: rc.priority,
-                        advert_interval_cs: spec.interval_cs,
-                        preempt: rc.preempt,
-                        preempt_delay: Duration::ZERO,
-                        start_as_master: rc.start_as_master,
-                        primary_address: spec.source,
-                        // Virtual routes on half the groups: they follow
-                        // the VIPs (SPEC §2.2).
-                        routes: spec.ifindex % 2 == 0,
-                    },
-                    rx: rx_policy(&spec, rc),
-                    tx: TxConfig {
-                        version: spec.version,
-                        family: spec.family,
-                        vrid: spec.vrid,
-                        interval_cs: spec.interval_cs,
-                        addresses: spec.addresses.clone(),
-                        auth: auth_config(spec.auth, rc),
-                        checksum: ChecksumForm::PseudoHeader,
-                        source: spec.source,
-                        unicast_peers: spec.unicast_peers.clone(),
-                    },
-                    announce: AnnounceConfig::default(),
-                })
-                .expect("valid group config");
-                let mut peer_policy = rx_policy(&spec, rc);
-                if !spec.unicast_peers.is_empty() {
-                    peer_policy.unicast_peers = vec![spec.source];
-                }
-                Group {
-                    router,
-                    peer: RxValidator::new(peer_policy),
-                    link_up: true,
-                    started: false,
-                    to_check: CHECKED_ADVERTS,
-                    spec,
-                }
-            })
-            .collect();
+        let mut ep = vrrpd::proto::endpoint::Endpoint::new();
+        for spec in groups() {
+            let mut peer_policy = rx_policy(&spec, rc);
+            if !spec.unicast_peers.is_empty() {
+                peer_policy.unicast_peers = vec![spec.source];
+            }
+            let (name, family, vrid) = (spec.name, spec.family, spec.vrid);
+            let g = Group {
+                peer: RxValidator::new(peer_policy),
+                to_check: CHECKED_ADVERTS,
+                spec,
+            };
+            ep.insert(name, family, vrid, g);
+        }
         Endpoint {
-            groups,
+            ep,
+            rc: *rc,
             now: T0,
             buf: Vec::with_capacity(1500),
             stats: Stats::default(),
@@ -371,35 +373,28 @@ impl Endpoint {
 
     /// Start the groups on `ifindex` that are not running yet.
     pub fn touch(&mut self, ifindex: u32) {
-        for gi in 0..self.groups.len() {
-            let g = &mut self.groups[gi];
-            if g.spec.ifindex == ifindex && !g.started {
-                g.started = true;
-                g.router.handle(self.now, Input::Startup);
-                self.drain(gi);
+        for gi in 0..self.ep.len() {
+            let s = &self.ep[gi];
+            if s.spec.ifindex == ifindex && s.router.is_none() {
+                let cfg = router_config(&s.spec, &self.rc);
+                self.ep.start(gi, ifindex, cfg).expect("valid group config");
+                self.ep.handle(self.now, gi, Input::Startup);
             }
         }
+        self.drain();
     }
 
     pub fn state(&self, name: &str) -> Option<State> {
-        self.groups
-            .iter()
-            .find(|g| g.spec.name == name)
-            .map(|g| g.router.state())
+        self.ep
+            .find(name)
+            .and_then(|i| self.ep[i].inst().map(|x| x.state()))
     }
 
     /// Move virtual time to `target`, firing every deadline on the way in
     /// order (late by at most one step when a run of deadlines is long).
     pub fn advance(&mut self, target: Time) {
         let mut steps = 0;
-        loop {
-            let next = self
-                .groups
-                .iter()
-                .enumerate()
-                .filter_map(|(i, g)| g.router.poll_timeout().map(|t| (t, i)))
-                .min();
-            let Some((t, gi)) = next else { break };
+        while let Some(t) = self.ep.poll_timeout() {
             if t > target {
                 break;
             }
@@ -408,32 +403,32 @@ impl Endpoint {
             // intervals): late timers are what a busy host produces too.
             self.now = if steps > 256 { target } else { self.now.max(t) };
             let now = self.now;
-            let g = &mut self.groups[gi];
-            g.router.handle_timeout(now);
-            self.drain(gi);
-            let g = &self.groups[gi];
-            if let Some(t) = g.router.poll_timeout() {
-                assert!(
-                    t > now,
-                    "{}: deadline {t:?} not after {now:?} once handle_timeout ran \
-                     (the daemon's timer loop would spin)",
-                    g.spec.name
-                );
+            self.ep.handle_timeout(now);
+            self.drain();
+            for s in self.ep.iter() {
+                if let Some(t) = s.poll_timeout() {
+                    assert!(
+                        t > now,
+                        "{}: deadline {t:?} not after {now:?} once handle_timeout ran \
+                         (the daemon's timer loop would spin)",
+                        s.spec.name
+                    );
+                }
             }
             assert!(steps < 1000, "timers did not settle");
         }
         self.now = self.now.max(target);
     }
 
-    /// Carry out the router's events (the daemon's `drain`).
-    fn drain(&mut self, gi: usize) {
+    /// Carry out the endpoint's events (the daemon's `drain`).
+    fn drain(&mut self) {
         let wall = wall(self.now);
-        while let Some(event) = self.groups[gi].router.poll_event() {
-            let g = &mut self.groups[gi];
+        while let Some((gi, event)) = self.ep.poll_event(self.now) {
             match event {
                 Event::Transmit => {
-                    while let Some(t) = g.router.poll_transmit(wall, &mut self.buf) {
+                    while let Some(t) = self.ep.poll_transmit(gi, wall, &mut self.buf) {
                         let t = t.expect("encode an advert");
+                        let g = &mut self.ep[gi].shell;
                         assert_eq!(t.len, self.buf.len(), "{}: length", g.spec.name);
                         self.stats.sent += 1;
                         if g.to_check > 0 {
@@ -444,63 +439,49 @@ impl Endpoint {
                 }
                 Event::StateChanged { to, .. } => {
                     *self.stats.transitions.entry(format!("{to}")).or_default() += 1;
-                    g.to_check = CHECKED_ADVERTS;
+                    self.ep[gi].to_check = CHECKED_ADVERTS;
                 }
                 Event::Announce => self.stats.announcements += 1,
                 _ => {}
             }
         }
+        assert_eq!(self.ep.sync_unsettled, 0, "sync inputs did not settle");
+        while self.ep.poll_log().is_some() {}
     }
 
     /// One received datagram, as the daemon's `on_received`.
     pub fn receive(&mut self, ifindex: u32, pkt: &RxPacket<'_>) -> Result<(), DropReason> {
-        let r = self.receive_inner(ifindex, pkt);
+        let wall = wall(self.now);
+        let r = match self.ep.handle_datagram(self.now, wall, ifindex, pkt) {
+            Received::Accepted { group, .. } => {
+                *self
+                    .stats
+                    .accepted
+                    .entry(self.ep[group].spec.name)
+                    .or_default() += 1;
+                self.drain();
+                Ok(())
+            }
+            Received::Dropped { reason, .. } | Received::Unmatched { reason } => Err(reason),
+        };
         if let Err(reason) = r {
             *self.stats.drops.entry(reason.label()).or_default() += 1;
         }
         r
     }
 
-    fn receive_inner(&mut self, ifindex: u32, pkt: &RxPacket<'_>) -> Result<(), DropReason> {
-        let family = Family::of(&pkt.src);
-        let vrid = demux_vrid(pkt.protocol, pkt.payload)?;
-        let gi = self
-            .groups
-            .iter()
-            .position(|g| {
-                g.link_up
-                    && g.spec.ifindex == ifindex
-                    && g.spec.family == family
-                    && g.spec.vrid == vrid
-            })
-            .ok_or(DropReason::VridUnknown)?;
-        let wall = wall(self.now);
-        let now = self.now;
-        let g = &mut self.groups[gi];
-        g.router.handle_datagram(now, wall, pkt)?;
-        *self.stats.accepted.entry(g.spec.name).or_default() += 1;
-        self.drain(gi);
-        Ok(())
-    }
-
     fn input(&mut self, ifindex: u32, input: Input) {
         let now = self.now;
-        for gi in 0..self.groups.len() {
-            if self.groups[gi].spec.ifindex == ifindex {
-                if let Input::LinkDown = input {
-                    self.groups[gi].link_up = false;
-                }
-                if let Input::LinkUp = input {
-                    self.groups[gi].link_up = true;
-                }
-                self.groups[gi].router.handle(now, input);
-                self.drain(gi);
+        for gi in 0..self.ep.len() {
+            if self.ep[gi].spec.ifindex == ifindex {
+                self.ep.handle(now, gi, input);
             }
         }
+        self.drain();
     }
 
     fn group_on(&self, ifindex: u32) -> Option<&GroupSpec> {
-        self.groups
+        self.ep
             .iter()
             .map(|g| &g.spec)
             .find(|s| s.ifindex == ifindex)
