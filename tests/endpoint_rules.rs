@@ -20,6 +20,12 @@ use vrrpd::proto::{Family, Time};
 
 const WALL: Duration = sim::WALL_EPOCH;
 
+/// A multicast v3 group at priority 100 on `ifindex`.
+fn multicast(ep: &mut Endpoint<()>, name: &str, ifindex: u32, vrid: u8, addr: &str) -> usize {
+    let cfg = router_config(v3_vrid(vrid, 100, addr), AuthConfig::None);
+    group(ep, name, ifindex, cfg)
+}
+
 fn group(ep: &mut Endpoint<()>, name: &str, ifindex: u32, cfg: RouterConfig) -> usize {
     let family = Family::of(&cfg.instance.primary_address);
     let i = ep.insert(name, family, cfg.instance.vrid, ());
@@ -82,24 +88,9 @@ fn drain(ep: &mut Endpoint<()>, now: Time) -> Vec<(usize, Event)> {
 #[test]
 fn endpoint_demuxes_by_interface_and_vrid() {
     let mut ep = Endpoint::new();
-    let a = group(
-        &mut ep,
-        "a",
-        1,
-        router_config(v3_vrid(51, 100, "192.0.2.1"), AuthConfig::None),
-    );
-    let b = group(
-        &mut ep,
-        "b",
-        2,
-        router_config(v3_vrid(51, 100, "192.0.2.1"), AuthConfig::None),
-    );
-    let c = group(
-        &mut ep,
-        "c",
-        1,
-        router_config(v3_vrid(52, 100, "192.0.2.1"), AuthConfig::None),
-    );
+    let a = multicast(&mut ep, "a", 1, 51, "192.0.2.1");
+    let b = multicast(&mut ep, "b", 2, 51, "192.0.2.1");
+    let c = multicast(&mut ep, "c", 1, 52, "192.0.2.1");
     for i in [a, b, c] {
         ep.handle(Time::ZERO, i, Input::Startup);
     }
@@ -131,30 +122,10 @@ fn endpoint_demuxes_by_interface_and_vrid() {
 #[test]
 fn unmatched_packets_count_under_every_group_of_their_link_and_family_only() {
     let mut ep = Endpoint::new();
-    let a = group(
-        &mut ep,
-        "a",
-        1,
-        router_config(v3_vrid(51, 100, "192.0.2.1"), AuthConfig::None),
-    );
-    let b = group(
-        &mut ep,
-        "b",
-        1,
-        router_config(v3_vrid(52, 100, "192.0.2.1"), AuthConfig::None),
-    );
-    let other_link = group(
-        &mut ep,
-        "c",
-        2,
-        router_config(v3_vrid(51, 100, "192.0.2.1"), AuthConfig::None),
-    );
-    let v6 = group(
-        &mut ep,
-        "d",
-        1,
-        router_config(v3_vrid(51, 100, "fe80::1"), AuthConfig::None),
-    );
+    let a = multicast(&mut ep, "a", 1, 51, "192.0.2.1");
+    let b = multicast(&mut ep, "b", 1, 52, "192.0.2.1");
+    let other_link = multicast(&mut ep, "c", 2, 51, "192.0.2.1");
+    let v6 = multicast(&mut ep, "d", 1, 51, "fe80::1");
     let d = advert_from(77, 200, "192.0.2.9");
     for k in 0..3u64 {
         let r = ep.handle_datagram(ms(k), WALL, 1, &rx(&d));
@@ -298,18 +269,8 @@ fn sync_group_member_fault_moves_the_others_to_fault_and_back() {
 fn groups_keep_name_order_and_removal_clears_their_routes() {
     let mut ep = Endpoint::new();
     let d51 = advert_from(51, 200, "192.0.2.9");
-    let _c = group(
-        &mut ep,
-        "c",
-        1,
-        router_config(v3_vrid(53, 100, "192.0.2.1"), AuthConfig::None),
-    );
-    let _a = group(
-        &mut ep,
-        "a",
-        1,
-        router_config(v3_vrid(51, 100, "192.0.2.1"), AuthConfig::None),
-    );
+    let _c = multicast(&mut ep, "c", 1, 53, "192.0.2.1");
+    let _a = multicast(&mut ep, "a", 1, 51, "192.0.2.1");
     let names: Vec<_> = ep.iter().map(|s| s.name().to_string()).collect();
     assert_eq!(names, ["a", "c"]);
     assert!(matches!(

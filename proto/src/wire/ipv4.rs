@@ -386,38 +386,15 @@ mod tests {
         }
     }
 
+    // Version, IHL, a longer total length and the header checksum are
+    // checked on a real advert in tests/packet_receive_checks.rs.
     #[test]
-    fn new_checked_rejects_bad_version_ihl_length_checksum() {
-        let d = datagram();
-        let mut v6 = d.clone();
-        v6[0] = 0x65;
-        assert_eq!(
-            Ipv4Packet::new_checked(&v6[..]),
-            Err(Ipv4DecodeError::Version(6))
-        );
-        let mut ihl = d.clone();
-        ihl[0] = 0x44;
-        assert_eq!(
-            Ipv4Packet::new_checked(&ihl[..]),
-            Err(Ipv4DecodeError::HeaderLength(4))
-        );
-        let mut long = d.clone();
-        long[3] = 33;
-        assert!(matches!(
-            Ipv4Packet::new_checked(&long[..]),
-            Err(Ipv4DecodeError::TotalLength { total: 33, .. })
-        ));
-        let mut short = d.clone();
+    fn new_checked_rejects_a_total_length_shorter_than_the_header() {
+        let mut short = datagram();
         short[3] = 19;
         assert!(matches!(
             Ipv4Packet::new_checked(&short[..]),
             Err(Ipv4DecodeError::TotalLength { total: 19, .. })
-        ));
-        let mut ck = d.clone();
-        ck[8] = 64;
-        assert!(matches!(
-            Ipv4Packet::new_checked(&ck[..]),
-            Err(Ipv4DecodeError::Checksum { .. })
         ));
     }
 
