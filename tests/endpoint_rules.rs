@@ -16,6 +16,7 @@ use vrrpd::proto::endpoint::{Endpoint, LogWhat, Received};
 use vrrpd::proto::instance::{Input, Reason, State};
 use vrrpd::proto::receive::{DropReason, RxPacket};
 use vrrpd::proto::router::{Event, Router, RouterConfig};
+use vrrpd::proto::wire::ipv4::Ipv4Packet;
 use vrrpd::proto::{Family, Time};
 
 const WALL: Duration = sim::WALL_EPOCH;
@@ -174,16 +175,7 @@ fn unmatched_packets_count_under_every_group_of_their_link_and_family_only() {
 }
 
 fn fix_ip_checksum(d: &mut [u8]) {
-    d[10..12].copy_from_slice(&[0, 0]);
-    let ihl = usize::from(d[0] & 0x0f) * 4;
-    let mut sum = 0u32;
-    for w in d[..ihl].chunks(2) {
-        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    d[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    Ipv4Packet::new_unchecked(d).fill_checksum();
 }
 
 #[test]

@@ -25,8 +25,9 @@ pub const CENTISECOND: Duration = Duration::from_millis(10);
 
 /// Smallest valid VRRPv3 advertisement interval, in centiseconds.
 pub const V3_MIN_INTERVAL_CS: u16 = 1;
-/// Largest valid VRRPv3 advertisement interval (12-bit field), in centiseconds.
-pub const V3_MAX_INTERVAL_CS: u16 = 4095;
+/// Largest valid VRRPv3 advertisement interval (the 12-bit field), in
+/// centiseconds.
+pub use crate::wire::vrrp::V3_MAX_INTERVAL_CS;
 /// Smallest valid VRRPv2 advertisement interval, in seconds.
 pub const V2_MIN_INTERVAL_S: u16 = 1;
 /// Largest valid VRRPv2 advertisement interval (8-bit field), in seconds.

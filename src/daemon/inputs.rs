@@ -260,6 +260,9 @@ impl Daemon {
     /// there without `unicast_source` follow the interface's (new) primary
     /// address. With no usable address left they keep the old one.
     pub(super) async fn follow_primary(&mut self, ifindex: u32, family: Family) {
+        // Every group that follows is on this interface and family: one
+        // address dump serves them all.
+        let mut source = None;
         for gi in 0..self.groups.len() {
             let g = &self.groups[gi];
             if g.router.is_none()
@@ -269,8 +272,12 @@ impl Daemon {
             {
                 continue;
             }
-            let Some(source) = self.host.source_address(&self.groups[gi], ifindex).await else {
-                continue;
+            if source.is_none() {
+                source = Some(self.host.interface_source(ifindex, family).await);
+            }
+            let Some(Some(source)) = source else {
+                // No usable address left: keep the old one.
+                return;
             };
             let g = &mut self.groups[gi];
             let old = g.source();

@@ -68,9 +68,15 @@ impl Host {
     /// addresses stay candidates even when a group names them as VIPs: the
     /// address owner's VIP is its primary address (RFC 5798 §1).
     pub async fn source_address(&self, g: &Group, ifindex: u32) -> Option<IpAddr> {
-        if let Some(s) = g.cfg.unicast_source {
-            return Some(s);
+        match g.cfg.unicast_source {
+            Some(s) => Some(s),
+            None => self.interface_source(ifindex, g.cfg.family).await,
         }
+    }
+
+    /// The interface's own advert source for `family` (see
+    /// [`Host::source_address`]): one address dump.
+    pub async fn interface_source(&self, ifindex: u32, family: Family) -> Option<IpAddr> {
         let addrs: Vec<_> = self
             .io
             .nl
@@ -80,7 +86,7 @@ impl Host {
             .into_iter()
             .filter(|a| !added_by_us(a, &self.io.added))
             .collect();
-        match g.cfg.family {
+        match family {
             Family::V4 => crate::net::ifaces::primary_v4(&addrs)
                 .or_else(|| {
                     addrs.iter().find_map(|a| match a.addr {
@@ -182,8 +188,7 @@ impl Host {
         self.vmac_link(g, false).await;
     }
 
-    /// Send the round the announce schedule has due at `now`, if any.
-    /// One gratuitous ARP / unsolicited NA per VIP.
+    /// One gratuitous ARP / unsolicited NA per VIP of the group, now.
     pub async fn announce_once(&mut self, g: &mut GroupSlot) {
         let vips: Vec<_> = g.all_vips().cloned().collect();
         for vip in vips {

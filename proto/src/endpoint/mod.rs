@@ -405,10 +405,9 @@ impl<S> Endpoint<S> {
             return self.unmatched(now, ifindex, family, pkt.src, DropReason::VridUnknown);
         };
         let s = &mut self.slots[i];
-        let router = s
-            .router
-            .as_mut()
-            .expect("slot_for finds running groups only");
+        let Some(router) = s.router.as_mut() else {
+            return self.unmatched(now, ifindex, family, pkt.src, DropReason::VridUnknown);
+        };
         match router.handle_datagram(now, wall, pkt) {
             Ok(advert) => {
                 let c = &mut s.counters;

@@ -598,7 +598,7 @@ impl VrrpRepr {
                 Ok([self.auth_type, (cs / 100) as u8])
             }
             Version::V3 => {
-                if cs == 0 || cs > V3_MAX_INTERVAL_CS {
+                if !crate::timers::valid_v3_interval_cs(cs) {
                     return Err(VrrpEncodeError::Interval(cs));
                 }
                 Ok(cs.to_be_bytes())
